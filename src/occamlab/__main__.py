@@ -1,0 +1,3 @@
+from occamlab.cli import main
+
+main()

@@ -1,0 +1,102 @@
+"""CLI flags generated from spec dataclasses, so no option is ever listed twice by hand."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import inspect
+import re
+import typing
+from collections.abc import Callable
+from typing import Any, Literal, Optional, get_args, get_origin
+
+import typer
+
+from occamlab.specs import _strip_optional, field_types, make_spec
+
+
+def field_docs(cls: type) -> dict[str, str]:
+    """Field descriptions from the ``Attributes:`` section of a Google-style docstring."""
+    doc = inspect.getdoc(cls) or ""
+    docs: dict[str, str] = {}
+    if "Attributes:" not in doc:
+        return docs
+    current = None
+    for line in doc.split("Attributes:", 1)[1].splitlines():
+        match = re.match(r"^\s{4}(\w+)(?: \([^)]*\))?:\s*(.*)$", line)
+        if match:
+            current = match.group(1)
+            docs[current] = match.group(2).strip()
+        elif current and line.startswith("        "):
+            docs[current] += " " + line.strip()
+        elif line.strip() and not line.startswith(" "):
+            break
+    return docs
+
+
+def _help(cls: type, f: dataclasses.Field, tp: Any, docs: dict[str, str]) -> str:
+    inner, _ = _strip_optional(tp)
+    text = docs.get(f.name, "")
+    if get_origin(inner) is Literal:
+        text += f" [one of: {', '.join(map(str, get_args(inner)))}]"
+    default = f.default if f.default is not dataclasses.MISSING else None
+    return f"{text} [default: {default}]".strip()
+
+
+def spec_options(spec_cls: type, *, param: str, exclude: tuple[str, ...] = ()) -> Callable:
+    """Decorate a Typer command so each field of ``spec_cls`` becomes a ``--flag``.
+
+    The command receives the built, validated spec as its ``param`` argument. Values are parsed
+    and checked by :func:`occamlab.specs.make_spec`, so the messages match the Python API's.
+    """
+    types = {k: v for k, v in field_types(spec_cls).items() if k not in exclude}
+    docs = field_docs(spec_cls)
+    fields = {f.name: f for f in dataclasses.fields(spec_cls)}
+
+    def decorate(fn: Callable) -> Callable:
+        sig = inspect.signature(fn)
+        clash = set(types) & set(sig.parameters)
+        if clash:
+            raise TypeError(
+                f"{fn.__name__}: options {sorted(clash)} clash with {spec_cls.__name__}"
+            )
+        extra = [
+            inspect.Parameter(
+                name,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=typer.Option(
+                    None,
+                    "--" + name.replace("_", "-"),
+                    help=_help(spec_cls, fields[name], tp, docs),
+                    show_default=False,
+                    rich_help_panel=spec_cls.__name__,
+                ),
+                annotation=Optional[str],  # noqa: UP045 - typer resolves Optional at runtime
+            )
+            for name, tp in types.items()
+        ]
+        # Resolve the command's own (string) annotations here: Typer evaluates the signature in
+        # this module's namespace, not the command's.
+        hints = typing.get_type_hints(fn, include_extras=True)
+        kept = [
+            p.replace(annotation=hints.get(p.name, p.annotation))
+            for p in sig.parameters.values()
+            if p.name != param
+        ]
+
+        @functools.wraps(fn)
+        def wrapper(**kwargs: Any) -> Any:
+            overrides = {k: kwargs.pop(k) for k in types if k in kwargs}
+            overrides = {k: v for k, v in overrides.items() if v is not None}
+            kwargs[param] = make_spec(spec_cls, overrides)
+            return fn(**kwargs)
+
+        wrapper.__signature__ = sig.replace(
+            parameters=kept + extra, return_annotation=hints.get("return", None)
+        )  # type: ignore[attr-defined]
+        wrapper.__annotations__ = {p.name: p.annotation for p in kept + extra}
+        wrapper.__annotations__["return"] = hints.get("return", None)
+        del wrapper.__wrapped__
+        return wrapper
+
+    return decorate

@@ -1,0 +1,76 @@
+"""Static HTML building blocks: every user string escaped, figures embedded, no network."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+_CSS = """
+body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
+h1{font-size:1.6em}h2{font-size:1.25em;border-bottom:1px solid #ddd;padding-bottom:.2em}
+table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.25em .6em;
+text-align:left;font-variant-numeric:tabular-nums}th{background:#f4f4f4}
+.pass{color:#17692e;font-weight:600}.fail{color:#b3261e;font-weight:600}
+.answer{background:#f6f8fa;border-left:4px solid #4a7;padding:.5em 1em}
+img{max-width:100%}pre{background:#f6f8fa;padding:.6em;overflow-x:auto}
+"""
+
+
+def esc(value: Any) -> str:
+    """HTML-escape any value's text (quotes included)."""
+    return html.escape(str(value), quote=True)
+
+
+def fmt(value: Any) -> str:
+    """A compact human form of a number (4 significant digits) or the escaped text."""
+    if isinstance(value, bool) or value is None:
+        return esc("—" if value is None else value)
+    if isinstance(value, float):
+        return esc(f"{value:.4g}")
+    return esc(value)
+
+
+def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None) -> str:
+    """An HTML table of dict rows (columns default to the first row's keys)."""
+    if not rows:
+        return "<p><em>no rows</em></p>"
+    columns = list(columns or rows[0].keys())
+    head = "".join(f"<th>{esc(c)}</th>" for c in columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{fmt(row.get(c))}</td>" for c in columns) + "</tr>" for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def key_values(items: Mapping[str, Any]) -> str:
+    """A two-column table of a mapping."""
+    return table([{"name": k, "value": v} for k, v in items.items()], ["name", "value"])
+
+
+def figure(fig: Any, *, alt: str) -> str:
+    """A matplotlib figure as an embedded PNG ``<img>`` (the figure is closed afterwards)."""
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return f'<img alt="{esc(alt)}" src="data:image/png;base64,{data}">'
+
+
+def page(title: str, sections: Sequence[tuple[str, str]], *, subtitle: str = "") -> str:
+    """A whole page: ``sections`` are ``(heading, inner_html)``; headings are escaped here."""
+    parts = [
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>{esc(title)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{esc(title)}</h1>",
+    ]
+    if subtitle:
+        parts.append(f"<p>{esc(subtitle)}</p>")
+    for heading, inner in sections:
+        parts.append(f"<section><h2>{esc(heading)}</h2>{inner}</section>")
+    parts.append("</body></html>")
+    return "\n".join(parts)

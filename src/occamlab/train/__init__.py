@@ -1,0 +1,20 @@
+"""Training: one loop (:func:`fit`) with callbacks, optimizers and schedules."""
+
+from occamlab.train.callbacks import Checkpointer, StepLogger, TrajectoryRecorder
+from occamlab.train.loop import Callback, NonFiniteLossError, TrainResult, TrainState, fit
+from occamlab.train.optim import lr_factor, make_optimizer
+from occamlab.train.spec import TrainSpec
+
+__all__ = [
+    "Callback",
+    "Checkpointer",
+    "NonFiniteLossError",
+    "StepLogger",
+    "TrainResult",
+    "TrainSpec",
+    "TrainState",
+    "TrajectoryRecorder",
+    "fit",
+    "lr_factor",
+    "make_optimizer",
+]

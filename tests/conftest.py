@@ -1,0 +1,39 @@
+import pytest
+import torch
+
+from occamlab.data.base import Data, Split
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Small tensors run fastest (and most reproducibly) on one thread; restore afterwards."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def toy_data(n_train: int = 64, n_test: int = 32, dim: int = 5, classes: int = 3, seed: int = 0):
+    """A small Gaussian classification problem with a known generator."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n_train + n_test, dim, generator=g)
+    w = torch.randn(dim, classes, generator=g)
+    y = (x @ w).argmax(dim=1)
+    return Data(
+        name="toy",
+        train=Split(x[:n_train], y[:n_train]),
+        test=Split(x[n_train:], y[n_train:]),
+        task="classification",
+        num_outputs=classes,
+    )
+
+
+def toy_model(dim: int = 5, classes: int = 3, hidden: int = 8, seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    model = torch.nn.Sequential(
+        torch.nn.Linear(dim, hidden), torch.nn.Tanh(), torch.nn.Linear(hidden, classes)
+    )
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randn(p.shape, generator=g) * 0.5)
+    return model
