@@ -22,7 +22,7 @@ def test_safetensors_round_trip(tmp_path):
     path = save_weights(model, tmp_path / "w.safetensors", metadata={"epoch": "3"})
     other = toy_model(seed=1)
     load_into(other, path)
-    for a, b in zip(model.state_dict().values(), other.state_dict().values()):
+    for a, b in zip(model.state_dict().values(), other.state_dict().values(), strict=True):
         assert torch.equal(a, b)
 
 

@@ -6,6 +6,7 @@ stdout; progress bars and logs go to stderr. Bad input ends in a one-line error 
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 import sys
@@ -13,7 +14,6 @@ import time
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
-import functools
 import typer
 from rich.console import Console
 from rich.markup import escape

@@ -28,7 +28,9 @@ def test_same_seed_gives_bitwise_identical_weights():
     a, b = _subject(), _subject()
     fit(a, spec)
     fit(b, spec)
-    for (name, p), q in zip(a.model.state_dict().items(), b.model.state_dict().values()):
+    for (name, p), q in zip(
+        a.model.state_dict().items(), b.model.state_dict().values(), strict=True
+    ):
         assert torch.equal(p, q), name
     c = _subject()
     fit(c, TrainSpec(lr=0.1, batch_size=16, epochs=3, seed=6))
