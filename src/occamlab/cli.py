@@ -164,9 +164,15 @@ def train(
 
 def _print_metrics(metrics: dict[str, Any]) -> None:
     table = Table(show_header=False)
+    nested = []
     for key, value in metrics.items():
-        table.add_row(key, f"{value:.4g}" if isinstance(value, float) else str(value))
+        if isinstance(value, (dict, list)):
+            nested.append(key)
+        else:
+            table.add_row(key, f"{value:.4g}" if isinstance(value, float) else str(value))
     out.print(table)
+    if nested:
+        out.print(f"(also {', '.join(nested)}: see --json)")
 
 
 @command("list")

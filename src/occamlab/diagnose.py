@@ -50,7 +50,7 @@ def _fit_sentence(train: Evaluation, test: Evaluation, num_parameters: int) -> s
     gap = train.accuracy - test.accuracy
     return (
         f"{size}; it fits {train.accuracy:.1%} of the training set and {test.accuracy:.1%} of the "
-        f"test set, a gap of {gap:.1%} points."
+        f"test set, a gap of {100 * gap:.1f} percentage points."
     )
 
 
@@ -107,7 +107,9 @@ def diagnose_run(
     spec = {"subject": subject.describe(), "source": source}
     with store.run("diagnose", spec, name=f"diagnose {subject.name}", force=True) as run:
         result = diagnose(subject)
-        run.metrics.update(result.to_dict())
+        run.metrics.update(
+            {k: v for k, v in result.to_dict().items() if k not in ("run_id", "report")}
+        )
     page = write_run_page(
         store, run.record, _sections(result, history), title=f"diagnose: {subject.name}"
     )
