@@ -28,11 +28,23 @@ lint: setup
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 
-bench: setup
-	@set -e; for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b; done
+# Benchmarks run in their own environment: the anchor packages they compare against are never
+# runtime dependencies of occamlab.
+BENCH       := .venv-bench
+BENCH_STAMP := $(BENCH)/.installed
+
+$(BENCH_STAMP): pyproject.toml benchmarks/requirements.txt
+	test -x $(BENCH)/bin/python || $(PYTHON) -m venv $(BENCH)
+	$(BENCH)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH)/bin/python -m pip install --quiet torch==2.13.0
+	$(BENCH)/bin/python -m pip install --quiet -e . -r benchmarks/requirements.txt
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	@set -e; for b in benchmarks/[!_]*.py; do echo "== $$b"; $(BENCH)/bin/python $$b; done
 
 reproduce: setup
 	$(BIN)/python -m occamlab.experiments.reproduce
 
 clean:
-	rm -rf $(VENV) occam-runs .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(BENCH) occam-runs .pytest_cache .ruff_cache
