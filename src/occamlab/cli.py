@@ -12,15 +12,16 @@ import sqlite3
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from occamlab.cli_options import spec_options
+from occamlab.cli_subject import SubjectChoice, resolve_subject, subject_options
 from occamlab.jsonable import jsonable
-from occamlab.specs import parse_assignments
 from occamlab.store import DEFAULT_STORE, RunInProgressError, Store
 from occamlab.train import NonFiniteLossError, TrainSpec
 from occamlab.weights import WeightsError
@@ -48,31 +49,6 @@ USER_ERRORS = (
 # -- shared options -------------------------------------------------------------------------------
 StoreOpt = Annotated[Path, typer.Option("--store", help="SQLite run store (created if missing).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
-ModelOpt = Annotated[str, typer.Option("--model", help="Model name (see `occam list --models`).")]
-ModelArgs = Annotated[
-    Optional[list[str]],  # noqa: UP045
-    typer.Option("--model-opt", help="Model option KEY=VALUE (repeatable), e.g. width=256."),
-]
-DataOpt = Annotated[str, typer.Option("--data", help="Dataset name (see `occam list --datasets`).")]
-DataArgs = Annotated[
-    Optional[list[str]],  # noqa: UP045
-    typer.Option("--data-opt", help="Dataset option KEY=VALUE (repeatable), e.g. num_train=8000."),
-]
-DataRoot = Annotated[
-    Optional[Path],  # noqa: UP045
-    typer.Option("--data-root", help="Folder holding file datasets (MNIST IDX, CIFAR-10, npz)."),
-]
-InitSeed = Annotated[int, typer.Option("--init-seed", help="Seed of the model's initialization.")]
-WeightsOpt = Annotated[
-    Optional[Path],  # noqa: UP045
-    typer.Option("--weights", help="Trained weights (.safetensors) for --model on --data."),
-]
-SubjectOpt = Annotated[
-    Optional[str],  # noqa: UP045
-    typer.Option(
-        "--subject", help="Your own subject: 'package.module:function' returning a Subject."
-    ),
-]
 
 
 def command(name: str | None = None):
@@ -106,30 +82,15 @@ def _emit(as_json: bool, payload: Any, human) -> None:
         human()
 
 
-def _specs(model: str, model_opt, data: str, data_opt):
-    from occamlab.data import DATASETS
-    from occamlab.models import MODELS
-
-    return (
-        MODELS.spec(model, **parse_assignments(model_opt or [])),
-        DATASETS.spec(data, **parse_assignments(data_opt or [])),
-    )
-
-
 # -- commands ----------------------------------------------------------------------------------
-from occamlab.cli_options import spec_options  # noqa: E402
 
 
 @command()
 @spec_options(TrainSpec, param="recipe")
+@subject_options()
 def train(
     recipe: TrainSpec,
-    model: ModelOpt = "mlp",
-    model_opt: ModelArgs = None,
-    data: DataOpt = "mnist1d",
-    data_opt: DataArgs = None,
-    data_root: DataRoot = None,
-    init_seed: InitSeed = 0,
+    choice: SubjectChoice,
     store: StoreOpt = DEFAULT_STORE,
     force: Annotated[
         bool, typer.Option("--force", help="Retrain even if this spec is done.")
@@ -139,14 +100,16 @@ def train(
     """Train a registry model on a dataset and record the run (reused if already done)."""
     from occamlab.runs import train_run
 
-    model_spec, data_spec = _specs(model, model_opt, data, data_opt)
+    if choice.subject is not None or choice.weights is not None:
+        raise ValueError("occam train builds registry models; drop --subject/--weights")
+    model_spec, data_spec = choice.specs()
     trained = train_run(
         Store(store),
         model=model_spec,
         data=data_spec,
         train=recipe,
-        seed=init_seed,
-        data_root=data_root,
+        seed=choice.init_seed,
+        data_root=choice.data_root,
         progress=not as_json,
         force=force,
     )
@@ -177,8 +140,8 @@ def _print_metrics(metrics: dict[str, Any]) -> None:
 
 @command("list")
 def list_runs(
-    kind: Annotated[Optional[str], typer.Option(help="Only runs of this kind.")] = None,  # noqa: UP045
-    status: Annotated[Optional[str], typer.Option(help="running, done or failed.")] = None,  # noqa: UP045
+    kind: Annotated[str | None, typer.Option(help="Only runs of this kind.")] = None,
+    status: Annotated[str | None, typer.Option(help="running, done or failed.")] = None,
     models: Annotated[bool, typer.Option("--models", help="List model names instead.")] = False,
     datasets: Annotated[
         bool, typer.Option("--datasets", help="List dataset names instead.")
@@ -247,15 +210,9 @@ def show(
 
 
 @command()
+@subject_options()
 def diagnose(
-    subject: SubjectOpt = None,
-    model: ModelOpt = "mlp",
-    model_opt: ModelArgs = None,
-    data: DataOpt = "mnist1d",
-    data_opt: DataArgs = None,
-    data_root: DataRoot = None,
-    weights: WeightsOpt = None,
-    init_seed: InitSeed = 0,
+    choice: SubjectChoice,
     store: StoreOpt = DEFAULT_STORE,
     as_json: JsonOpt = False,
 ) -> None:
@@ -265,38 +222,14 @@ def diagnose(
     first time and reused from the store afterwards.
     """
     from occamlab.diagnose import diagnose_run
-    from occamlab.recipes import import_subject, make_subject
-    from occamlab.runs import train_run
 
     runs = Store(store)
-    history = None
-    if subject is not None:
-        the_subject = import_subject(subject)
-        source: dict[str, Any] = {"subject": subject}
-    elif weights is not None:
-        model_spec, data_spec = _specs(model, model_opt, data, data_opt)
-        the_subject = make_subject(
-            model=model_spec, data=data_spec, seed=init_seed, weights=weights, data_root=data_root
-        )
-        source = {"weights": str(weights)}
-    else:
-        model_spec, data_spec = _specs(model, model_opt, data, data_opt)
-        trained = train_run(
-            runs,
-            model=model_spec,
-            data=data_spec,
-            train=TrainSpec(),
-            seed=init_seed,
-            data_root=data_root,
-            progress=not as_json,
-        )
-        the_subject = trained.subject
-        history = trained.record.metrics.get("history")
-        source = {"train_run": trained.record.id}
-    result = diagnose_run(the_subject, store=runs, source=source, history=history)
+    resolved = resolve_subject(choice, runs, progress=not as_json)
+    subject = resolved.subject
+    result = diagnose_run(subject, store=runs, source=resolved.source, history=resolved.history)
 
     def human() -> None:
-        out.print(f"[bold]{the_subject.name}[/] · {the_subject.num_parameters:,} parameters")
+        out.print(f"[bold]{subject.name}[/] · {subject.num_parameters:,} parameters")
         for key, sentence in result.answers.items():
             out.print(f"[bold]{key}[/]: {sentence}")
         out.print(f"report: {result.report}")

@@ -8,7 +8,7 @@ import inspect
 import re
 import typing
 from collections.abc import Callable
-from typing import Any, Literal, Optional, get_args, get_origin
+from typing import Any, Literal, get_args, get_origin
 
 import typer
 
@@ -43,38 +43,21 @@ def _help(cls: type, f: dataclasses.Field, tp: Any, docs: dict[str, str]) -> str
     return f"{text} [default: {default}]".strip()
 
 
-def spec_options(spec_cls: type, *, param: str, exclude: tuple[str, ...] = ()) -> Callable:
-    """Decorate a Typer command so each field of ``spec_cls`` becomes a ``--flag``.
+def option_group(
+    param: str, options: list[inspect.Parameter], build: Callable[[dict[str, Any]], Any]
+) -> Callable:
+    """Decorate a Typer command: add ``options`` to its flags, pass ``build(values)`` as ``param``.
 
-    The command receives the built, validated spec as its ``param`` argument. Values are parsed
-    and checked by :func:`occamlab.specs.make_spec`, so the messages match the Python API's.
+    This is how a group of flags shared by several commands (a spec's fields, the subject
+    choice) is written once.
     """
-    types = {k: v for k, v in field_types(spec_cls).items() if k not in exclude}
-    docs = field_docs(spec_cls)
-    fields = {f.name: f for f in dataclasses.fields(spec_cls)}
+    names = [p.name for p in options]
 
     def decorate(fn: Callable) -> Callable:
         sig = inspect.signature(fn)
-        clash = set(types) & set(sig.parameters)
+        clash = set(names) & set(sig.parameters)
         if clash:
-            raise TypeError(
-                f"{fn.__name__}: options {sorted(clash)} clash with {spec_cls.__name__}"
-            )
-        extra = [
-            inspect.Parameter(
-                name,
-                inspect.Parameter.KEYWORD_ONLY,
-                default=typer.Option(
-                    None,
-                    "--" + name.replace("_", "-"),
-                    help=_help(spec_cls, fields[name], tp, docs),
-                    show_default=False,
-                    rich_help_panel=spec_cls.__name__,
-                ),
-                annotation=Optional[str],  # noqa: UP045 - typer resolves Optional at runtime
-            )
-            for name, tp in types.items()
-        ]
+            raise TypeError(f"{fn.__name__}: options {sorted(clash)} are defined twice")
         # Resolve the command's own (string) annotations here: Typer evaluates the signature in
         # this module's namespace, not the command's.
         hints = typing.get_type_hints(fn, include_extras=True)
@@ -86,17 +69,47 @@ def spec_options(spec_cls: type, *, param: str, exclude: tuple[str, ...] = ()) -
 
         @functools.wraps(fn)
         def wrapper(**kwargs: Any) -> Any:
-            overrides = {k: kwargs.pop(k) for k in types if k in kwargs}
-            overrides = {k: v for k, v in overrides.items() if v is not None}
-            kwargs[param] = make_spec(spec_cls, overrides)
+            kwargs[param] = build({k: kwargs.pop(k) for k in names if k in kwargs})
             return fn(**kwargs)
 
-        wrapper.__signature__ = sig.replace(
-            parameters=kept + extra, return_annotation=hints.get("return", None)
-        )  # type: ignore[attr-defined]
-        wrapper.__annotations__ = {p.name: p.annotation for p in kept + extra}
+        params = kept + [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in options]
+        wrapper.__signature__ = sig.replace(  # type: ignore[attr-defined]
+            parameters=params, return_annotation=hints.get("return", None)
+        )
+        wrapper.__annotations__ = {p.name: p.annotation for p in params}
         wrapper.__annotations__["return"] = hints.get("return", None)
         del wrapper.__wrapped__
         return wrapper
 
     return decorate
+
+
+def spec_options(spec_cls: type, *, param: str, exclude: tuple[str, ...] = ()) -> Callable:
+    """Decorate a Typer command so each field of ``spec_cls`` becomes a ``--flag``.
+
+    The command receives the built, validated spec as its ``param`` argument. Values are parsed
+    and checked by :func:`occamlab.specs.make_spec`, so the messages match the Python API's.
+    """
+    types = {k: v for k, v in field_types(spec_cls).items() if k not in exclude}
+    docs = field_docs(spec_cls)
+    fields = {f.name: f for f in dataclasses.fields(spec_cls)}
+    options = [
+        inspect.Parameter(
+            name,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=typer.Option(
+                None,
+                "--" + name.replace("_", "-"),
+                help=_help(spec_cls, fields[name], tp, docs),
+                show_default=False,
+                rich_help_panel=spec_cls.__name__,
+            ),
+            annotation=str | None,
+        )
+        for name, tp in types.items()
+    ]
+
+    def build(values: dict[str, Any]) -> Any:
+        return make_spec(spec_cls, {k: v for k, v in values.items() if v is not None})
+
+    return option_group(param, options, build)

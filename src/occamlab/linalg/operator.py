@@ -43,7 +43,9 @@ class Operator:
             x = torch.as_tensor(x)
         if x.ndim != ndim or x.shape[0] != self.n:
             want = f"({self.n},)" if ndim == 1 else f"({self.n}, k)"
-            raise ValueError(f"operator of size {self.n} expects shape {want}, got {tuple(x.shape)}")
+            raise ValueError(
+                f"operator of size {self.n} expects shape {want}, got {tuple(x.shape)}"
+            )
         return x.to(self.dtype)
 
     def matvec(self, v: torch.Tensor) -> torch.Tensor:
@@ -73,7 +75,10 @@ class Operator:
             return out.detach().to(torch.float64).numpy()
 
         return LinearOperator(
-            self.shape, matvec=mv, rmatvec=mv if self.symmetric else None, matmat=mm,
+            self.shape,
+            matvec=mv,
+            rmatvec=mv if self.symmetric else None,
+            matmat=mm,
             dtype=np.float64,
         )
 
