@@ -154,3 +154,23 @@ def test_the_console_script_runs_and_help_lists_generated_train_flags(tmp_path):
         cwd=tmp_path,
     )
     assert "mnist1d" in json.loads(proc.stdout)["datasets"]
+
+
+def test_two_occam_processes_train_into_one_store_at_once(tmp_path):
+    occam = str(Path(sys.executable).parent / "occam")
+    store = str(tmp_path / "runs.sqlite")
+    procs = [
+        subprocess.Popen(
+            [occam, "train", *SMALL, "--epochs", "2", "--seed", seed, "--store", store, "--json"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        for seed in ("1", "2")
+    ]
+    outputs = [p.communicate(timeout=120)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0]
+    ids = {json.loads(o)["id"] for o in outputs}
+    runs = Store(store).runs()
+    assert {r.id for r in runs} == ids and len(ids) == 2
+    assert all(r.status == "done" for r in runs)
