@@ -1,0 +1,41 @@
+"""Sharpness measures: how much the full-data loss rises when the parameters are perturbed.
+
+* :func:`keskar_sharpness` — Keskar et al. (2017) φ_ε: L-BFGS-B maximization in a box of
+  relative size ε, in the full space or a random subspace.
+* :func:`adaptive_sharpness` — Kwon et al. (2021) / Andriushchenko et al. (2023): worst case in
+  the ball ‖T_w⁻¹δ‖_p ≤ ρ, T_w = diag(|w| + η), by projected gradient ascent.
+* :func:`filter_normalized_sharpness` — worst case with each filter moving by at most ρ times its
+  norm (Li et al. 2018 normalization).
+* :func:`pacbayes_sigma` — Jiang et al. (2019) PAC-Bayes flatness σ by log-space bisection with
+  common random numbers.
+
+Every probe takes a :class:`~occamlab.subject.Subject` and keyword-only options, evaluates the
+exact mean loss of a split (``split="train"``, ``limit=`` for its first examples) in eval mode,
+never modifies the module's parameters, draws randomness only from its ``seed``, and returns a
+frozen dataclass with ``to_dict()``. The implementations live in ``sharpness_keskar``,
+``sharpness_ascent`` and ``sharpness_pacbayes``; see their docstrings for the exact definitions.
+"""
+
+from occamlab.probes._sharpness_common import SharpnessResult
+from occamlab.probes.sharpness_ascent import (
+    AdaptiveSharpness,
+    AscentSharpness,
+    FilterNormalizedSharpness,
+    adaptive_sharpness,
+    filter_normalized_sharpness,
+)
+from occamlab.probes.sharpness_keskar import KeskarSharpness, keskar_sharpness
+from occamlab.probes.sharpness_pacbayes import PacBayesSigma, pacbayes_sigma
+
+__all__ = [
+    "AdaptiveSharpness",
+    "AscentSharpness",
+    "FilterNormalizedSharpness",
+    "KeskarSharpness",
+    "PacBayesSigma",
+    "SharpnessResult",
+    "adaptive_sharpness",
+    "filter_normalized_sharpness",
+    "keskar_sharpness",
+    "pacbayes_sigma",
+]
