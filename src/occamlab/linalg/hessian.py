@@ -71,9 +71,6 @@ Block = str | Sequence[str] | None
 VMAP_CHUNK = 8
 
 
-_FORWARD_AD_READY = False
-
-
 def prepare_forward_ad() -> None:
     """Import torch's forward-mode AD decompositions once, without their warnings.
 
@@ -82,9 +79,6 @@ def prepare_forward_ad() -> None:
     which now emits a ``DeprecationWarning`` per function from inside torch itself. Loading them
     here, with exactly that warning ignored, keeps warnings-as-errors test suites usable.
     """
-    global _FORWARD_AD_READY
-    if _FORWARD_AD_READY:
-        return
     with warnings.catch_warnings():
         warnings.filterwarnings(
             "ignore", message=r".*torch\.jit\.script.*", category=DeprecationWarning
@@ -93,7 +87,6 @@ def prepare_forward_ad() -> None:
             from torch._decomp import decompositions_for_jvp  # noqa: F401
         except ImportError:  # pragma: no cover - a future torch without the module
             pass
-    _FORWARD_AD_READY = True
 
 
 def resolve_block(names: Sequence[str], block: Block) -> list[str]:
