@@ -174,3 +174,50 @@ def test_two_occam_processes_train_into_one_store_at_once(tmp_path):
     runs = Store(store).runs()
     assert {r.id for r in runs} == ids and len(ids) == 2
     assert all(r.status == "done" for r in runs)
+
+
+def test_probe_hessian_and_sharpness_store_runs_with_pages(capsys, tmp_path):
+    store = str(tmp_path / "runs.sqlite")
+    base = [*SMALL, "--store", store, "--json"]
+    code, out, _ = run(
+        capsys,
+        "probe",
+        "hessian",
+        *base,
+        "--k",
+        "2",
+        "--density",
+        "--per-layer",
+        "--density-probes",
+        "1",
+        "--density-steps",
+        "10",
+    )
+    assert code == 0
+    result = json.loads(out)
+    assert len(result["eigenvalues"]) == 2 and result["converged"]
+    assert result["eigenvalues"][0] >= result["eigenvalues"][1]
+    assert result["trace_method"].startswith("exact") and len(result["layers"]) == 3
+    assert "Spectral density" in Path(result["report"]).read_text()
+    code, out, _ = run(
+        capsys,
+        "probe",
+        "hessian",
+        *base,
+        "--k",
+        "2",
+        "--density",
+        "--per-layer",
+        "--density-probes",
+        "1",
+        "--density-steps",
+        "10",
+    )
+    assert json.loads(out)["reused"] and json.loads(out)["id"] == result["id"]
+    code, out, _ = run(capsys, "probe", "sharpness", *base, "--subspace-dim", "5")
+    assert code == 0
+    sharp = json.loads(out)
+    assert sharp["keskar"]["sharpness"] >= sharp["keskar_half_epsilon"]["sharpness"] >= 0
+    assert sharp["pacbayes"]["sigma"] > 0
+    code, _, err = run(capsys, "probe", "hessian", *base, "--which", "XX")
+    assert code == 2 and "must be one of" in err

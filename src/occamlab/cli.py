@@ -20,6 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from occamlab.cli_options import spec_options
+from occamlab.cli_probe import register as register_probes
 from occamlab.cli_subject import SubjectChoice, resolve_subject, subject_options
 from occamlab.jsonable import jsonable
 from occamlab.store import DEFAULT_STORE, RunInProgressError, Store
@@ -51,7 +52,7 @@ StoreOpt = Annotated[Path, typer.Option("--store", help="SQLite run store (creat
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 
 
-def command(name: str | None = None):
+def command(name: str | None = None, *, on: typer.Typer | None = None):
     """Register a command whose user errors end in one line on stderr and exit code 2.
 
     With ``--json`` the error is also printed as ``{"error": ...}`` so stdout stays one JSON
@@ -70,7 +71,7 @@ def command(name: str | None = None):
                 err.print(f"[red]error:[/] {escape(str(message))}", highlight=False, soft_wrap=True)
                 raise typer.Exit(2) from None
 
-        return app.command(name)(wrapper)
+        return (on or app).command(name)(wrapper)
 
     return decorate
 
@@ -235,6 +236,9 @@ def diagnose(
         out.print(f"report: {result.report}")
 
     _emit(as_json, result.to_dict(), human)
+
+
+register_probes(app, command, _emit, out, StoreOpt, JsonOpt, DEFAULT_STORE)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -93,18 +93,28 @@ def spec_options(spec_cls: type, *, param: str, exclude: tuple[str, ...] = ()) -
     types = {k: v for k, v in field_types(spec_cls).items() if k not in exclude}
     docs = field_docs(spec_cls)
     fields = {f.name: f for f in dataclasses.fields(spec_cls)}
+
+    def flag(name: str) -> str:
+        dashed = name.replace("_", "-")
+        # Booleans get an on/off pair (--density/--no-density); the rest take a value.
+        return (
+            f"--{dashed}/--no-{dashed}"
+            if _strip_optional(types[name])[0] is bool
+            else f"--{dashed}"
+        )
+
     options = [
         inspect.Parameter(
             name,
             inspect.Parameter.KEYWORD_ONLY,
             default=typer.Option(
                 None,
-                "--" + name.replace("_", "-"),
+                flag(name),
                 help=_help(spec_cls, fields[name], tp, docs),
                 show_default=False,
                 rich_help_panel=spec_cls.__name__,
             ),
-            annotation=str | None,
+            annotation=(bool if _strip_optional(tp)[0] is bool else str) | None,
         )
         for name, tp in types.items()
     ]

@@ -1,0 +1,65 @@
+"""All sharpness measures of a subject at once: what ``occam probe sharpness`` reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from occamlab.jsonable import jsonable
+from occamlab.probes.curvature import hessian_spectrum
+from occamlab.probes.sharpness_ascent import adaptive_sharpness, filter_normalized_sharpness
+from occamlab.probes.sharpness_keskar import keskar_sharpness
+from occamlab.probes.sharpness_pacbayes import pacbayes_sigma
+from occamlab.specs import make_spec
+from occamlab.subject import Subject
+
+
+@dataclass(frozen=True)
+class SharpnessSpec:
+    """Options of :func:`sharpness_summary` (and the flags of ``occam probe sharpness``).
+
+    Attributes:
+        epsilon: Keskar et al.'s box size ε (also evaluated at ε/2).
+        subspace_dim: dimension of Keskar's random subspace (0: skip the subspace variant).
+        rho: radius of the adaptive and filter-normalized balls.
+        target_deviation: PAC-Bayes σ: largest σ whose expected train error rises by at most this.
+        split: which data the loss is averaged over.
+        limit: use the first this many examples (0: all of the split).
+        seed: seeds every random start, subspace and Monte Carlo draw.
+    """
+
+    epsilon: float = 1e-3
+    subspace_dim: int = 100
+    rho: float = 0.05
+    target_deviation: float = 0.1
+    split: Literal["train", "test"] = "train"
+    limit: int = 1000
+    seed: int = 0
+
+
+def sharpness_summary(
+    subject: Subject, *, spec: SharpnessSpec | None = None, **options: Any
+) -> dict[str, Any]:
+    """λ_max and 2/λ_max, Hessian trace, Keskar φ_ε (full space at ε and ε/2, random subspace),
+    adaptive and filter-normalized sharpness, and Jiang et al.'s PAC-Bayes σ, as one JSON-safe
+    dict (each entry is the probe's own ``to_dict()``)."""
+    spec = make_spec(SharpnessSpec, {**(spec.__dict__ if spec else {}), **options})
+    common = {"split": spec.split, "limit": spec.limit or None, "seed": spec.seed}
+    hessian = hessian_spectrum(subject, k=1, split=spec.split, limit=spec.limit, seed=spec.seed)
+    out: dict[str, Any] = {
+        "spec": spec,
+        "lambda_max": hessian.lambda_max,
+        "max_stable_lr": hessian.max_stable_lr,
+        "hessian_trace": hessian.trace,
+        "hessian_trace_method": hessian.trace_method,
+        "keskar": keskar_sharpness(subject, epsilon=spec.epsilon, **common),
+        "keskar_half_epsilon": keskar_sharpness(subject, epsilon=spec.epsilon / 2, **common),
+        "adaptive": adaptive_sharpness(subject, rho=spec.rho, **common),
+        "filter_normalized": filter_normalized_sharpness(subject, rho=spec.rho, **common),
+        "pacbayes": pacbayes_sigma(subject, target_deviation=spec.target_deviation, **common),
+    }
+    if spec.subspace_dim:
+        out["keskar_subspace"] = keskar_sharpness(
+            subject, epsilon=spec.epsilon, subspace_dim=spec.subspace_dim, **common
+        )
+    return jsonable(out)
