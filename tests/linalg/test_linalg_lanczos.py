@@ -281,3 +281,12 @@ def test_lanczos_decomposition():
     assert dec.invariant and dec.num_matvecs == 3 and dec.beta_next == 0.0
     theta, _ = dec.ritz()
     np.testing.assert_allclose(theta.numpy(), [1.0, 2.0, 3.0], atol=1e-14)
+
+
+def test_a_tolerance_below_the_float32_noise_floor_stops_and_says_so():
+    lam = np.concatenate([[16.7, 16.1, 13.1], np.linspace(0.0, 8.0, 297)])
+    a = rotated(lam, seed=5).float()
+    r = eigsh(DenseOperator(a), k=3, tol=1e-12, generator=gen(0))
+    assert not r.converged and r.num_matvecs < 300
+    assert float(r.residuals.max()) > 1e-12
+    np.testing.assert_allclose(r.eigenvalues.numpy(), [16.7, 16.1, 13.1], rtol=1e-5)
