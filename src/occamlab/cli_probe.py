@@ -1,6 +1,5 @@
 """``occam probe NAME``: one probe on one subject, stored as a run with its own report page."""
 
-
 from typing import Any
 
 import typer
