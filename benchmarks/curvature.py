@@ -51,12 +51,17 @@ def sequential_copy(subject) -> nn.Sequential:
     return seq.eval()
 
 
-def ours_topk(subject, k):
+def ours_topk(subject, k, tol=None):
     # Residual tolerance 1e-6 for the top pair; 1e-5 for five (float32 products bottom out near
     # 1e-6 relative residual; the eigenvalue error is about the residual squared).
+    tol = (1e-6 if k == 1 else 1e-5) if tol is None else tol
     op = HessianOperator(subject, limit=N)
-    res = eigsh(op, k=k, tol=1e-6 if k == 1 else 1e-5, generator=torch.Generator().manual_seed(0))
+    res = eigsh(op, k=k, tol=tol, generator=torch.Generator().manual_seed(0))
     return res.eigenvalues.numpy(), op.num_matvecs
+
+
+# Residual tolerances tried, loosest first, to match a less accurate anchor's eigenvalue error.
+LADDER = (3e-1, 1e-1, 3e-2, 1e-2, 3e-3, 1e-3)
 
 
 def pyhessian_topk(model, x, y, k):
@@ -186,8 +191,24 @@ def sequential_copy_of(seq):
     return out
 
 
-def density_case():
-    """SLQ on an operator with a known Hessian-like spectrum (n = 500), 100 matvecs."""
+def density_small_net():
+    """SLQ (2 probes x 50 steps, deflation) against the exact spectrum of a small net's Hessian:
+    MLP 40-24-24-10 (1,834 parameters) on the same 1,000 examples, dense float64 eigvalsh."""
+    subject = make_subject(model="mlp", data="mnist1d", model_options={"width": 24}, seed=0)
+    fit(subject, TrainSpec(epochs=5))
+    dense = HessianOperator(subject, limit=N, dtype=torch.float64)
+    h = dense.matmat(torch.eye(dense.n, dtype=torch.float64))
+    exact = torch.linalg.eigvalsh((h + h.T) / 2).numpy()
+    op = HessianOperator(subject, limit=N)
+    dens = slq(
+        op, num_probes=2, lanczos_steps=50, deflate=True, generator=torch.Generator().manual_seed(0)
+    )
+    return dens.wasserstein1(exact) / float(exact.max() - exact.min()), op.num_matvecs
+
+
+def density_synthetic():
+    """SLQ (1 probe x 100 steps, deflation) on a harder known spectrum (n = 500): five outliers,
+    40 eigenvalues in (1, 8) and a bulk near 0; the outliers must be locked to place their mass."""
     g = torch.Generator().manual_seed(0)
     n = 500
     spectrum = torch.cat(
@@ -200,7 +221,11 @@ def density_case():
     q, _ = torch.linalg.qr(torch.randn(n, n, generator=g, dtype=torch.float64))
     op = DenseOperator(q @ torch.diag(spectrum) @ q.T)
     dens = slq(
-        op, num_probes=2, lanczos_steps=50, deflate=True, generator=torch.Generator().manual_seed(0)
+        op,
+        num_probes=1,
+        lanczos_steps=100,
+        deflate=True,
+        generator=torch.Generator().manual_seed(0),
     )
     span = float(spectrum.max() - spectrum.min())
     return dens.wasserstein1(spectrum.numpy()) / span, op.num_matvecs
@@ -232,15 +257,34 @@ def main() -> None:
         }
         for name, fn in anchors.items():
             t, (values, calls) = timed(fn, repeats=1 if name.startswith("PyHessian") else 3)
-            details.append((f"{name} top-{k}", t, calls, err(values, k)))
-            target = 1 / 3 if name.startswith("curvlinops") and k == 5 else 1.0
-            rows.append(row(f"top-{k} eigenvalues vs {name}", t_ours, name, t, target))
+            e_anchor = err(values, k)
+            details.append((f"{name} top-{k}", t, calls, e_anchor))
+            if e_anchor <= 10 * err(v_ours, k):  # as accurate as ours: compare as they are
+                target = 1 / 3 if k == 5 else 1.0
+                rows.append(row(f"top-{k} vs {name}", t_ours, name, t, target))
+                continue
+            if k == 5 and name.startswith("PyHessian"):  # the issue's "1000x more accurate"
+                assert err(v_ours, k) * 1000 <= e_anchor, "not 1000x more accurate"
+                rows.append(row(f"top-5, 1000x more accurate, vs {name}", t_ours, name, t, 1.0))
+            # Equal accuracy: ours at the loosest tolerance that is at least as accurate.
+            for tol in LADDER:
+                t_eq, (v_eq, n_eq) = timed(lambda k=k, tol=tol: ours_topk(subject, k, tol))
+                if err(v_eq, k) <= e_anchor:
+                    break
+            details.append((f"ours top-{k}, tol {tol:g}", t_eq, n_eq, err(v_eq, k)))
+            rows.append(row(f"top-{k} at equal accuracy vs {name}", t_eq, name, t, 1.0))
         budget = 15 if k == 1 else 20
         rows.append(
-            row(f"top-{k} HVPs to 1e-6 (budget {budget})", n_ours, "HVP budget", budget, 1.0)
+            row(
+                f"top-{k} HVPs to eigenvalue error 1e-6 (budget {budget})",
+                n_ours,
+                "HVP budget",
+                budget,
+                1.0,
+            )
         )
         rows.append(
-            row(f"top-{k} relative error (<= 1e-5)", err(v_ours, k), "tolerance", 1e-5, 1.0)
+            row(f"top-{k} relative error (<= 1e-6)", err(v_ours, k), "tolerance", 1e-6, 1.0)
         )
     per_hvp, others = hvp_formulations(subject, seq, x, y)
     fastest = min(others, key=others.get)
@@ -259,9 +303,12 @@ def main() -> None:
     rows.append(
         row("trace (exact diagonal) vs BackPACK", t_trace, "BackPACK DiagGGNExact", t_bp, 1.0)
     )
-    w1, matvecs = density_case()
-    details.append(("density: SLQ W1/range, n=500", float("nan"), matvecs, w1))
-    rows.append(row(f"density W1/range in {matvecs} HVPs (<= 1e-3)", w1, "tolerance", 1e-3, 1.0))
+    for name, case in [("small net", density_small_net), ("synthetic", density_synthetic)]:
+        w1, matvecs = case()
+        details.append((f"density: SLQ W1/range, {name}", float("nan"), matvecs, w1))
+        rows.append(
+            row(f"density W1/range, {name}, {matvecs} HVPs (<= 1e-3)", w1, "tolerance", 1e-3, 1.0)
+        )
     print(f"{'method':<48} {'seconds':>9} {'HVPs':>6} {'rel. error':>11}")
     for name, t, calls, e in details:
         print(f"{name:<48} {t:>9.4f} {calls:>6} {e:>11.2e}")

