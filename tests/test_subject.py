@@ -96,3 +96,18 @@ def test_empty_data_is_refused():
     empty = Split(torch.zeros(0, 5), torch.zeros(0, dtype=torch.long))
     with pytest.raises(ValueError, match="empty training split"):
         Data("empty", empty, empty, "classification", 3)
+
+
+def test_clone_copies_the_model_and_loads_params_without_touching_the_original():
+    subject = Subject(model=toy_model(), data=toy_data())
+    before = {k: v.clone() for k, v in subject.params().items()}
+    zeros = {k: torch.zeros_like(v) for k, v in before.items()}
+    twin = subject.clone(zeros)
+    assert twin.data is subject.data and twin.model is not subject.model
+    assert all(torch.equal(v, before[k]) for k, v in subject.params().items())
+    assert all(float(v.abs().sum()) == 0.0 for v in twin.params().values())
+    with pytest.raises(ValueError, match="unknown parameter"):
+        subject.clone({"nope": torch.zeros(1)})
+    name = next(iter(before))
+    with pytest.raises(ValueError, match="shape"):
+        subject.clone({name: torch.zeros(1, 1, 1)})

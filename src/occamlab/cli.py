@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from occamlab.cli_options import spec_options
+from occamlab.cli_options import CliKit, spec_options
 from occamlab.cli_probe import register as register_probes
 from occamlab.cli_subject import SubjectChoice, resolve_subject, subject_options
 from occamlab.jsonable import jsonable
@@ -238,7 +238,16 @@ def diagnose(
     _emit(as_json, result.to_dict(), human)
 
 
-register_probes(app, command, _emit, out, StoreOpt, JsonOpt, DEFAULT_STORE)
+kit = CliKit(
+    command=command,
+    emit=_emit,
+    out=out,
+    store_opt=StoreOpt,
+    json_opt=JsonOpt,
+    default_store=DEFAULT_STORE,
+)
+probe_app = register_probes(app, kit)
+# Probe families add their `occam probe NAME` commands here: register(probe_app, kit).
 
 
 def main(argv: list[str] | None = None) -> None:

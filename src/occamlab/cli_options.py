@@ -123,3 +123,25 @@ def spec_options(spec_cls: type, *, param: str, exclude: tuple[str, ...] = ()) -
         return make_spec(spec_cls, {k: v for k, v in values.items() if v is not None})
 
     return option_group(param, options, build)
+
+
+@dataclasses.dataclass(frozen=True)
+class CliKit:
+    """What a command module takes from the ``occam`` app, so it can add commands to a group.
+
+    Attributes:
+        command: decorator factory ``command(name, on=group)`` that turns user errors into one
+            line on stderr and exit code 2 (and ``{"error": ...}`` under ``--json``).
+        emit: ``emit(as_json, payload, human)`` prints one JSON document or calls ``human()``.
+        out: the Rich console for human output (stdout).
+        store_opt: the annotated type of the ``--store`` option.
+        json_opt: the annotated type of the ``--json`` option.
+        default_store: the default store path.
+    """
+
+    command: Callable
+    emit: Callable
+    out: Any
+    store_opt: Any
+    json_opt: Any
+    default_store: Any

@@ -4,7 +4,7 @@ from typing import Any
 
 import typer
 
-from occamlab.cli_options import spec_options
+from occamlab.cli_options import CliKit, spec_options
 from occamlab.cli_subject import SubjectChoice, resolve_subject, subject_options
 from occamlab.probes.curvature import HessianReport, HessianSpec, hessian_spectrum
 from occamlab.probes.sharpness_summary import SharpnessSpec, sharpness_summary
@@ -13,7 +13,7 @@ from occamlab.specs import spec_to_dict
 from occamlab.store import Store
 
 
-def _stored_probe(
+def stored_probe(
     kind: str, choice: SubjectChoice, spec: Any, store: Store, *, progress: bool, compute, sections
 ) -> dict[str, Any]:
     """Resolve the subject, run (or reuse) the probe as a stored run, write its page."""
@@ -112,8 +112,10 @@ def _sharpness_sections(result: dict[str, Any]) -> list[tuple[str, str]]:
     return [("Sharpness", table(rows, ["measure", "value", "note"]))]
 
 
-def register(app: typer.Typer, command, emit, out, store_opt, json_opt, default_store) -> None:
-    """Add the ``probe`` command group to ``app``."""
+def register(app: typer.Typer, kit: CliKit) -> typer.Typer:
+    """Add the ``probe`` command group to ``app`` and return it (probe families add to it)."""
+    command, emit, out = kit.command, kit.emit, kit.out
+    store_opt, json_opt, default_store = kit.store_opt, kit.json_opt, kit.default_store
     probe_app = typer.Typer(help="Run one probe on a subject.", no_args_is_help=True)
     app.add_typer(probe_app, name="probe")
 
@@ -132,7 +134,7 @@ def register(app: typer.Typer, command, emit, out, store_opt, json_opt, default_
             report: HessianReport = hessian_spectrum(subject, spec=options)
             return report.to_dict()
 
-        result = _stored_probe(
+        result = stored_probe(
             "hessian",
             choice,
             options,
@@ -161,7 +163,7 @@ def register(app: typer.Typer, command, emit, out, store_opt, json_opt, default_
         as_json: json_opt = False,
     ) -> None:
         """λ_max, Keskar φ_ε, adaptive and filter-normalized sharpness, PAC-Bayes σ."""
-        result = _stored_probe(
+        result = stored_probe(
             "sharpness",
             choice,
             options,
@@ -180,3 +182,5 @@ def register(app: typer.Typer, command, emit, out, store_opt, json_opt, default_
             out.print(f"report: {result['report']}")
 
         emit(as_json, result, human)
+
+    return probe_app

@@ -14,6 +14,8 @@ results report that eval mode was used.
 from __future__ import annotations
 
 import contextlib
+import copy
+import dataclasses
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -144,6 +146,29 @@ class Subject:
 
     def buffers(self) -> dict[str, torch.Tensor]:
         return {k: b.detach() for k, b in self.model.named_buffers()}
+
+    def clone(self, params: Params | None = None) -> Subject:
+        """A subject with its own deep copy of the model (data shared, never copied).
+
+        Probes that retrain (fine-tuning, rewinding, mode connectivity) train a clone, so the
+        user's module is never touched. ``params`` (a subset of names is allowed) are copied into
+        the clone's parameters.
+        """
+        model = copy.deepcopy(self.model)
+        if params is not None:
+            own = dict(model.named_parameters())
+            unknown = sorted(set(params) - set(own))
+            if unknown:
+                raise ValueError(f"unknown parameter names {unknown}; valid: {sorted(own)}")
+            with torch.no_grad():
+                for name, value in params.items():
+                    if tuple(value.shape) != tuple(own[name].shape):
+                        raise ValueError(
+                            f"parameter {name!r} has shape {tuple(own[name].shape)}, "
+                            f"got {tuple(value.shape)}"
+                        )
+                    own[name].copy_(value)
+        return dataclasses.replace(self, model=model, meta=dict(self.meta))
 
     @property
     def stochastic_layers(self) -> list[str]:
