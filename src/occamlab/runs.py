@@ -13,7 +13,7 @@ from occamlab.recipes import make_subject
 from occamlab.specs import spec_to_dict
 from occamlab.store import RunRecord, Store
 from occamlab.subject import LossName, Subject
-from occamlab.train import Checkpointer, TrainResult, TrainSpec
+from occamlab.train import Callback, Checkpointer, TrainResult, TrainSpec
 from occamlab.train.ensemble import PER_MEMBER_FIELDS, Method, fit_ensemble
 from occamlab.weights import load_into
 
@@ -104,17 +104,36 @@ def _finished(store: Store, job: TrainJob) -> RunRecord | None:
         record = store.get(Store.run_id("train", job.spec()))
     except KeyError:
         return None
-    return (
-        record
-        if record.status == "done" and record.id == Store.run_id("train", job.spec())
-        else None
-    )
+    return record if record.status == "done" else None
 
 
 def _subject(job: TrainJob, data_root: str | os.PathLike | None) -> Subject:
     return make_subject(
         model=job.model, data=job.data, seed=job.seed, loss=job.loss, data_root=data_root
     )
+
+
+def train_group(
+    jobs: Sequence[TrainJob],
+    *,
+    data_root: str | os.PathLike | None = None,
+    method: Method = "auto",
+    callbacks: Sequence[Sequence[Callback]] | None = None,
+    progress: bool = False,
+) -> list[tuple[Subject, TrainResult]]:
+    """Build and train the jobs (together where that is faster); nothing is stored.
+
+    This is the unit of work a sweep sends to a worker.
+    """
+    subjects = [_subject(job, data_root) for job in jobs]
+    results = fit_ensemble(
+        subjects,
+        [job.train for job in jobs],
+        method=method if len(jobs) > 1 else "sequential",
+        callbacks=callbacks,
+        progress=progress,
+    )
+    return list(zip(subjects, results, strict=True))
 
 
 def _train_group(
@@ -125,7 +144,6 @@ def _train_group(
     progress: bool,
     force: bool,
 ) -> list[TrainedSubject]:
-    subjects = [_subject(job, data_root) for job in jobs]
     with contextlib.ExitStack() as stack:
         handles = [
             stack.enter_context(store.run("train", job.spec(), name=job.name(), force=force))
@@ -136,29 +154,33 @@ def _train_group(
             rel = handles[i].directory.relative_to(store.root)
             handles[i].add_artifact("init", rel / "init.safetensors")
             handles[i].add_artifact("weights", rel / "last.safetensors")
-        results = (
-            fit_ensemble(
-                [subjects[i] for i in todo],
-                [jobs[i].train for i in todo],
-                method=method if len(todo) > 1 else "sequential",
+        trained = (
+            train_group(
+                [jobs[i] for i in todo],
+                data_root=data_root,
+                method=method,
                 callbacks=[[Checkpointer(handles[i].directory)] for i in todo],
                 progress=progress,
             )
             if todo
             else []
         )
-        for i, result in zip(todo, results, strict=True):
-            handles[i].metrics.update(_metrics(subjects[i], result, len(todo)))
+        subjects: dict[int, Subject] = {}
+        for i, (subject, result) in zip(todo, trained, strict=True):
+            handles[i].metrics.update(trained_metrics(subject, result, len(todo)))
+            subjects[i] = subject
         for i, h in enumerate(handles):
             if h.reused:
+                subjects[i] = _subject(jobs[i], data_root)
                 load_into(subjects[i].model, store.root / h.artifacts["weights"])
     return [
-        TrainedSubject(subject=s, record=h.record, reused=h.reused)
-        for s, h in zip(subjects, handles, strict=True)
+        TrainedSubject(subject=subjects[i], record=h.record, reused=h.reused)
+        for i, h in enumerate(handles)
     ]
 
 
-def _metrics(subject: Subject, result: TrainResult, members: int) -> dict[str, Any]:
+def trained_metrics(subject: Subject, result: TrainResult, members: int) -> dict[str, Any]:
+    """What a training run stores: size, steps, why it stopped, final metrics, history."""
     return {
         "num_parameters": subject.num_parameters,
         "steps": result.steps,
