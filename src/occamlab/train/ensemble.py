@@ -169,12 +169,15 @@ class EnsembleSubject(Subject):
         self, params: Params | None, x: torch.Tensor, y: torch.Tensor, *, reduction: str = "mean"
     ) -> torch.Tensor:
         """Σ_k of member k's loss on the batch (``reduction`` applies within each member)."""
-        per = self._member_losses(self.forward(params, x), y, "sum")  # (K,)
-        if reduction == "sum":
-            return per.sum()
-        if reduction != "mean":
+        if reduction not in ("mean", "sum"):
             raise ValueError("ensembles support reduction 'mean' or 'sum'")
-        return (per / y.shape[0]).sum()
+        out = self.forward(params, x)
+        if self.loss == "cross_entropy":  # Σ_k mean_b = (1/B) Σ_{b,k}: one fused call
+            flat = out.reshape(-1, out.shape[-1])
+            total = F.cross_entropy(flat, y.reshape(-1), reduction="sum")
+        else:
+            total = self._member_losses(out, y, "sum").sum()
+        return total / y.shape[0] if reduction == "mean" else total
 
     def _member_losses(self, out: torch.Tensor, y: torch.Tensor, reduction: str) -> torch.Tensor:
         b, k = out.shape[0], out.shape[1]
