@@ -7,9 +7,11 @@ import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from occamlab.recipes import make_subject
+from occamlab.report.render import register_renderer
 from occamlab.specs import spec_to_dict
 from occamlab.store import RunRecord, Store
 from occamlab.subject import LossName, Subject
@@ -214,3 +216,17 @@ def train_run(
     job = TrainJob(model=model, data=data, train=train, seed=seed, loss=loss)
     (trained,) = train_runs(store, [job], data_root=data_root, progress=progress, force=force)
     return trained
+
+
+@register_renderer("train")
+def render_training(store: Store, record: RunRecord) -> Path:
+    """The page of a training run: its final numbers and its training curves."""
+    from occamlab.report import figure, key_values, training_curves, write_run_page
+
+    m = record.metrics
+    sections = [("Result", key_values({k: v for k, v in m.items() if k != "history"}))]
+    if m.get("history"):
+        sections.append(("Training", figure(training_curves(m["history"]), alt="training curves")))
+    if record.artifacts:
+        sections.append(("Artifacts", key_values(record.artifacts)))
+    return write_run_page(store, record, sections, title=f"train: {record.name}")
