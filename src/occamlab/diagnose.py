@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from occamlab.notebook import HtmlRepr
 from occamlab.report import esc, figure, key_values, training_curves, write_run_page
 from occamlab.report.render import register_renderer
 from occamlab.store import RunRecord, Store
@@ -13,7 +14,7 @@ from occamlab.subject import Evaluation, Subject
 
 
 @dataclass(frozen=True)
-class Diagnosis:
+class Diagnosis(HtmlRepr):
     """What ``occam diagnose`` found about a subject."""
 
     subject: dict[str, Any]

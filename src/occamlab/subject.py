@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from occamlab.data.base import Data, Split
+from occamlab.notebook import HtmlRepr
 
 LossName = Literal["cross_entropy", "mse"]
 SplitName = Literal["train", "test"]
@@ -34,7 +35,7 @@ _STOCHASTIC = (nn.modules.batchnorm._BatchNorm, nn.modules.dropout._DropoutNd, n
 
 
 @dataclass(frozen=True)
-class Evaluation:
+class Evaluation(HtmlRepr):
     """Loss (mean over examples) and accuracy (classification only) on ``n`` examples."""
 
     loss: float

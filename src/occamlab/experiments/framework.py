@@ -26,6 +26,7 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 
 from occamlab.jsonable import jsonable
+from occamlab.notebook import HtmlRepr
 from occamlab.specs import Registry, make_spec, spec_to_dict
 from occamlab.store import RunRecord, Store
 
@@ -202,7 +203,7 @@ class Context:
 
 
 @dataclass(frozen=True)
-class ExperimentRun:
+class ExperimentRun(HtmlRepr):
     """A finished (or reused) experiment run: its record and the page written for it."""
 
     record: RunRecord

@@ -19,6 +19,7 @@ import torch
 
 from occamlab.jsonable import jsonable
 from occamlab.linalg.params import flatten, unflatten
+from occamlab.notebook import HtmlRepr
 from occamlab.subject import Evaluation, Subject
 
 
@@ -135,7 +136,7 @@ def check_common(seed: Any, limit: Any) -> None:
 
 # -- results ---------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class SharpnessResult:
+class SharpnessResult(HtmlRepr):
     """Fields every sharpness result carries (how and where the loss was evaluated).
 
     Attributes:

@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 
+from occamlab.notebook import HtmlRepr
 from occamlab.subject import Subject
 from occamlab.train.optim import lr_factor, make_optimizer
 from occamlab.train.spec import TrainSpec
@@ -61,7 +62,7 @@ class Callback:
 
 
 @dataclass(frozen=True)
-class TrainResult:
+class TrainResult(HtmlRepr):
     """Outcome of :func:`fit`: steps taken, why it stopped, and the evaluation history."""
 
     steps: int
