@@ -27,3 +27,5 @@ __all__ = [
 # isort: split
 # Experiment modules (each registers itself), one line each, after the names above exist:
 from occamlab.experiments import random_labels  # noqa: E402, F401
+from occamlab.experiments import lottery_ticket  # noqa: E402, F401
+from occamlab.experiments import layer_robustness  # noqa: E402, F401

@@ -60,6 +60,7 @@ class LotterySpec:
         reinit_control: also train the same mask from a fresh initialization each round.
         random_control: also train a random mask of the same per-layer sizes from the rewind
             point each round.
+        control_every: train the controls only every this many rounds (and at the last).
         instability: also train two copies of each ticket with different data orders and
             measure the error barrier between them.
         instability_points: points on that path (endpoints included).
@@ -73,6 +74,7 @@ class LotterySpec:
     rewind_step: int = 0
     reinit_control: bool = True
     random_control: bool = True
+    control_every: int = 1
     instability: bool = False
     instability_points: int = 5
     seed: int = 0
@@ -84,6 +86,7 @@ class LotterySpec:
             (0 <= self.output_rate < 1, f"output_rate must be in [0, 1), got {self.output_rate}"),
             (self.scope in ("layer", "global"), f"scope must be layer or global: {self.scope!r}"),
             (self.rewind_step >= 0, f"rewind_step must be >= 0, got {self.rewind_step}"),
+            (self.control_every >= 1, f"control_every must be >= 1, got {self.control_every}"),
             (self.instability_points >= 2, "instability_points must be >= 2"),
         ]
         for ok, message in checks:
@@ -227,12 +230,15 @@ class LotteryResult:
 
             _, ax = plt.subplots()
         rows = self.table()
-        kept = [r["kept"] for r in rows]
-        ax.plot(kept, [r["ticket"] for r in rows], "o-", label="ticket (rewound)")
-        if any(r["reinit"] is not None for r in rows):
-            ax.plot(kept, [r["reinit"] for r in rows], "s--", label="same mask, re-initialized")
-        if any(r["random"] is not None for r in rows):
-            ax.plot(kept, [r["random"] for r in rows], "^:", label="random mask")
+        styles = {
+            "ticket": ("o-", "ticket (rewound)"),
+            "reinit": ("s--", "same mask, re-initialized"),
+            "random": ("^:", "random mask"),
+        }
+        for key, (style, label) in styles.items():
+            line = [r for r in rows if r[key] is not None]
+            if line:
+                ax.plot([r["kept"] for r in line], [r[key] for r in line], style, label=label)
         if self.dense["test_error"] is not None:
             ax.axhline(self.dense["test_error"], color="k", lw=1, label="dense")
         ax.set(xscale="log", xlabel="fraction of weights kept", ylabel="test error")
@@ -305,11 +311,12 @@ def lottery_ticket(
             "random": None,
             "instability": None,
         }
-        if spec.reinit_control:
+        controls = j % spec.control_every == 0 or j == spec.rounds
+        if spec.reinit_control and controls:
             start = fresh if fresh is not None else shuffled(init, generator=generator)
             control = finetune(subject, masks, rest, params=start)
             row["reinit"] = _summary(control.result)
-        if spec.random_control:
+        if spec.random_control and controls:
             random = random_like(masks, generator=generator)
             control = finetune(subject, random, rest, params=rewind)
             row["random"] = _summary(control.result)

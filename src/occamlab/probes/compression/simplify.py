@@ -18,6 +18,7 @@ inputs that pruning made identically zero are not counted
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -188,6 +189,7 @@ def simplify(
     train: TrainSpec | None = None,
     init: Params | None = None,
     trainer: Trainer = train_member,
+    log: Callable[[str], None] | None = None,
 ) -> SimplifyResult:
     """Compress ``subject`` every way the budget allows and name the smallest good model.
 
@@ -200,7 +202,9 @@ def simplify(
         init: the subject's initial weights (enables lottery tickets at the deep budget).
         trainer: trains the narrower networks (see :func:`~occamlab.probes.compression.width.
             width_sweep`).
+        log: called with a short line as each stage starts (progress for a CLI).
     """
+    say = log or (lambda _line: None)
     started = time.perf_counter()
     spec = spec or SimplifySpec()
     plan = BUDGETS[spec.budget]
@@ -229,6 +233,7 @@ def simplify(
         points.append(_point(method, setting, num, total, _metrics(tuned, None)))
 
     if spec.pruning:
+        say(f"magnitude pruning at {len(plan['sparsities'])} sparsities, fine-tuned")
         gen = torch.Generator().manual_seed(spec.seed)
         for s in plan["sparsities"]:
             pruned(
@@ -243,6 +248,7 @@ def simplify(
                     random_masks(params, sparsity=s, scope=spec.scope, generator=gen),
                 )
     if spec.structured:
+        say("neuron/channel pruning, fine-tuned")
         try:
             for s in plan["neurons"]:
                 pruned(
@@ -253,6 +259,7 @@ def simplify(
         except ValueError as exc:
             notes.append(f"neuron pruning skipped: {exc}")
     if spec.lowrank:
+        say("truncated SVD")
         for tau in plan["energies"]:
             lr = low_rank(params, energy=tau)
             ranks = ", ".join(f"{lr.ranks[k]}/{lr.full_ranks[k]}" for k in lr.ranks)
@@ -266,12 +273,14 @@ def simplify(
                 )
             )
     if spec.narrower:
+        say("narrower networks, retrained from scratch")
         points += _narrower(subject, recipe, plan["widths"], spec.seed, trainer, total, notes)
     lottery = None
     if plan["lottery_rounds"]:
         if init is None:
             notes.append("lottery tickets skipped: the initial weights are unknown (pass init=)")
         else:
+            say(f"lottery tickets, {plan['lottery_rounds']} rounds")
             result = lottery_ticket(
                 subject,
                 recipe,
