@@ -1,12 +1,14 @@
 """Training with a pruning mask: pruned weights start at zero and stay exactly zero.
 
 :class:`MaskKeeper` is a callback of the one training loop (:func:`occamlab.train.fit`). On
-``on_train_begin`` it zeroes the pruned entries and registers a gradient hook on each masked
-parameter that multiplies the gradient by the mask, so the optimizer never sees a pruned entry:
-SGD momentum buffers and Adam moments of pruned entries stay 0, L2 weight decay adds
-``wd · 0 = 0``, AdamW's decoupled decay scales 0 to 0, and gradient clipping measures the norm of
-the surviving gradient only. After every optimizer step it multiplies the weights by the mask once
-more, so the pruned entries are exactly zero after each step whatever the optimizer does.
+``on_train_begin`` it zeroes the pruned entries and registers a hook on each masked parameter
+that multiplies its accumulated gradient by the mask in place, so the optimizer never sees a
+pruned entry. That alone keeps them exactly zero with every optimizer of
+:class:`occamlab.TrainSpec`: SGD momentum buffers and Adam moments of a pruned entry stay 0 (Adam's step is then
+``lr · 0 / (0 + eps) = 0``), L2 weight decay adds ``wd · 0 = 0``, AdamW's decoupled decay scales
+0 to 0, and gradient clipping measures (and scales) the surviving gradient only. The weights are
+multiplied by the mask once more when training ends, and the tests check the zeros after every
+step for each optimizer.
 
 :func:`finetune` trains a clone of the subject (never the user's module) from masked weights.
 """
@@ -53,16 +55,13 @@ class MaskKeeper(Callback):
                 )
             keep = mask.to(param.dtype)
             self._targets.append((param, keep))
-            self._handles.append(param.register_hook(lambda grad, keep=keep: grad * keep))
+            self._handles.append(param.register_post_accumulate_grad_hook(_masker(keep)))
         self._zero()
 
     def _zero(self) -> None:
         with torch.no_grad():
             for param, keep in self._targets:
                 param.mul_(keep)
-
-    def on_step_end(self, state: TrainState) -> None:
-        self._zero()
 
     def on_train_end(self, state: TrainState) -> None:
         self._zero()
@@ -72,6 +71,13 @@ class MaskKeeper(Callback):
         for handle in self._handles:
             handle.remove()
         self._handles, self._targets = [], []
+
+
+def _masker(keep: torch.Tensor):
+    def hook(param: torch.Tensor) -> None:
+        param.grad.mul_(keep)  # in place, once the gradient is accumulated, before the step
+
+    return hook
 
 
 @dataclass(frozen=True)

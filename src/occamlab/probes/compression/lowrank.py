@@ -41,6 +41,17 @@ def singular_values(weight: torch.Tensor) -> torch.Tensor:
     return torch.linalg.svdvals(as_matrix(weight.detach()).to(torch.float64))
 
 
+def _svd(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    return torch.linalg.svd(as_matrix(weight.detach()).to(torch.float64), full_matrices=False)
+
+
+def _rebuild(factors, rank: int, like: torch.Tensor) -> torch.Tensor:
+    u, s, vh = factors
+    if not 0 <= rank <= len(s):
+        raise ValueError(f"rank must be in [0, {len(s)}], got {rank}")
+    return ((u[:, :rank] * s[:rank]) @ vh[:rank]).reshape(like.shape).to(like.dtype)
+
+
 def truncate(weight: torch.Tensor, rank: int) -> torch.Tensor:
     """The best rank-``rank`` approximation of ``weight`` (in its matrix view), same shape/dtype.
 
@@ -48,12 +59,7 @@ def truncate(weight: torch.Tensor, rank: int) -> torch.Tensor:
     >>> truncate(w, 2).diag().tolist()
     [3.0, 2.0, 0.0]
     """
-    matrix = as_matrix(weight.detach()).to(torch.float64)
-    if not 0 <= rank <= min(matrix.shape):
-        raise ValueError(f"rank must be in [0, {min(matrix.shape)}], got {rank}")
-    u, s, vh = torch.linalg.svd(matrix, full_matrices=False)
-    approx = (u[:, :rank] * s[:rank]) @ vh[:rank]
-    return approx.reshape(weight.shape).to(weight.dtype)
+    return _rebuild(_svd(weight), rank, weight)
 
 
 def factored_size(shape: Sequence[int], rank: int) -> int:
@@ -170,7 +176,8 @@ def low_rank(
     unknown = [n for n in names if n not in params]
     if unknown:
         raise ValueError(f"unknown parameter names {unknown}; valid: {sorted(params)}")
-    spectra = {k: singular_values(params[k]) for k in names}
+    factors = {k: _svd(params[k]) for k in names}
+    spectra = {k: f[1] for k, f in factors.items()}
     shapes = {k: tuple(params[k].shape) for k in names}
     other = sum(v.numel() for k, v in params.items() if k not in spectra)
     if energy is not None:
@@ -182,7 +189,7 @@ def low_rank(
     out = {k: v.detach() for k, v in params.items()}
     kept = {}
     for k in names:
-        out[k] = truncate(params[k], chosen[k])
+        out[k] = _rebuild(factors[k], chosen[k], params[k])
         power = spectra[k] ** 2
         total = float(power.sum())
         kept[k] = float(power[: chosen[k]].sum() / total) if total > 0 else 1.0
