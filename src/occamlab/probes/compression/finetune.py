@@ -4,11 +4,11 @@
 ``on_train_begin`` it zeroes the pruned entries and registers a hook on each masked parameter
 that multiplies its accumulated gradient by the mask in place, so the optimizer never sees a
 pruned entry. That alone keeps them exactly zero with every optimizer of
-:class:`occamlab.TrainSpec`: SGD momentum buffers and Adam moments of a pruned entry stay 0 (Adam's step is then
-``lr · 0 / (0 + eps) = 0``), L2 weight decay adds ``wd · 0 = 0``, AdamW's decoupled decay scales
-0 to 0, and gradient clipping measures (and scales) the surviving gradient only. The weights are
-multiplied by the mask once more when training ends, and the tests check the zeros after every
-step for each optimizer.
+:class:`occamlab.TrainSpec`: SGD momentum buffers and Adam moments of a pruned entry stay 0
+(Adam's step is then ``lr · 0 / (0 + eps) = 0``), L2 weight decay adds ``wd · 0 = 0``, AdamW's
+decoupled decay scales 0 to 0, and gradient clipping measures (and scales) the surviving
+gradient only. The weights are multiplied by the mask once more when training ends, and the
+tests check the zeros after every step for each optimizer.
 
 :func:`finetune` trains a clone of the subject (never the user's module) from masked weights.
 """
