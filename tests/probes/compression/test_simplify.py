@@ -4,7 +4,13 @@ import matplotlib
 import pytest
 
 from occamlab import TrainSpec, fit, make_subject
-from occamlab.probes.compression import SimplifySpec, pareto, simplify, smallest_within
+from occamlab.probes.compression import (
+    SimplifySpec,
+    initial_params,
+    pareto,
+    simplify,
+    smallest_within,
+)
 from occamlab.probes.compression.frontier import within
 from occamlab.testing import tiny_subject
 
@@ -66,3 +72,21 @@ def test_bad_options_are_refused():
         SimplifySpec(budget="huge")
     with pytest.raises(ValueError, match="tolerance"):
         SimplifySpec(tolerance=1.5)
+
+
+def test_deep_budget_adds_lottery_tickets_when_the_initialization_is_known():
+    subject = make_subject(
+        model="mlp",
+        data="gaussian_mixture",
+        model_options={"width": 16},
+        data_options={"num_train": 128, "num_test": 64},
+    )
+    recipe = TrainSpec(epochs=2, batch_size=32)
+    fit(subject, recipe)
+    only = dict(pruning=False, structured=False, lowrank=False, narrower=False)
+    spec = SimplifySpec(budget="deep", **only)
+    result = simplify(subject, spec=spec, train=recipe, init=initial_params(subject))
+    assert [p["method"] for p in result.points] == ["ticket"] * 8
+    assert len(result.lottery["rounds"]) == 8 and result.notes == []
+    blind = simplify(subject, spec=spec, train=recipe)
+    assert blind.lottery is None and "initial weights are unknown" in blind.notes[0]

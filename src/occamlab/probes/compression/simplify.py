@@ -46,6 +46,15 @@ from occamlab.train import TrainSpec
 Budget = Literal["quick", "standard", "deep"]
 
 # What each budget computes. Fine-tuning epochs are of the subject's training set.
+_STANDARD: dict[str, Any] = {
+    "sparsities": (0.5, 0.7, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99),
+    "neurons": (0.25, 0.5, 0.75, 0.875),
+    "energies": (0.999, 0.99, 0.95, 0.9, 0.8, 0.7, 0.5),
+    "widths": (1 / 2, 1 / 4, 1 / 8, 1 / 16, 1 / 32),
+    "finetune_epochs": 10,
+    "random_control": True,
+    "lottery_rounds": 0,
+}
 BUDGETS: dict[str, dict[str, Any]] = {
     "quick": {
         "sparsities": (0.5, 0.8, 0.9, 0.95),
@@ -56,24 +65,8 @@ BUDGETS: dict[str, dict[str, Any]] = {
         "random_control": False,
         "lottery_rounds": 0,
     },
-    "standard": {
-        "sparsities": (0.5, 0.7, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99),
-        "neurons": (0.25, 0.5, 0.75, 0.875),
-        "energies": (0.999, 0.99, 0.95, 0.9, 0.8, 0.7, 0.5),
-        "widths": (1 / 2, 1 / 4, 1 / 8, 1 / 16, 1 / 32),
-        "finetune_epochs": 10,
-        "random_control": True,
-        "lottery_rounds": 0,
-    },
-    "deep": {
-        "sparsities": (0.5, 0.7, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99),
-        "neurons": (0.25, 0.5, 0.75, 0.875),
-        "energies": (0.999, 0.99, 0.95, 0.9, 0.8, 0.7, 0.5),
-        "widths": (1 / 2, 1 / 4, 1 / 8, 1 / 16, 1 / 32),
-        "finetune_epochs": 20,
-        "random_control": True,
-        "lottery_rounds": 8,
-    },
+    "standard": _STANDARD,
+    "deep": {**_STANDARD, "finetune_epochs": 20, "lottery_rounds": 8},
 }
 
 
