@@ -80,13 +80,14 @@ def dead_input_masks(
 
         return hook
 
-    for name, module in subject.model.named_modules():
+    probe = subject.clone()  # hooks go on a copy: the user's module is never touched
+    for name, module in probe.model.named_modules():
         if isinstance(module, _LAYERS) and f"{name}.weight" in masked:
             handles.append(module.register_forward_pre_hook(record(name)))
     try:
-        with torch.no_grad(), subject.eval_mode():
-            for x, _ in subject.batches("train"):
-                subject.forward(masked, x)
+        with torch.no_grad(), probe.eval_mode():
+            for x, _ in probe.batches("train"):
+                probe.forward(masked, x)
     finally:
         for handle in handles:
             handle.remove()
