@@ -19,7 +19,7 @@ from occamlab.data import data_spec
 from occamlab.experiments import EXPERIMENTS, Claim, Context, ExperimentResult
 from occamlab.experiments.stats import mean_std
 from occamlab.models import build_model, model_spec
-from occamlab.probes.compression.lottery import LotterySpec, lottery_ticket
+from occamlab.probes.compression.lottery import LotterySpec, lottery_ticket, percent_kept_axis
 from occamlab.recipes import make_subject
 from occamlab.train import TrainSpec
 
@@ -222,6 +222,6 @@ def figure(table: list[dict[str, Any]]) -> Any:
             )
     ax.axhline(table[0]["dense"], color="k", lw=1, label="dense")
     ax.set(xscale="log", xlabel="fraction of weights kept", ylabel="test error")
-    ax.invert_xaxis()
+    percent_kept_axis(ax)
     ax.legend(fontsize=8)
     return fig

@@ -115,6 +115,19 @@ class Snapshot(Callback):
             self._take(state)
 
 
+def percent_kept_axis(ax: Any) -> None:
+    """Weights kept in percent on a log axis, dense at the left."""
+    from matplotlib.ticker import NullFormatter, PercentFormatter
+
+    lo, hi = ax.get_xlim()
+    ax.set_xticks(
+        [t for t in (0.8, 0.5, 0.3, 0.2, 0.14, 0.1, 0.05, 0.03, 0.02, 0.01) if lo <= t <= hi]
+    )
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.invert_xaxis()
+
+
 def round_sparsity(rate: float, round_: int) -> float:
     """Fraction pruned after ``round_`` rounds at ``rate``: ``1 − (1 − rate)^round``.
 
@@ -242,7 +255,7 @@ class LotteryResult:
         if self.dense["test_error"] is not None:
             ax.axhline(self.dense["test_error"], color="k", lw=1, label="dense")
         ax.set(xscale="log", xlabel="fraction of weights kept", ylabel="test error")
-        ax.invert_xaxis()
+        percent_kept_axis(ax)
         ax.legend()
         return ax
 
