@@ -51,7 +51,15 @@ def contour(surface: Any, *, ax: Any = None, metric: str = "train_loss") -> Any:
         filled = ax.contourf(a, b, z, levels=levels, cmap="viridis", norm=norm)
         lines = ax.contour(a, b, z, levels=levels, colors="white", linewidths=0.6, norm=norm)
         ax.clabel(lines, inline=True, fontsize=7, fmt="%.3g")
-        ax.figure.colorbar(filled, ax=ax, label=_label(metric))
+        from matplotlib.ticker import FormatStrFormatter
+
+        ax.figure.colorbar(
+            filled,
+            ax=ax,
+            label=_label(metric),
+            ticks=levels[::2],
+            format=FormatStrFormatter("%.3g"),
+        )
     ca, cb = a[surface.center[0]], b[surface.center[1]]
     ax.plot([ca], [cb], marker="*", color="red", markersize=10, label="θ₀")
     ax.set(xlabel="direction 1", ylabel="direction 2", title=_label(metric))

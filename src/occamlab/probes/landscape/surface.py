@@ -126,6 +126,28 @@ class Surface:
             is_min &= v < padded[sl]
         return [tuple(int(i) for i in idx) for idx in np.argwhere(is_min)]
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Surface:
+        """Rebuild a surface from :meth:`to_dict` output (e.g. a stored run), for plotting."""
+        values = {
+            k: np.array([[np.nan if x is None else x for x in row] for row in v], dtype=float)
+            if v and isinstance(v[0], list)
+            else np.array([np.nan if x is None else x for x in v], dtype=float)
+            for k, v in data["values"].items()
+        }
+        return cls(
+            axes=tuple(np.asarray(a, dtype=float) for a in data["axes"]),
+            values=values,
+            center=tuple(data["center"]),
+            directions=dict(data["directions"]),
+            num_examples=dict(data["num_examples"]),
+            limit=data["limit"],
+            reestimate_bn=bool(data["reestimate_bn"]),
+            points_per_pass=int(data["points_per_pass"]),
+            stochastic_layers=list(data["stochastic_layers"]),
+            seconds=float(data["seconds"]),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return jsonable(
             {
