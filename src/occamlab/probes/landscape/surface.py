@@ -44,15 +44,17 @@ def symmetric_grid(steps: int, span: float) -> np.ndarray:
 
     >>> symmetric_grid(5, 1.0).tolist()
     [-1.0, -0.5, 0.0, 0.5, 1.0]
+    >>> symmetric_grid(1, 1.0).tolist()
+    [0.0]
     """
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 3 or steps % 2 == 0:
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1 or steps % 2 == 0:
         raise ValueError(
-            f"steps must be an odd integer >= 3 so the grid contains its center, got {steps!r}"
+            f"steps must be an odd positive integer so the grid contains its center, got {steps!r}"
         )
     if not (isinstance(span, (int, float)) and np.isfinite(span) and span > 0):
         raise ValueError(f"span must be a positive finite number, got {span!r}")
     m = (steps - 1) // 2
-    return np.array([float(span) * (i - m) / m for i in range(steps)])
+    return np.array([float(span) * (i - m) / m if m else 0.0 for i in range(steps)])
 
 
 def _check_axis(coords: Sequence[float]) -> np.ndarray:
@@ -233,6 +235,8 @@ def loss_surface(
                 raise ValueError(f"direction {k!r} has non-finite entries")
         dirs.append({k: d[k].detach().to(theta[k].dtype) for k in theta})
     if coordinates is None:
+        if steps < 3:
+            raise ValueError(f"steps must be odd and >= 3 for a surface, got {steps}")
         axes = tuple(symmetric_grid(steps, span) for _ in dirs)
     else:
         if len(coordinates) != len(dirs):
@@ -252,12 +256,15 @@ def loss_surface(
     def fill(i: int, out: dict[str, torch.Tensor]) -> None:
         index = np.unravel_index(i, shape)
         coefs = [float(axes[k][index[k]]) for k in range(len(axes))]
+        moves = [(c, d) for c, d in zip(coefs, dirs, strict=True) if c != 0.0]
         for name in names:
             target = out[name]
-            target.copy_(theta[name])
-            for c, d in zip(coefs, dirs, strict=True):
-                if c != 0.0:
-                    target.add_(d[name], alpha=c)
+            if not moves:
+                target.copy_(theta[name])
+                continue
+            torch.add(theta[name], moves[0][1][name], alpha=moves[0][0], out=target)
+            for c, d in moves[1:]:
+                target.add_(d[name], alpha=c)
 
     bar = _progress_bar(progress, int(np.prod(shape)))
     try:
