@@ -245,7 +245,9 @@ def test_probe_landscape_stores_the_numbers_and_draws_the_pictures(capsys, tmp_p
     expected = trained.subject.evaluate(split="train", limit=50).loss
     assert result["at_center"]["train_loss"] == expected == result["values"]["train_loss"][2][2]
     page = Path(result["report"]).read_text()
-    assert page.count("<img") == 2 and "The numbers behind the pictures" in page
+    assert page.count("<img") == 3 and "The numbers behind the pictures" in page
+    line = result["init_line"]  # the stored run kept its initialization: α = 0 is the init
+    assert line["alphas"][0] == 0.0 and line["train_loss"][-1] == expected
     numbers = json.loads(
         (Path(store).parent / Store(store).get(result["id"]).artifacts["surface"]).read_text()
     )

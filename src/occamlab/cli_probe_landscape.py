@@ -53,6 +53,8 @@ def landscape_sections(result: dict[str, Any]) -> list[tuple[str, str]]:
         fig, ax = plt.subplots(figsize=(6.4, 3.6))
         surface.plot(ax=ax)
         sections.append(("Loss along the line", figure(fig, alt="line")))
+    if result.get("init_line"):
+        sections.append(_line_section(result["init_line"]))
     rows = _grid_rows(result)
     sections.append(
         (
@@ -61,6 +63,53 @@ def landscape_sections(result: dict[str, Any]) -> list[tuple[str, str]]:
         )
     )
     return sections
+
+
+def _line_from_init(runs: Store, source: dict[str, Any], subject, options: LandscapeSpec):
+    """The straight line from the initial weights to the trained ones (Goodfellow et al. 2015),
+    when the subject was trained by a stored run that kept its initialization."""
+    from occamlab.probes.connectivity import interpolate
+    from occamlab.weights import load_weights
+
+    run_id = source.get("train_run")
+    if run_id is None:
+        return None
+    record = runs.get(run_id)
+    if "init" not in record.artifacts:
+        return None
+    init = load_weights(runs.root / record.artifacts["init"])
+    final = subject.params()
+    start = {k: init[k].to(final[k]) for k in final}
+    path = interpolate(
+        subject,
+        start,
+        final,
+        num_points=21,
+        limit=options.limit or None,
+        reestimate_bn=options.reestimate_bn,
+    )
+    return path.to_dict()
+
+
+def _line_section(line: dict[str, Any]) -> tuple[str, str]:
+    import matplotlib.pyplot as plt
+
+    from occamlab.probes.connectivity import PathResult
+
+    path = PathResult(**line)
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    path.plot(ax=ax)
+    ax.set_title(
+        f"initialization (α = 0) to trained weights (α = 1): barrier {path.loss_barrier:.3g}"
+    )
+    rows = [
+        {"α": a, "train loss": tl, "test loss": vl}
+        for a, tl, vl in zip(path.alphas, path.train_loss, path.test_loss, strict=True)
+    ]
+    return (
+        "Straight line from the initialization (Goodfellow et al. 2015)",
+        figure(fig, alt="line from initialization") + table(rows),
+    )
 
 
 def _grid_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
@@ -108,6 +157,9 @@ def register(probe_app: typer.Typer, kit: CliKit) -> None:
                 path.write_text(json.dumps(numbers) + "\n", encoding="utf-8")
                 run.add_artifact("surface", path.relative_to(runs.root))
                 run.metrics.update(numbers)
+                line = _line_from_init(runs, resolved.source, subject, options)
+                if line is not None:
+                    run.metrics["init_line"] = line
         page = write_run_page(
             runs, run.record, landscape_sections(run.metrics), title=f"landscape: {subject.name}"
         )

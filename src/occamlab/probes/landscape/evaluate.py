@@ -128,7 +128,7 @@ class PointEvaluator:
         splits: which splits to evaluate, in the order of the output columns.
         limit: evaluate on the first ``limit`` examples of each split (None: all).
         reestimate_bn: recompute BatchNorm statistics at every point.
-        bn_limit: training examples used to re-estimate them (None: all).
+        bn_limit: training examples used to re-estimate them (None: the same ``limit``).
         points_per_pass: grid points per vmapped forward pass; 0 chooses (1 on CPU, 16 on CUDA).
     """
 
@@ -150,7 +150,7 @@ class PointEvaluator:
         self.splits = check_splits(subject, splits)
         self.limit = limit
         self.reestimate_bn = bool(reestimate_bn)
-        self.bn_limit = bn_limit
+        self.bn_limit = limit if bn_limit is None else bn_limit
         self.like = subject.params()
         if not self.like:
             raise ValueError("the subject has no trainable parameters to move")
