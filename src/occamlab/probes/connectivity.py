@@ -114,7 +114,9 @@ def evaluate_path(
     from occamlab.probes.landscape.evaluate import PointEvaluator
 
     alphas = _check_alphas(num_points)
-    evaluator = PointEvaluator(subject, limit=limit, reestimate_bn=reestimate_bn)
+    # One point per pass: paths are short, and every point then matches Subject.evaluate to
+    # the bit (identical endpoints give an exactly flat path).
+    evaluator = PointEvaluator(subject, limit=limit, reestimate_bn=reestimate_bn, points_per_pass=1)
     values = evaluator.run(lambda i, out: fill(float(alphas[i]), out), len(alphas))
     rows = {c: values[:, j].tolist() for j, c in enumerate(evaluator.columns)}
     classification = evaluator.classification
@@ -162,8 +164,8 @@ def interpolate(
             raise ValueError(f"parameter {name!r} differs in shape between start and end")
 
     def fill(alpha: float, out: dict[str, torch.Tensor]) -> None:
-        for k, target in out.items():
-            torch.lerp(start[k].detach(), end[k].detach(), alpha, out=target)
+        for k in start:  # parameters not named keep the module's values
+            torch.lerp(start[k].detach(), end[k].detach(), alpha, out=out[k])
 
     return evaluate_path(
         subject, fill, num_points=num_points, limit=limit, reestimate_bn=reestimate_bn

@@ -80,3 +80,13 @@ def test_a_trained_curve_lowers_the_barrier_and_leaves_the_subject_alone():
 
     matplotlib.use("Agg")
     assert result.plot() is not None
+
+
+def test_paths_over_some_parameters_keep_the_others_at_the_module_values():
+    subject = tiny_subject("relu_mlp")
+    name = next(iter(subject.params()))
+    start = {name: subject.params()[name]}
+    end = {name: start[name] + 0.5}
+    path = interpolate(subject, start, end, num_points=3)
+    assert path.train_loss[0] == subject.evaluate().loss
+    assert path.train_loss[-1] == subject.evaluate(end).loss

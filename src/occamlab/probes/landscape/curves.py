@@ -139,8 +139,8 @@ class CurveModule(nn.Module):
         """Write θ(t) into ``out`` (the endpoints exactly at t = 0 and t = 1)."""
         coefs = curve_coefficients(self.kind, len(self.bends), t)
         with torch.no_grad():
-            for target in out.values():
-                target.zero_()
+            for name in self._like:  # parameters not on the curve keep the module's values
+                out[name].zero_()
             first = True
             for c, theta in zip(coefs, self.control_points(), strict=True):
                 if c == 0.0:

@@ -11,11 +11,21 @@ per-batch loss *sums* exactly as :meth:`Subject.evaluate` does: at the unperturb
 numbers are bit-identical to ``subject.evaluate()``.
 
 Batching grid points (``points_per_pass > 1``) stacks that many parameter sets and runs them
-through one :func:`torch.func.vmap`-ed forward pass. Measured here (one CPU thread, MNIST-1D MLP
-40-256-256-10, 1,000 examples; ``benchmarks/landscape.py``) one point at a time is already at the
-floor of one forward pass per point, and vmap-batching is slower (the activations of many points
-fall out of cache); it pays on GPUs and for tiny models, so ``points_per_pass=0`` ("auto") is 1 on
-CPU and 16 on CUDA. Points that must be exact (the center of a grid) are always evaluated alone.
+through one :func:`torch.func.vmap`-ed forward pass. It pays only when one point's forward pass is
+small; on bigger models the activations of many points fall out of cache. Measured here (one CPU
+thread, MNIST-1D MLPs, 11 × 11 planes; speed-up of vmap over one point at a time, best of four)::
+
+    parameters × examples per batch     8 per pass    32 per pass
+      1.1e5  (MLP-16, 100 examples)        1.57          2.43
+      7.4e5  (MLP-64, 100)                 1.21          2.02
+      1.1e6  (MLP-16, 1,000)               1.19          1.23
+      7.4e6  (MLP-64, 1,000)               1.00          0.78
+      2.3e7  (MLP-128, 1,000)              0.90          0.70
+      7.9e7  (MLP-256, 1,000)              0.95          (benchmarks/landscape.py)
+
+so ``points_per_pass=0`` ("auto") is 32 on CPU when parameters × batch size ≤ 2e6, 1 above, and
+16 on CUDA. Points that must be exact (the center of a grid) are always evaluated alone, so the
+center is bit-identical to ``subject.evaluate()`` either way.
 
 BatchNorm: by default the running statistics stored in the module are used at every point (eval
 mode). With ``reestimate_bn=True`` they are recomputed at every point from the training split
@@ -60,9 +70,20 @@ def check_splits(subject: Subject, splits: Sequence[str]) -> tuple[str, ...]:
     return splits
 
 
-def auto_points_per_pass(device: torch.device) -> int:
-    """Grid points per forward pass when ``points_per_pass=0``: 1 on CPU, 16 on CUDA."""
-    return 16 if device.type == "cuda" else 1
+#: On CPU, vmap-batching grid points pays below this many parameters × examples per batch.
+CPU_BATCHING_WORK = 2_000_000
+
+
+def auto_points_per_pass(device: torch.device, work: int) -> int:
+    """Grid points per forward pass when ``points_per_pass=0`` (measured: module docstring).
+
+    Args:
+        device: where the parameters live.
+        work: number of parameters × examples per batch (the size of one point's forward pass).
+    """
+    if device.type == "cuda":
+        return 16
+    return 32 if work <= CPU_BATCHING_WORK else 1
 
 
 def _batchnorms(model: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
@@ -129,7 +150,8 @@ class PointEvaluator:
         limit: evaluate on the first ``limit`` examples of each split (None: all).
         reestimate_bn: recompute BatchNorm statistics at every point.
         bn_limit: training examples used to re-estimate them (None: the same ``limit``).
-        points_per_pass: grid points per vmapped forward pass; 0 chooses (1 on CPU, 16 on CUDA).
+        points_per_pass: grid points per vmapped forward pass; 0 chooses (see
+            :func:`auto_points_per_pass`).
     """
 
     def __init__(
@@ -154,17 +176,21 @@ class PointEvaluator:
         self.like = subject.params()
         if not self.like:
             raise ValueError("the subject has no trainable parameters to move")
-        device = next(iter(self.like.values())).device
-        self.points_per_pass = points_per_pass or auto_points_per_pass(device)
-        if self.reestimate_bn:
-            self.points_per_pass = 1  # statistics differ per point
         self.classification = subject.data.task == "classification"
         self.columns = [f"{s}_{m}" for s in self.splits for m in ("loss", "accuracy")]
         self.batches = {s: list(subject.batches(s, limit=limit)) for s in self.splits}
+        device = next(iter(self.like.values())).device
+        batch = max(len(y) for b in self.batches.values() for _, y in b)
+        work = batch * sum(p.numel() for p in self.like.values())
+        self.points_per_pass = points_per_pass or auto_points_per_pass(device, work)
+        if self.reestimate_bn:
+            self.points_per_pass = 1  # statistics differ per point
         self.num_examples = {s: sum(len(y) for _, y in b) for s, b in self.batches.items()}
         # Snapshots: the evaluation reads copies, so nothing below can reach the module.
         self._buffers = {k: b.detach().clone() for k, b in subject.model.named_buffers()}
-        self._point = {k: torch.empty_like(v) for k, v in self.like.items()}
+        # Point buffers start as copies of the parameters: a fill that writes only some tensors
+        # leaves the others at the module's values.
+        self._point = {k: v.clone() for k, v in self.like.items()}
         self._bn_model = copy.deepcopy(subject.model) if self.reestimate_bn else None
         self.has_batchnorm = bool(_batchnorms(subject.model))
         self.num_evaluated = 0
@@ -207,7 +233,8 @@ class PointEvaluator:
             for x, y in self.batches[split]:
                 out = batched(params, x)  # (count, b, k)
                 flat = out.reshape(count * len(y), -1)
-                per = loss_value(flat, y.repeat(count), loss, reduction="none")
+                targets = y.repeat(count, *([1] * (y.ndim - 1)))
+                per = loss_value(flat, targets, loss, reduction="none")
                 total += per.reshape(count, len(y)).sum(dim=1).double()
                 if self.classification:
                     correct += (out.argmax(dim=-1) == y).sum(dim=1)
@@ -253,10 +280,7 @@ class PointEvaluator:
                     progress(done)
             if grouped:
                 size = self.points_per_pass
-                stack = {
-                    k: torch.empty((size, *v.shape), dtype=v.dtype, device=v.device)
-                    for k, v in self.like.items()
-                }
+                stack = {k: v.expand(size, *v.shape).clone() for k, v in self.like.items()}
                 for start in range(0, len(grouped), size):
                     chunk = grouped[start : start + size]
                     for j, i in enumerate(chunk):

@@ -336,7 +336,8 @@ class LandscapeSpec:
         test: also evaluate the test split.
         reestimate_bn: recompute BatchNorm statistics at every point (one more pass over the
             training examples per point).
-        points_per_pass: grid points per vmapped forward pass (0: automatic; 1 on CPU).
+        points_per_pass: grid points per vmapped forward pass (0: automatic; 1 on CPU except
+            for tiny models).
         seed: seed of the random directions (and of Lanczos for ``hessian``).
     """
 
