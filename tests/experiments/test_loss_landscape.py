@@ -39,6 +39,7 @@ def test_end_to_end_at_tiny_size(tmp_path):
             "width": 2,
             "deep_blocks": 2,
             "num_train": 60,
+            "num_test": 20,
             "epochs": 1,
             "planes": 1,
             "steps": 3,

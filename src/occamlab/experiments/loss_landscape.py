@@ -46,6 +46,7 @@ class LossLandscape:
         shallow_blocks: basic blocks per stage of the shallow networks (1: 8 layers).
         deep_blocks: basic blocks per stage of the deep networks (3: 20 layers).
         num_train: MNIST-1D training examples.
+        num_test: MNIST-1D test examples.
         epochs: SGD epochs (momentum 0.9, cosine schedule, batch 128).
         lr: peak learning rate.
         weight_decay: L2 penalty (Li et al. use 5e-4).
@@ -82,6 +83,7 @@ class LossLandscape:
     shallow_blocks: int = 1
     deep_blocks: int = 3
     num_train: int = 4000
+    num_test: int = 1000
     epochs: int = 15
     lr: float = 0.05
     weight_decay: float = 5e-4
@@ -96,7 +98,10 @@ class LossLandscape:
 
     def __post_init__(self) -> None:
         checks = [
-            (self.width >= 1 and self.num_train >= 10, "width >= 1 and num_train >= 10"),
+            (
+                self.width >= 1 and self.num_train >= 10 and self.num_test >= 1,
+                "width >= 1, num_train >= 10 and num_test >= 1",
+            ),
             (1 <= self.shallow_blocks < self.deep_blocks, "need 1 <= shallow_blocks < deep_blocks"),
             (self.epochs >= 1 and self.planes >= 1, "epochs and planes must be >= 1"),
             (self.steps >= 3 and self.steps % 2 == 1, "steps must be odd and >= 3"),
@@ -124,7 +129,7 @@ class LossLandscape:
         from occamlab.probes.landscape import curvature_map, landscape_plane, random_directions
         from occamlab.probes.landscape.surface import Surface
 
-        data = data_spec("mnist1d", num_train=self.num_train)
+        data = data_spec("mnist1d", num_train=self.num_train, num_test=self.num_test)
         recipe = TrainSpec(
             epochs=self.epochs,
             lr=self.lr,

@@ -152,6 +152,7 @@ class PointEvaluator:
         bn_limit: training examples used to re-estimate them (None: the same ``limit``).
         points_per_pass: grid points per vmapped forward pass; 0 chooses (see
             :func:`auto_points_per_pass`).
+        accuracy: also count correct predictions (classification; its column is NaN otherwise).
     """
 
     def __init__(
@@ -163,6 +164,7 @@ class PointEvaluator:
         reestimate_bn: bool = False,
         bn_limit: int | None = None,
         points_per_pass: int = 0,
+        accuracy: bool = True,
     ) -> None:
         if limit is not None and limit < 1:
             raise ValueError(f"limit must be >= 1 (or None for all examples), got {limit}")
@@ -177,6 +179,7 @@ class PointEvaluator:
         if not self.like:
             raise ValueError("the subject has no trainable parameters to move")
         self.classification = subject.data.task == "classification"
+        self.accuracy = bool(accuracy) and self.classification
         self.columns = [f"{s}_{m}" for s in self.splits for m in ("loss", "accuracy")]
         self.batches = {s: list(subject.batches(s, limit=limit)) for s in self.splits}
         device = next(iter(self.like.values())).device
@@ -196,26 +199,42 @@ class PointEvaluator:
         self.num_evaluated = 0
 
     # -- one point ---------------------------------------------------------------------------
-    def _single(self, params: dict[str, torch.Tensor]) -> np.ndarray:
-        buffers = self._buffers
+    def _single(self, network: nn.Module) -> np.ndarray:
+        """Loss/accuracy of ``network``, whose parameters and buffers are the point buffers
+        (inside :meth:`_sweep`)."""
         if self.reestimate_bn and self.has_batchnorm:
-            buffers = reestimate_bn_buffers(
-                self.subject, params, limit=self.bn_limit, model=self._bn_model
+            fresh = reestimate_bn_buffers(
+                self.subject, self._point, limit=self.bn_limit, model=self._bn_model
             )
-        model, loss = self.subject.model, self.subject.loss
+            for k, b in self._buffers.items():
+                b.copy_(fresh[k])
+        loss = self.subject.loss
         row = np.zeros(len(self.columns))
         for s_index, split in enumerate(self.splits):
             total, correct = 0.0, 0
             for x, y in self.batches[split]:
-                out = functional_call(model, (params, buffers), (x,))
+                out = network(x)
                 total += float(loss_value(out, y, loss, reduction="sum"))
-                if self.classification:
+                if self.accuracy:
                     correct += int((out.argmax(dim=-1) == y).sum())
             n = self.num_examples[split]
             row[2 * s_index] = total / n
-            row[2 * s_index + 1] = correct / n if self.classification else np.nan
+            row[2 * s_index + 1] = correct / n if self.accuracy else np.nan
         self.num_evaluated += 1
         return row
+
+    def _sweep(self, body: Callable[[nn.Module], None]) -> None:
+        """Run ``body(network)`` with the network reading the point buffers.
+
+        One :func:`functional_call` around the whole loop: the module's own tensors are swapped
+        for the point buffers once (and restored afterwards, never written), and each point only
+        refills the buffers in place. Swapping per point cost ~10% of a forward pass of the MLP
+        40-256-256-10 on 1,000 examples; this costs nothing measurable.
+        """
+        sweep = _Sweep(self.subject.model)
+        tensors = {f"network.{k}": v for k, v in self._point.items()}
+        buffers = {f"network.{k}": v for k, v in self._buffers.items()}
+        functional_call(sweep, (tensors, buffers), (body,))
 
     # -- several points in one vmapped pass --------------------------------------------------
     def _stacked(self, stack: dict[str, torch.Tensor], count: int) -> np.ndarray:
@@ -236,13 +255,11 @@ class PointEvaluator:
                 targets = y.repeat(count, *([1] * (y.ndim - 1)))
                 per = loss_value(flat, targets, loss, reduction="none")
                 total += per.reshape(count, len(y)).sum(dim=1).double()
-                if self.classification:
+                if self.accuracy:
                     correct += (out.argmax(dim=-1) == y).sum(dim=1)
             n = self.num_examples[split]
             rows[:, 2 * s_index] = (total / n).numpy()
-            rows[:, 2 * s_index + 1] = (
-                (correct.double() / n).numpy() if self.classification else np.nan
-            )
+            rows[:, 2 * s_index + 1] = (correct.double() / n).numpy() if self.accuracy else np.nan
         self.num_evaluated += count
         return rows
 
@@ -272,12 +289,18 @@ class PointEvaluator:
         grouped = [i for i in mine if not (self.points_per_pass == 1 or i in exact)]
         done = 0
         with torch.no_grad(), self.subject.eval_mode():
-            for i in alone:
-                fill(i, self._point)
-                values[i] = self._single(self._point)
-                done += 1
-                if progress is not None:
-                    progress(done)
+
+            def body(network: nn.Module) -> None:
+                nonlocal done
+                for i in alone:
+                    fill(i, self._point)
+                    values[i] = self._single(network)
+                    done += 1
+                    if progress is not None:
+                        progress(done)
+
+            if alone:
+                self._sweep(body)
             if grouped:
                 size = self.points_per_pass
                 stack = {k: v.expand(size, *v.shape).clone() for k, v in self.like.items()}
@@ -292,6 +315,17 @@ class PointEvaluator:
         if world > 1:
             values = all_reduce_sum(values)
         return values
+
+
+class _Sweep(nn.Module):
+    """Holds the subject's network so one functional call can cover a loop over many points."""
+
+    def __init__(self, network: nn.Module) -> None:
+        super().__init__()
+        self.network = network
+
+    def forward(self, body: Callable[[nn.Module], None]) -> None:
+        body(self.network)
 
 
 def rank_and_world() -> tuple[int, int]:

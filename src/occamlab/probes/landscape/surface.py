@@ -199,6 +199,7 @@ def loss_surface(
     limit: int | None = None,
     reestimate_bn: bool = False,
     points_per_pass: int = 0,
+    accuracy: bool = True,
     description: Mapping[str, Any] | None = None,
     progress: bool = False,
 ) -> Surface:
@@ -215,6 +216,7 @@ def loss_surface(
         reestimate_bn: recompute BatchNorm statistics at every point from the training split.
         points_per_pass: grid points per vmapped forward pass (0: automatic, see
             :mod:`.evaluate`).
+        accuracy: also compute accuracies (classification).
         description: stored as ``directions`` in the result (how they were made).
         progress: show a progress bar on stderr.
     """
@@ -248,23 +250,31 @@ def loss_surface(
         limit=limit,
         reestimate_bn=reestimate_bn,
         points_per_pass=points_per_pass,
+        accuracy=accuracy,
     )
     shape = tuple(len(a) for a in axes)
     center_index = tuple(int(np.flatnonzero(a == 0.0)[0]) for a in axes)
     names = list(theta)
 
+    # θ₀ + a·d₁ is computed once per row of the grid (points arrive row by row), then each
+    # point is one fused add: (θ₀ + a·d₁) + b·d₂, the same arithmetic as two adds per point.
+    row = {"a": None, "base": theta}
+
     def fill(i: int, out: dict[str, torch.Tensor]) -> None:
         index = np.unravel_index(i, shape)
-        coefs = [float(axes[k][index[k]]) for k in range(len(axes))]
-        moves = [(c, d) for c, d in zip(coefs, dirs, strict=True) if c != 0.0]
+        a = float(axes[0][index[0]])
+        b = float(axes[1][index[1]]) if len(axes) == 2 else 0.0
+        if row["a"] != a:
+            row["a"] = a
+            row["base"] = (
+                theta if a == 0.0 else {k: torch.add(theta[k], dirs[0][k], alpha=a) for k in names}
+            )
+        base = row["base"]
         for name in names:
-            target = out[name]
-            if not moves:
-                target.copy_(theta[name])
-                continue
-            torch.add(theta[name], moves[0][1][name], alpha=moves[0][0], out=target)
-            for c, d in moves[1:]:
-                target.add_(d[name], alpha=c)
+            if b == 0.0:
+                out[name].copy_(base[name])
+            else:
+                torch.add(base[name], dirs[1][name], alpha=b, out=out[name])
 
     bar = _progress_bar(progress, int(np.prod(shape)))
     try:
@@ -279,7 +289,7 @@ def loss_surface(
             bar[0].stop()
     values = {}
     for j, column in enumerate(evaluator.columns):
-        if column.endswith("accuracy") and not evaluator.classification:
+        if column.endswith("accuracy") and not evaluator.accuracy:
             continue
         values[column] = flat[:, j].reshape(shape)
     theta_norm = direction_norm(theta)
