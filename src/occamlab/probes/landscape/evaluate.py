@@ -5,10 +5,11 @@ point ``i`` into ``out`` (a dict of preallocated tensors shaped like :meth:`Subj
 Each point is always computed from scratch (e.g. θ₀ + a·d₁ + b·d₂), never by walking in place, so
 rounding never accumulates along the grid, and the tensors live in buffers allocated once.
 
-At each point the network is evaluated through :func:`torch.func.functional_call` (the user's
-module is never written), in eval mode, streaming each split in the subject's batches and adding
-per-batch loss *sums* exactly as :meth:`Subject.evaluate` does: at the unperturbed parameters the
-numbers are bit-identical to ``subject.evaluate()``.
+The network reads the point buffers through one :func:`torch.func.functional_call` around the
+whole loop (the module's own tensors are swapped out for the duration and restored, never
+written), in eval mode, streaming each split in the subject's batches and adding per-batch loss
+*sums* exactly as :meth:`Subject.evaluate` does: at the unperturbed parameters the numbers are
+bit-identical to ``subject.evaluate()``.
 
 Batching grid points (``points_per_pass > 1``) stacks that many parameter sets and runs them
 through one :func:`torch.func.vmap`-ed forward pass. It pays only when one point's forward pass is
@@ -21,10 +22,10 @@ thread, MNIST-1D MLPs, 11 × 11 planes; speed-up of vmap over one point at a tim
       1.1e6  (MLP-16, 1,000)               1.19          1.23
       7.4e6  (MLP-64, 1,000)               1.00          0.78
       2.3e7  (MLP-128, 1,000)              0.90          0.70
-      7.9e7  (MLP-256, 1,000)              0.95          (benchmarks/landscape.py)
+      7.9e7  (MLP-256, 1,000)              0.95          0.65  (benchmarks/landscape.py)
 
 so ``points_per_pass=0`` ("auto") is 32 on CPU when parameters × batch size ≤ 2e6, 1 above, and
-16 on CUDA. Points that must be exact (the center of a grid) are always evaluated alone, so the
+16 on CUDA (not measured here: no GPU on this machine). Points that must be exact (the center of a grid) are always evaluated alone, so the
 center is bit-identical to ``subject.evaluate()`` either way.
 
 BatchNorm: by default the running statistics stored in the module are used at every point (eval
