@@ -252,6 +252,9 @@ def test_probe_landscape_stores_the_numbers_and_draws_the_pictures(capsys, tmp_p
         (Path(store).parent / Store(store).get(result["id"]).artifacts["surface"]).read_text()
     )
     assert numbers["values"] == result["values"]
+    Path(result["report"]).unlink()  # `occam report` rewrites the page from the stored numbers
+    code, _, _ = run(capsys, "report", result["id"], "--store", store, "--json")
+    assert code == 0 and Path(result["report"]).read_text().count("<img") == 3
     code, out, _ = run(capsys, *args, "--limit", "50", "--dims", "1")
     assert code == 0 and len(json.loads(out)["axes"]) == 1
     code, _, err = run(capsys, *args, "--steps", "4")

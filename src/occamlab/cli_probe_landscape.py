@@ -7,9 +7,10 @@ from typing import Any
 import typer
 
 from occamlab.cli_options import CliKit, spec_options
+from occamlab.cli_probe import probe_renderer
 from occamlab.cli_subject import SubjectChoice, resolve_subject, subject_options
 from occamlab.probes.landscape.surface import LandscapeSpec
-from occamlab.report import figure, key_values, table, write_run_page
+from occamlab.report import figure, key_values, table
 from occamlab.specs import spec_to_dict
 from occamlab.store import Store
 
@@ -128,6 +129,7 @@ def _grid_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
 def register(probe_app: typer.Typer, kit: CliKit) -> None:
     """Add ``occam probe landscape`` to the probe group."""
     store_opt, json_opt = kit.store_opt, kit.json_opt  # evaluated now: Typer reads annotations
+    render = probe_renderer("landscape", landscape_sections)  # also used by `occam report`
 
     @kit.command(on=probe_app, name="landscape")
     @spec_options(LandscapeSpec, param="options")
@@ -160,9 +162,7 @@ def register(probe_app: typer.Typer, kit: CliKit) -> None:
                 line = _line_from_init(runs, resolved.source, subject, options)
                 if line is not None:
                     run.metrics["init_line"] = line
-        page = write_run_page(
-            runs, run.record, landscape_sections(run.metrics), title=f"landscape: {subject.name}"
-        )
+        page = render(runs, run.record)
         result = {"id": run.id, "reused": run.reused, "report": str(page), **run.metrics}
 
         def human() -> None:

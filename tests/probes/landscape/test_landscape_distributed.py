@@ -33,12 +33,20 @@ def _worker(rank: int, world: int, port: int, out: str) -> None:
         theta = subject.params()
         evaluator.run(lambda i, o: [o[k].copy_(theta[k] * (1 + i)) for k in o], 9)
         surface, cmap = _surface_and_map()
+        # A data-parallel subject: every process evaluates every point on its half of the data.
+        from occamlab.sweep.distributed import shard
+
+        sharded = shard(tiny_subject("relu_mlp"))
+        halves = loss_surface(sharded, random_directions(sharded, seed=2), steps=5)
         np.savez(
             f"{out}/rank{rank}.npz",
             evaluated=evaluator.num_evaluated,
             loss=surface.values["train_loss"],
             accuracy=surface.values["test_accuracy"],
             lambda_max=cmap.lambda_max,
+            sharded_loss=halves.values["train_loss"],
+            sharded_accuracy=halves.values["test_accuracy"],
+            sharded_center=halves.at_center()["train_loss"] == sharded.evaluate().loss,
         )
     finally:
         dist.destroy_process_group()
@@ -61,3 +69,6 @@ def test_points_are_split_over_ranks_and_gathered(tmp_path):
         np.testing.assert_array_equal(r["loss"], surface.values["train_loss"])
         np.testing.assert_array_equal(r["accuracy"], surface.values["test_accuracy"])
         np.testing.assert_allclose(r["lambda_max"], cmap.lambda_max, rtol=1e-10)
+        np.testing.assert_allclose(r["sharded_loss"], surface.values["train_loss"], rtol=1e-6)
+        np.testing.assert_allclose(r["sharded_accuracy"], surface.values["test_accuracy"])
+        assert bool(r["sharded_center"])

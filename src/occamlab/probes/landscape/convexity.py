@@ -13,7 +13,8 @@ minimum.
 Both ends of the spectrum come from one Lanczos run (:func:`occamlab.linalg.lanczos.eigsh` with
 ``which="BE"``) on the streamed Hessian operator (:class:`occamlab.linalg.hessian.HessianOperator`)
 at each grid point θ₀ + a·d₁ + b·d₂, in eval mode, on the first ``limit`` training examples. The
-points are spread over torch.distributed ranks when initialized.
+points are spread over torch.distributed ranks when initialized (for a data-parallel subject the
+Hessian products are summed over its processes instead).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import torch
 from occamlab.jsonable import jsonable
 from occamlab.linalg.hessian import HessianOperator
 from occamlab.linalg.lanczos import eigsh
-from occamlab.probes.landscape.evaluate import all_reduce_sum, rank_and_world
+from occamlab.probes.landscape.evaluate import all_reduce_sum, data_parallel, rank_and_world
 from occamlab.probes.landscape.surface import symmetric_grid
 from occamlab.subject import Subject
 
@@ -123,7 +124,9 @@ def curvature_map(
     axes = (symmetric_grid(steps, span), symmetric_grid(steps, span))
     theta = subject.params()
     dirs = [{k: d[k].detach().to(theta[k].dtype) for k in theta} for d in directions]
-    rank, world = rank_and_world()
+    # Points are split over processes, unless each process holds a shard of the data (then the
+    # Hessian products themselves are summed over processes and every process does every point).
+    rank, world = (0, 1) if data_parallel(subject) else rank_and_world()
     out = np.zeros((steps * steps, 4))  # λ_min, λ_max, converged, matvecs
     num_examples = 0
     for i in range(rank, steps * steps, world):

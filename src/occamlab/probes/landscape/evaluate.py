@@ -25,8 +25,9 @@ thread, MNIST-1D MLPs, 11 × 11 planes; speed-up of vmap over one point at a tim
       7.9e7  (MLP-256, 1,000)              0.95          0.65  (benchmarks/landscape.py)
 
 so ``points_per_pass=0`` ("auto") is 32 on CPU when parameters × batch size ≤ 2e6, 1 above, and
-16 on CUDA (not measured here: no GPU on this machine). Points that must be exact (the center of a grid) are always evaluated alone, so the
-center is bit-identical to ``subject.evaluate()`` either way.
+16 on CUDA (not measured here: no GPU on this machine). Points that must be exact (the center of
+a grid) are always evaluated alone, so the center is bit-identical to ``subject.evaluate()``
+either way.
 
 BatchNorm: by default the running statistics stored in the module are used at every point (eval
 mode). With ``reestimate_bn=True`` they are recomputed at every point from the training split
@@ -36,7 +37,10 @@ running averages weighted by batch size so the result is the example-weighted me
 statistics.
 
 When :mod:`torch.distributed` is initialized the points are split across ranks (point ``i`` on
-rank ``i mod world_size``) and gathered with one all-reduce; every rank returns all values.
+rank ``i mod world_size``) and gathered with one all-reduce; every rank returns all values. A
+data-parallel subject (:func:`occamlab.sweep.distributed.shard`: each process holds a shard of
+the data) is the other way round: every process evaluates every point on its shard and the loss
+sums and correct counts are added over processes through ``subject.all_sum``.
 """
 
 from __future__ import annotations
@@ -189,7 +193,14 @@ class PointEvaluator:
         self.points_per_pass = points_per_pass or auto_points_per_pass(device, work)
         if self.reestimate_bn:
             self.points_per_pass = 1  # statistics differ per point
-        self.num_examples = {s: sum(len(y) for _, y in b) for s, b in self.batches.items()}
+        # Examples of the whole split (all processes together for a data-parallel subject).
+        self.num_examples = {s: subject.num_examples(s, limit) for s in self.splits}
+        self.data_parallel = data_parallel(subject)
+        if self.data_parallel and self.reestimate_bn:
+            raise ValueError(
+                "reestimate_bn needs all the training data in one process; use the unsharded "
+                "subject (grid points are then split over the processes instead)"
+            )
         # Snapshots: the evaluation reads copies, so nothing below can reach the module.
         self._buffers = {k: b.detach().clone() for k, b in subject.model.named_buffers()}
         # Point buffers start as copies of the parameters: a fill that writes only some tensors
@@ -201,8 +212,8 @@ class PointEvaluator:
 
     # -- one point ---------------------------------------------------------------------------
     def _single(self, network: nn.Module) -> np.ndarray:
-        """Loss/accuracy of ``network``, whose parameters and buffers are the point buffers
-        (inside :meth:`_sweep`)."""
+        """Loss sum and correct count per split of ``network``, whose parameters and buffers are
+        the point buffers (inside :meth:`_sweep`)."""
         if self.reestimate_bn and self.has_batchnorm:
             fresh = reestimate_bn_buffers(
                 self.subject, self._point, limit=self.bn_limit, model=self._bn_model
@@ -218,9 +229,7 @@ class PointEvaluator:
                 total += float(loss_value(out, y, loss, reduction="sum"))
                 if self.accuracy:
                     correct += int((out.argmax(dim=-1) == y).sum())
-            n = self.num_examples[split]
-            row[2 * s_index] = total / n
-            row[2 * s_index + 1] = correct / n if self.accuracy else np.nan
+            row[2 * s_index], row[2 * s_index + 1] = total, correct
         self.num_evaluated += 1
         return row
 
@@ -258,9 +267,8 @@ class PointEvaluator:
                 total += per.reshape(count, len(y)).sum(dim=1).double()
                 if self.accuracy:
                     correct += (out.argmax(dim=-1) == y).sum(dim=1)
-            n = self.num_examples[split]
-            rows[:, 2 * s_index] = (total / n).numpy()
-            rows[:, 2 * s_index + 1] = (correct.double() / n).numpy() if self.accuracy else np.nan
+            rows[:, 2 * s_index] = total.numpy()
+            rows[:, 2 * s_index + 1] = correct.double().numpy()
         self.num_evaluated += count
         return rows
 
@@ -282,9 +290,11 @@ class PointEvaluator:
                 ``subject.evaluate`` at the unperturbed parameters).
             progress: called with the number of points finished by this rank, after each.
         """
-        rank, world = rank_and_world()
+        # A data-parallel subject: every process evaluates every point on its shard and the sums
+        # are added over processes. Otherwise, with torch.distributed up, points are split.
+        rank, world = (0, 1) if self.data_parallel else rank_and_world()
         mine = list(range(rank, num_points, world))
-        values = np.zeros((num_points, len(self.columns)))
+        values = np.zeros((num_points, len(self.columns)))  # loss sums and correct counts
         exact = set(exact)
         alone = [i for i in mine if self.points_per_pass == 1 or i in exact]
         grouped = [i for i in mine if not (self.points_per_pass == 1 or i in exact)]
@@ -313,8 +323,14 @@ class PointEvaluator:
                     done += len(chunk)
                     if progress is not None:
                         progress(done)
-        if world > 1:
+        if self.data_parallel:
+            values = self.subject.all_sum(torch.from_numpy(values)).numpy()
+        elif world > 1:
             values = all_reduce_sum(values)
+        counts = np.array([self.num_examples[s] for s in self.splits for _ in range(2)], float)
+        values = values / counts
+        if not self.accuracy:
+            values[:, 1::2] = np.nan
         return values
 
 
@@ -336,18 +352,16 @@ def rank_and_world() -> tuple[int, int]:
     return 0, 1
 
 
-def all_reduce_sum(values: np.ndarray) -> np.ndarray:
-    """Sum over ranks; each point's row is non-zero on exactly one rank, so the sum is exact.
+def data_parallel(subject: Subject) -> bool:
+    """Whether ``subject`` holds one shard of data-parallel data (its ``all_sum`` adds partial
+    sums over processes, as :func:`occamlab.sweep.distributed.shard` subjects do)."""
+    return type(subject).all_sum is not Subject.all_sum
 
-    NaN (accuracy of regression tasks) is carried as a mask, since NaN + 0 would spread.
-    """
+
+def all_reduce_sum(values: np.ndarray) -> np.ndarray:
+    """Sum over ranks; each point's row is non-zero on exactly one rank, so the sum is exact."""
     dist = torch.distributed
     device = "cuda" if dist.get_backend() == "nccl" else "cpu"  # NCCL reduces GPU tensors only
-    nan = np.isnan(values)
-    tensor = torch.from_numpy(np.where(nan, 0.0, values)).to(device)
-    mask = torch.from_numpy(nan.astype(np.float64)).to(device)
+    tensor = torch.from_numpy(values).to(device)
     dist.all_reduce(tensor)
-    dist.all_reduce(mask)
-    out = tensor.cpu().numpy()
-    out[mask.cpu().numpy() > 0] = np.nan
-    return out
+    return tensor.cpu().numpy()
