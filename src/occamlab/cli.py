@@ -22,6 +22,7 @@ from rich.table import Table
 from occamlab.cli_options import CliKit, spec_options
 from occamlab.cli_probe import register as register_probes
 from occamlab.cli_probe_compression import register as register_compression
+from occamlab.cli_probe_landscape import register as register_landscape
 from occamlab.cli_report import register as register_reports
 from occamlab.cli_run import register as register_experiments
 from occamlab.cli_subject import SubjectChoice, resolve_subject, subject_options
@@ -257,6 +258,7 @@ register_reports(app, kit)
 probe_app = register_probes(app, kit)
 # Probe families add their `occam probe NAME` commands here: register(probe_app, kit).
 register_compression(probe_app, kit)
+register_landscape(probe_app, kit)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -27,5 +27,6 @@ __all__ = [
 # isort: split
 # Experiment modules (each registers itself), one line each, after the names above exist:
 import occamlab.experiments.layer_robustness  # noqa: E402, F401
+import occamlab.experiments.loss_landscape  # noqa: E402, F401
 import occamlab.experiments.lottery_ticket  # noqa: E402, F401
 import occamlab.experiments.random_labels  # noqa: E402, F401
