@@ -71,7 +71,7 @@ def test_claims_fail_where_the_pattern_breaks():
 
 
 def test_tiny_run_end_to_end(tmp_path):
-    spec = DeepVsShallow(max_n=3, points=50, trained_n=3, max_width=2, steps=20, num_train=64)
+    spec = DeepVsShallow(max_n=3, points=50, trained_n=4, max_width=2, steps=20, num_train=64)
     d = run_experiment(spec, Store(tmp_path / "runs.sqlite")).to_dict()
     assert len(d["tables"]["constructions"]) == 2 and len(d["claims"]) == 3
     assert all(isinstance(c["passed"], bool) and c["evidence"] for c in d["claims"])

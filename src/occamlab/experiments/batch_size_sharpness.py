@@ -58,17 +58,24 @@ class BatchSizeSharpness:
     paper: ClassVar[str] = "Keskar et al. 2017, arXiv 1609.04836"
     scales: ClassVar[dict[str, dict[str, Any]]] = {
         "quick": {},
-        "paper": {"seeds": 5, "width": 512, "small_batch": 256, "target_loss": 0.01},
+        "paper": {
+            "seeds": 5,
+            "width": 512,
+            "num_train": 4000,
+            "small_batch": 256,
+            "medium_batch": 400,
+            "target_loss": 0.01,
+        },
     }
 
     seeds: int = 3
-    small_batch: int = 32
-    medium_batch: int = 400
+    small_batch: int = 16
+    medium_batch: int = 100
     large_batch: int = 0
-    width: int = 64
-    num_train: int = 4000
+    width: int = 128
+    num_train: int = 1000
     lr: float = 1e-3
-    target_loss: float = 0.1
+    target_loss: float = 0.05
     max_steps: int = 20_000
     subspace_dim: int = 100
 
@@ -161,8 +168,9 @@ def _separated(small: dict[str, Any], large: dict[str, Any], key: str) -> bool:
     return large[key] - small[key] > small[f"{key}_std"] + large[f"{key}_std"]
 
 
-def _monotone(by_batch: list[dict[str, Any]], key: str) -> bool:
-    values = [b[key] for b in by_batch]
+def _monotone(by_batch: list[dict[str, Any]], key: str, *, sign: float = 1.0) -> bool:
+    """The means of ``key`` strictly increase with the batch size (decrease if sign = −1)."""
+    values = [sign * b[key] for b in by_batch]
     return all(b > a for a, b in zip(values, values[1:], strict=False))
 
 
@@ -208,7 +216,7 @@ def claims(rows: list[dict[str, Any]], s: dict[str, Any], *, target_loss: float)
         ),
         Claim(
             "larger batches generalize worse at the same training loss",
-            passed=_monotone([{"v": -b["test_accuracy"]} for b in by], "v")
+            passed=_monotone(by, "test_accuracy", sign=-1.0)
             and small["test_accuracy"] - large["test_accuracy"]
             > small["test_accuracy_std"] + large["test_accuracy_std"],
             evidence=f"test accuracy {series('test_accuracy', '.3f')} "

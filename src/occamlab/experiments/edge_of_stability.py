@@ -31,7 +31,8 @@ class EdgeOfStability:
     """λ_max of the training loss under full-batch GD, against 2/η, over training.
 
     Attributes:
-        threshold: 2/η of the first run; run i uses 2/η = threshold + i.
+        threshold: 2/η of the first run; run i uses 2/η = threshold + i·spacing.
+        spacing: step between the thresholds 2/η of consecutive runs.
         num_lrs: number of step sizes.
         steps: GD steps per run.
         every: steps between λ_max estimates.
@@ -49,12 +50,13 @@ class EdgeOfStability:
     paper: ClassVar[str] = "Cohen et al. 2021, arXiv 2103.00065"
     scales: ClassVar[dict[str, dict[str, Any]]] = {
         "quick": {},
-        "paper": {"num_lrs": 4, "steps": 6000, "width": 200, "num_train": 5000},
+        "paper": {"num_lrs": 4, "spacing": 1.0, "steps": 6000, "width": 200, "num_train": 5000},
     }
 
     threshold: float = 2.0
+    spacing: float = 0.5
     num_lrs: int = 2
-    steps: int = 2000
+    steps: int = 1500
     every: int = 10
     width: int = 64
     depth: int = 2
@@ -62,14 +64,20 @@ class EdgeOfStability:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.threshold <= 0 or self.num_lrs < 1 or self.steps < 10 or self.every < 1:
+        if (
+            self.threshold <= 0
+            or self.spacing <= 0
+            or self.num_lrs < 1
+            or self.steps < 10
+            or self.every < 1
+        ):
             raise ValueError(
                 "edge-of-stability needs threshold > 0, num_lrs >= 1, steps >= 10, every >= 1"
             )
 
     def lrs(self) -> list[float]:
-        """The step sizes η = 2/(threshold + i)."""
-        return [2.0 / (self.threshold + i) for i in range(self.num_lrs)]
+        """The step sizes η = 2/(threshold + i·spacing)."""
+        return [2.0 / (self.threshold + i * self.spacing) for i in range(self.num_lrs)]
 
     def run(self, ctx: Context) -> ExperimentResult:
         runs = []

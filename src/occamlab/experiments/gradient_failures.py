@@ -30,6 +30,9 @@ from occamlab.models import build_model, model_spec
 from occamlab.train import TrainSpec
 
 SOURCE = "Shalev-Shwartz, Shamir & Shammah 2017, arXiv 1703.07950"
+# Two chance-level accuracies (2,000 test examples, mean of 3 seeds) differ by about
+# 0.009 (one sd); a rise smaller than two sd is noise, not learning.
+CHANCE_NOISE = 0.02
 
 
 def walsh_hadamard(a: np.ndarray) -> np.ndarray:
@@ -221,9 +224,10 @@ def claims(s: dict[str, Any]) -> list[Claim]:
             source=f"{SOURCE}, Sec. 2.1 and Fig. 1",
         ),
         Claim(
-            "test accuracy falls as d grows",
+            "test accuracy falls as d grows (rises smaller than 0.02, two sd of chance-level "
+            "noise, are not counted)",
             passed=all(
-                b["test_accuracy"] <= a["test_accuracy"] + 0.01
+                b["test_accuracy"] <= a["test_accuracy"] + CHANCE_NOISE
                 for a, b in zip(by, by[1:], strict=False)
             )
             and small["test_accuracy"] - large["test_accuracy"] >= 0.3,

@@ -586,7 +586,10 @@ def figure(logistic, completion, diagonal) -> Any:
         t = [r["t"] for r in run["trajectory"]]
         ax.plot(t, [r["angle"] for r in run["trajectory"]], marker=".", label=f"seed {run['seed']}")
         nx.plot(t, [r["norm"] for r in run["trajectory"]], marker=".")
-        nx.plot(t, [run["svm_norm"] * math.log(v) for v in t], "k:", lw=0.8)
+        end = run["trajectory"][-1]  # slope ‖ŵ‖ through the last point
+        nx.plot(
+            t, [end["norm"] + run["svm_norm"] * math.log(v / end["t"]) for v in t], "k:", lw=0.8
+        )
     ax.set(
         xscale="log",
         yscale="log",
@@ -595,7 +598,13 @@ def figure(logistic, completion, diagonal) -> Any:
         title="(a) logistic regression",
     )
     ax.legend(fontsize=8)
-    nx.set(xscale="log", xlabel="GD step t", ylabel="‖w(t)‖", title="‖w‖ vs ‖ŵ‖·ln t (dotted)")
+    nx.set(
+        xscale="log",
+        xlabel="GD step t",
+        ylabel="‖w(t)‖",
+        ylim=(0, None),
+        title="‖w‖; dotted: slope ‖ŵ_SVM‖ in ln t",
+    )
     for run in completion:
         rs = sorted(run["runs"], key=lambda r: r["init_scale"])
         cx.plot([r["init_scale"] for r in rs], [r["relative_error"] for r in rs], marker="o")
