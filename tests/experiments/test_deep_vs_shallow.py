@@ -49,7 +49,7 @@ def _built(error=1e-4):
     ]
 
 
-def _trained(shallow=(4, 8, 16, 64), deep=(None, 8, 16, 24)):
+def _trained(shallow=(4, 8, 32, 64), deep=(None, 8, 16, 24)):
     rows = []
     for n, s, dp in zip(range(2, 6), shallow, deep, strict=True):
         rows.append({"n": n, "depth": 1, "neurons": s, "reached": s is not None})

@@ -568,7 +568,7 @@ def claims(s: dict[str, Any]) -> list[Claim]:
             "grows with the init scale in between",
             passed=worst(dg, "large_init_to_l2") <= 0.05 and all(r["l1_norm_monotone"] for r in dg),
             evidence="relative distance to the min-ℓ2 solution at α=10: "
-            + ", ".join(f"{r['large_init_to_l2']:.3f}" for r in dg)
+            + ", ".join(f"{r['large_init_to_l2']:.1e}" for r in dg)
             + "; ‖w‖₁ monotone in α: "
             + ", ".join(str(r["l1_norm_monotone"]) for r in dg),
             source=WOODWORTH,
