@@ -21,8 +21,10 @@ from rich.table import Table
 
 from occamlab.cli_options import CliKit, spec_options
 from occamlab.cli_probe import register as register_probes
+from occamlab.cli_report import register as register_reports
 from occamlab.cli_run import register as register_experiments
 from occamlab.cli_subject import SubjectChoice, resolve_subject, subject_options
+from occamlab.cli_sweep import register as register_sweep
 from occamlab.jsonable import jsonable
 from occamlab.store import DEFAULT_STORE, RunInProgressError, Store
 from occamlab.train import NonFiniteLossError, TrainSpec
@@ -243,12 +245,15 @@ kit = CliKit(
     command=command,
     emit=_emit,
     out=out,
+    err=err,
     store_opt=StoreOpt,
     json_opt=JsonOpt,
     default_store=DEFAULT_STORE,
 )
 probe_app = register_probes(app, kit)
 register_experiments(app, kit)
+register_sweep(app, kit)
+register_reports(app, kit)
 # Probe families add their `occam probe NAME` commands here: register(probe_app, kit).
 
 

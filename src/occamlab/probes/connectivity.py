@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from occamlab.notebook import HtmlRepr
 from occamlab.subject import Params, Subject
 from occamlab.train import TrainSpec, fit
 
@@ -50,7 +51,7 @@ def _check_alphas(num_points: int) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class PathResult:
+class PathResult(HtmlRepr):
     """Loss and accuracy along the line between two parameter sets.
 
     Attributes:
@@ -140,7 +141,7 @@ def interpolate(
 
 
 @dataclass(frozen=True)
-class ConnectivityResult:
+class ConnectivityResult(HtmlRepr):
     """Two copies trained from one checkpoint, and the path between them.
 
     Attributes:
