@@ -28,14 +28,14 @@ def verdicts(rows):
 
 
 def test_claims_pass_on_the_papers_pattern():
-    assert verdicts(_rows()) == [True] * 4
+    assert verdicts(_rows()) == [True] * 5
 
 
 def test_claims_fail_where_the_pattern_breaks():
     # Runs stopped at different losses; the large batch is flatter and generalizes better.
     rows = _rows(phi=(14.0, 12.0, 6.0), lam=(17.0, 15.0, 8.5), acc=(0.56, 0.58, 0.63))
     rows[0]["train_loss"] = 0.01
-    assert verdicts(rows) == [False] * 4
+    assert verdicts(rows) == [False] * 5
 
 
 def test_tiny_run_end_to_end(tmp_path):
@@ -53,6 +53,6 @@ def test_tiny_run_end_to_end(tmp_path):
     runs = d["tables"]["runs"]
     assert [r["batch_size"] for r in runs] == [16, 32, 64]
     assert all(r["phi_1e-3"] >= 0 and r["lambda_max"] > 0 for r in runs)
-    assert len(d["claims"]) == 4
+    assert len(d["claims"]) == 5
     assert all(isinstance(c["passed"], bool) and c["evidence"] for c in d["claims"])
     assert "sharpness vs batch size" in d["figures"]

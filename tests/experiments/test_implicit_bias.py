@@ -3,16 +3,14 @@ import math
 import numpy as np
 
 from occamlab.experiments import run_experiment
-from occamlab.experiments.implicit_bias import (
-    ImplicitBias,
+from occamlab.experiments.implicit_bias import ImplicitBias, claims, summarize
+from occamlab.experiments.implicit_bias_problems import (
     angle,
-    claims,
     completion_problem,
     hard_margin_svm,
     min_l1_interpolant,
     nuclear_norm_certificate,
     separable_data,
-    summarize,
 )
 from occamlab.store import Store
 
