@@ -21,6 +21,7 @@ from rich.table import Table
 
 from occamlab.cli_options import CliKit, spec_options
 from occamlab.cli_probe import register as register_probes
+from occamlab.cli_probe_compression import register as register_compression
 from occamlab.cli_report import register as register_reports
 from occamlab.cli_run import register as register_experiments
 from occamlab.cli_subject import SubjectChoice, resolve_subject, subject_options
@@ -250,11 +251,12 @@ kit = CliKit(
     json_opt=JsonOpt,
     default_store=DEFAULT_STORE,
 )
-probe_app = register_probes(app, kit)
 register_experiments(app, kit)
 register_sweep(app, kit)
 register_reports(app, kit)
+probe_app = register_probes(app, kit)
 # Probe families add their `occam probe NAME` commands here: register(probe_app, kit).
+register_compression(probe_app, kit)
 
 
 def main(argv: list[str] | None = None) -> None:

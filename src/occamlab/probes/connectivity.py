@@ -27,7 +27,7 @@ import torch
 
 from occamlab.notebook import HtmlRepr
 from occamlab.subject import Params, Subject
-from occamlab.train import TrainSpec, fit
+from occamlab.train import Callback, TrainSpec, fit
 
 
 def barrier(values: Sequence[float], alphas: Sequence[float]) -> float:
@@ -166,6 +166,7 @@ def linear_mode_connectivity(
     seeds: tuple[int, int] = (1, 2),
     num_points: int = 11,
     limit: int | None = None,
+    callbacks: Sequence[Callback] = (),
 ) -> ConnectivityResult:
     """Train two copies from ``checkpoint`` with different data orders; return the path between.
 
@@ -179,13 +180,15 @@ def linear_mode_connectivity(
         seeds: data-order seeds of the two copies; they must differ.
         num_points: points on the path, endpoints included.
         limit: examples per split used to evaluate the path.
+        callbacks: callbacks for both trainings (e.g. a
+            :class:`~occamlab.probes.compression.MaskKeeper` for a sparse subnetwork).
     """
     if seeds[0] == seeds[1]:
         raise ValueError("the two copies need different data-order seeds")
     ends, finals = [], []
     for seed in seeds:
         copy = subject.clone(checkpoint)
-        result = fit(copy, _with_seed(train, seed))
+        result = fit(copy, _with_seed(train, seed), callbacks=list(callbacks))
         ends.append(copy.params())
         finals.append({k: v for k, v in result.final.items() if k not in ("epoch", "step", "lr")})
     path = interpolate(subject, ends[0], ends[1], num_points=num_points, limit=limit)
