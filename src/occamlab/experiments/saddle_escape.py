@@ -257,7 +257,11 @@ class SaddleEscape:
             )
             for k in ctx.track(range(1, self.dims + 1), "perturbed GD")
         ]
-        plain = ctx.cached("stable manifold", {"lr": self.lr}, lambda _: self._stable_manifold())
+        plain = ctx.cached(
+            "stable manifold",
+            {"lr": self.lr, "d": 10**self.dims},
+            lambda _: self._stable_manifold(),
+        )
         inits = ctx.cached(
             "random inits", {"n": self.random_inits, "lr": self.lr}, lambda _: self._random_inits()
         )
