@@ -21,6 +21,7 @@ from rich.table import Table
 
 from occamlab.cli_options import CliKit, spec_options
 from occamlab.cli_probe import register as register_probes
+from occamlab.cli_probe_spectra import register as register_spectra
 from occamlab.cli_subject import SubjectChoice, resolve_subject, subject_options
 from occamlab.jsonable import jsonable
 from occamlab.store import DEFAULT_STORE, RunInProgressError, Store
@@ -248,6 +249,7 @@ kit = CliKit(
 )
 probe_app = register_probes(app, kit)
 # Probe families add their `occam probe NAME` commands here: register(probe_app, kit).
+register_spectra(probe_app, kit)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -18,7 +18,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import logsumexp
 
 _LN10 = np.log(10.0)
 
@@ -43,6 +42,8 @@ def norm_metrics(values: np.ndarray, resolved: np.ndarray) -> dict[str, float]:
 
 def log_alpha_norm(resolved: np.ndarray, alpha: float) -> float:
     """``log₁₀ Σ λ^α`` without overflow."""
+    from scipy.special import logsumexp
+
     return float(logsumexp(alpha * np.log(resolved)) / _LN10)
 
 

@@ -8,9 +8,34 @@ import numpy as np
 
 
 def plot_esd(layer, ax=None):
-    """Histogram density of the layer's eigenvalues on log bins (log-log axes), the fitted
-    ``p(x) = (n_tail/N)(α−1)/x_min (x/x_min)^(−α)`` dashed from x_min, x_min and the
-    Marchenko–Pastur bulk edge ``N λ₊`` as vertical lines."""
+    """:func:`draw_esd` of a :class:`~occamlab.probes.spectra.LayerSpectrum`."""
+    fit, mp = layer.fit, layer.mp
+    return draw_esd(
+        ax,
+        title=layer.name,
+        eigenvalues=layer.eigenvalues,
+        alpha=None if fit is None else fit.alpha,
+        xmin=None if fit is None else fit.xmin,
+        xmax=None if fit is None else fit.xmax,
+        tail_fraction=None if fit is None else fit.num_tail / layer.num_eigenvalues,
+        bulk_edge=None if mp is None else mp.bulk_max * layer.n,
+    )
+
+
+def draw_esd(
+    ax,
+    *,
+    title: str,
+    eigenvalues: np.ndarray,
+    alpha: float | None = None,
+    xmin: float | None = None,
+    xmax: float | None = None,
+    tail_fraction: float | None = None,
+    bulk_edge: float | None = None,
+):
+    """Histogram density of eigenvalues on log bins (log-log axes), the fitted
+    ``p(x) = f (α−1)/x_min (x/x_min)^(−α)`` (``f`` the tail fraction) dashed from x_min, and the
+    Marchenko–Pastur bulk edge (in eigenvalues of WᵀW) as a vertical line."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -18,23 +43,22 @@ def plot_esd(layer, ax=None):
 
     if ax is None:
         _, ax = plt.subplots(figsize=(4.2, 3.2))
-    values = layer.eigenvalues[layer.eigenvalues > 0]
+    values = np.asarray(eigenvalues, dtype=float)
+    values = values[values > 0]
     lo, hi = np.log10(values.min()), np.log10(values.max())
     edges = np.logspace(lo, hi + 1e-9, 40) if hi > lo else np.array([values[0] * 0.9, values[0]])
     density, _ = np.histogram(values, bins=edges, density=True)
     centres = np.sqrt(edges[1:] * edges[:-1])
     keep = density > 0
     ax.loglog(centres[keep], density[keep], ".", color="tab:blue", label="ESD")
-    fit = layer.fit
-    if fit is not None:
-        x = np.logspace(np.log10(fit.xmin), np.log10(fit.xmax), 50)
-        scale = fit.num_tail / layer.num_eigenvalues
-        pdf = scale * (fit.alpha - 1) / fit.xmin * (x / fit.xmin) ** (-fit.alpha)
-        ax.loglog(x, pdf, "--", color="tab:red", label=f"α = {fit.alpha:.2f}")
-        ax.axvline(fit.xmin, color="tab:red", lw=0.8, alpha=0.6)
-    if layer.mp is not None:
-        ax.axvline(layer.mp.bulk_max * layer.n, color="tab:green", lw=0.8, label="MP edge")
-    ax.set_title(layer.name, fontsize=9)
+    if alpha is not None and xmin is not None and xmax is not None and tail_fraction is not None:
+        x = np.logspace(np.log10(xmin), np.log10(xmax), 50)
+        pdf = tail_fraction * (alpha - 1) / xmin * (x / xmin) ** (-alpha)
+        ax.loglog(x, pdf, "--", color="tab:red", label=f"α = {alpha:.2f}")
+        ax.axvline(xmin, color="tab:red", lw=0.8, alpha=0.6)
+    if bulk_edge is not None:
+        ax.axvline(bulk_edge, color="tab:green", lw=0.8, label="MP edge")
+    ax.set_title(title, fontsize=9)
     ax.set_xlabel("eigenvalue of WᵀW")
     ax.legend(fontsize=7)
     return ax
