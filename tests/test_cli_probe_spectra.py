@@ -17,7 +17,15 @@ def run(capsys, *args):
 def test_spectra_json_and_report_page(capsys, tmp_path):
     store = str(tmp_path / "runs.sqlite")
     code, out, _ = run(
-        capsys, "probe", "spectra", *SUBJECT, "--min-tail", "3", "--randomize", "--store", store,
+        capsys,
+        "probe",
+        "spectra",
+        *SUBJECT,
+        "--min-tail",
+        "3",
+        "--randomize",
+        "--store",
+        store,
         "--json",
     )
     assert code == 0
@@ -27,8 +35,18 @@ def test_spectra_json_and_report_page(capsys, tmp_path):
     assert result["averages"]["rand_distance"] is not None
     page = (tmp_path / result["report"]).read_text()
     assert "<img" in page and "Model averages" in page and "alpha_weighted" in page
-    code, out, _ = run(capsys, "probe", "spectra", *SUBJECT, "--min-tail", "3", "--randomize",
-                       "--store", store, "--json")
+    code, out, _ = run(
+        capsys,
+        "probe",
+        "spectra",
+        *SUBJECT,
+        "--min-tail",
+        "3",
+        "--randomize",
+        "--store",
+        store,
+        "--json",
+    )
     assert json.loads(out)["reused"]
 
 
@@ -39,8 +57,15 @@ def test_similarity_json_within_and_across_models(capsys, tmp_path):
     within = json.loads(out)
     assert within["ranks_b"] is None and within["cka"][0][0] == pytest.approx(1.0)
     code, out, _ = run(
-        capsys, "probe", "similarity", *SUBJECT, "--other-subject",
-        "occamlab.testing:tiny_subject", "--store", store, "--json",
+        capsys,
+        "probe",
+        "similarity",
+        *SUBJECT,
+        "--other-subject",
+        "occamlab.testing:tiny_subject",
+        "--store",
+        store,
+        "--json",
     )
     across = json.loads(out)
     assert across["id"] != within["id"] and across["ranks_b"] is not None
@@ -48,9 +73,27 @@ def test_similarity_json_within_and_across_models(capsys, tmp_path):
 
 
 def test_bad_options_get_one_line(capsys, tmp_path):
-    code, out, err = run(capsys, "probe", "spectra", *SUBJECT, "--conv", "dft", "--store",
-                         str(tmp_path / "r.sqlite"), "--json")
+    code, out, err = run(
+        capsys,
+        "probe",
+        "spectra",
+        *SUBJECT,
+        "--conv",
+        "dft",
+        "--store",
+        str(tmp_path / "r.sqlite"),
+        "--json",
+    )
     assert code == 2 and "must be one of" in err and "error" in json.loads(out)
-    code, out, err = run(capsys, "probe", "similarity", *SUBJECT, "--layers", "nope", "--store",
-                         str(tmp_path / "r.sqlite"), "--json")
+    code, out, err = run(
+        capsys,
+        "probe",
+        "similarity",
+        *SUBJECT,
+        "--layers",
+        "nope",
+        "--store",
+        str(tmp_path / "r.sqlite"),
+        "--json",
+    )
     assert code == 2 and "valid module names" in err

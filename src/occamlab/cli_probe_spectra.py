@@ -1,7 +1,5 @@
 """``occam probe spectra`` and ``occam probe similarity``: what the parameters and features say."""
 
-
-
 import dataclasses
 from pathlib import Path
 from typing import Annotated, Any
@@ -137,8 +135,11 @@ def _similarity_sections(result: dict[str, Any]) -> list[tuple[str, str]]:
         estimator=spec["estimator"],
         cross_model=result["ranks_b"] is not None,
     )
-    ranks = [{"model": "a", "layer": n, **r} for n, r in zip(result["layers_a"], result["ranks_a"])]
-    for name, r in zip(result["layers_b"], result["ranks_b"] or []):
+    ranks = [
+        {"model": "a", "layer": n, **r}
+        for n, r in zip(result["layers_a"], result["ranks_a"], strict=True)
+    ]
+    for name, r in zip(result["layers_b"], result["ranks_b"] or [], strict=False):
         ranks.append({"model": "b", "layer": name, **r})
     cka_rows = [
         {"layer": name, **dict(zip(result["layers_b"], row, strict=True))}
@@ -230,8 +231,7 @@ def register(probe_app: typer.Typer, kit: CliKit) -> None:
         payload = {
             **result,
             "layers": [
-                {k: v for k, v in layer.items() if k != "eigenvalues"}
-                for layer in result["layers"]
+                {k: v for k, v in layer.items() if k != "eigenvalues"} for layer in result["layers"]
             ],
         }
 

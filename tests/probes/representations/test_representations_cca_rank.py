@@ -69,9 +69,10 @@ def test_regularization_shrinks_correlations():
 def test_effective_rank_of_known_spectra():
     g = gen(5)
     z = torch.randn(4000, 3, generator=g, dtype=torch.float64)
-    x = torch.cat([z, torch.zeros(4000, 5, dtype=torch.float64)], dim=1) @ torch.linalg.qr(
-        torch.randn(8, 8, generator=g, dtype=torch.float64)
-    )[0]
+    x = (
+        torch.cat([z, torch.zeros(4000, 5, dtype=torch.float64)], dim=1)
+        @ torch.linalg.qr(torch.randn(8, 8, generator=g, dtype=torch.float64))[0]
+    )
     r = effective_rank(x)
     assert r.numerical_rank == 3 and r.activation_rank == 3
     assert r.participation_ratio == pytest.approx(3.0, rel=0.05)

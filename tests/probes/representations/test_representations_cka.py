@@ -25,18 +25,18 @@ def gram_cka(x, y, estimator):
     n = x.shape[0]
     if estimator == "biased":
         x, y = x - x.mean(0), y - y.mean(0)
-    k, l = x @ x.T, y @ y.T
+    k, lk = x @ x.T, y @ y.T
 
-    def hsic(k, l):
+    def hsic(k, lk):
         if estimator == "biased":
-            return (k * l).sum() / (n - 1) ** 2
-        k, l = k.clone().fill_diagonal_(0), l.clone().fill_diagonal_(0)
-        kr, lr = k.sum(1), l.sum(1)
+            return (k * lk).sum() / (n - 1) ** 2
+        k, lk = k.clone().fill_diagonal_(0), lk.clone().fill_diagonal_(0)
+        kr, lr = k.sum(1), lk.sum(1)
         return (
-            (k * l).sum() + kr.sum() * lr.sum() / ((n - 1) * (n - 2)) - 2 / (n - 2) * (kr @ lr)
+            (k * lk).sum() + kr.sum() * lr.sum() / ((n - 1) * (n - 2)) - 2 / (n - 2) * (kr @ lr)
         ) / (n * (n - 3))
 
-    return float(hsic(k, l) / torch.sqrt(hsic(k, k) * hsic(l, l)))
+    return float(hsic(k, lk) / torch.sqrt(hsic(k, k) * hsic(lk, lk)))
 
 
 @pytest.mark.parametrize("estimator", ["unbiased", "biased"])
@@ -50,10 +50,15 @@ def test_linear_cka_equals_the_gram_form_in_float64(estimator):
 def test_invariances_and_identity(estimator):
     x, y = data(seed=1)
     base = linear_cka(x, y, estimator=estimator, dtype="float64")
-    q, _ = torch.linalg.qr(torch.randn(12, 12, generator=torch.Generator().manual_seed(2),
-                                       dtype=torch.float64))
-    assert linear_cka(x @ q, y, estimator=estimator, dtype="float64") == pytest.approx(base, abs=1e-12)
-    assert linear_cka(7.5 * x, y, estimator=estimator, dtype="float64") == pytest.approx(base, abs=1e-12)
+    q, _ = torch.linalg.qr(
+        torch.randn(12, 12, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    )
+    assert linear_cka(x @ q, y, estimator=estimator, dtype="float64") == pytest.approx(
+        base, abs=1e-12
+    )
+    assert linear_cka(7.5 * x, y, estimator=estimator, dtype="float64") == pytest.approx(
+        base, abs=1e-12
+    )
     assert linear_cka(x + 3.0, y - 100.0, estimator=estimator, dtype="float64") == pytest.approx(
         base, abs=1e-10
     )
@@ -99,19 +104,21 @@ def test_rbf_cka_matches_an_explicit_kernel_computation():
         sigma = 0.8 * off.sort().values[(off.numel() + 1) // 2 - 1]
         return torch.exp(-d / (2 * sigma**2))
 
-    k, l = kernel(x), kernel(y)
+    k, lk = kernel(x), kernel(y)
     n = 120
 
-    def hsic(k, l):
-        k, l = k.clone().fill_diagonal_(0), l.clone().fill_diagonal_(0)
+    def hsic(k, lk):
+        k, lk = k.clone().fill_diagonal_(0), lk.clone().fill_diagonal_(0)
         one = torch.ones(n, dtype=torch.float64)
         return (
-            torch.trace(k @ l)
-            + (one @ k @ one) * (one @ l @ one) / ((n - 1) * (n - 2))
-            - 2 / (n - 2) * (one @ k @ l @ one)
+            torch.trace(k @ lk)
+            + (one @ k @ one) * (one @ lk @ one) / ((n - 1) * (n - 2))
+            - 2 / (n - 2) * (one @ k @ lk @ one)
         ) / (n * (n - 3))
 
-    assert value == pytest.approx(float(hsic(k, l) / torch.sqrt(hsic(k, k) * hsic(l, l))), abs=1e-9)
+    assert value == pytest.approx(
+        float(hsic(k, lk) / torch.sqrt(hsic(k, k) * hsic(lk, lk))), abs=1e-9
+    )
     assert rbf_cka(x, x) == pytest.approx(1.0, abs=1e-6)
 
 

@@ -32,7 +32,10 @@ def explicit_operator(conv: nn.Module, size: tuple[int, ...]) -> torch.Tensor:
     [(nn.Conv2d(2, 3, 3), (5, 5)), (nn.Conv2d(3, 2, (2, 3)), (4, 6)), (nn.Conv1d(2, 4, 3), (7,))],
 )
 def test_fft_singular_values_equal_the_explicit_operator(conv, size):
-    ev = eigenvalues([layer_matrices("c", conv, conv="fft", input_size=size, precision="float64")], precision="float64")
+    ev = eigenvalues(
+        [layer_matrices("c", conv, conv="fft", input_size=size, precision="float64")],
+        precision="float64",
+    )
     expected = torch.linalg.svdvals(explicit_operator(conv, size)).numpy() ** 2
     assert ev[0].size == int(np.prod(size)) * min(conv.weight.shape[:2])
     np.testing.assert_allclose(ev[0], np.sort(expected)[-ev[0].size :], rtol=1e-9, atol=1e-12)

@@ -11,7 +11,9 @@ from occamlab.probes.spectra import fit_power_law, weight_spectra
 
 def mlp(seed=0):
     torch.manual_seed(seed)
-    return nn.Sequential(nn.Linear(40, 96), nn.ReLU(), nn.Linear(96, 64), nn.ReLU(), nn.Linear(64, 5))
+    return nn.Sequential(
+        nn.Linear(40, 96), nn.ReLU(), nn.Linear(96, 64), nn.ReLU(), nn.Linear(64, 5)
+    )
 
 
 def test_metrics_against_float64_singular_values():
@@ -53,7 +55,7 @@ def test_averages_are_means_over_layers_and_json_is_strict():
     assert report.averaged_over["alpha"] == len(alphas)
     assert report.averages["rand_distance"] is not None
     text = json.dumps(report.to_dict(), allow_nan=False)
-    assert "eigenvalues\"" not in text.split("layers")[0]
+    assert 'eigenvalues"' not in text.split("layers")[0]
 
 
 def test_small_layers_get_no_alpha_and_say_why():

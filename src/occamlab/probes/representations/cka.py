@@ -159,18 +159,18 @@ def median_bandwidth(sq_dist: torch.Tensor) -> float:
     return float(off.kthvalue((off.numel() + 1) // 2).values.sqrt())
 
 
-def _hsic_gram(k: torch.Tensor, l: torch.Tensor, estimator: Estimator) -> float:
+def _hsic_gram(k: torch.Tensor, lk: torch.Tensor, estimator: Estimator) -> float:
     n = k.shape[0]
     if estimator == "biased":
         kc = k - k.mean(0, keepdim=True) - k.mean(1, keepdim=True) + k.mean()
-        return float((kc * l).sum()) / (n - 1) ** 2
+        return float((kc * lk).sum()) / (n - 1) ** 2
     if n < 4:
         raise ValueError(f"the unbiased HSIC estimator needs n >= 4 examples, got {n}")
     k = k.clone().fill_diagonal_(0)
-    l = l.clone().fill_diagonal_(0)
-    kr, lr = k.sum(1), l.sum(1)
+    lk = lk.clone().fill_diagonal_(0)
+    kr, lr = k.sum(1), lk.sum(1)
     value = (
-        float((k * l).sum())
+        float((k * lk).sum())
         + float(kr.sum()) * float(lr.sum()) / ((n - 1) * (n - 2))
         - 2.0 / (n - 2) * float(kr @ lr)
     )
@@ -204,6 +204,6 @@ def rbf_cka(
             raise ValueError("a representation is constant across examples: CKA is undefined")
         d.mul_(-1.0 / (2 * sigma * sigma)).exp_()
         kernels.append(d)
-    k, l = kernels
-    kl = _hsic_gram(k, l, estimator)
-    return kl / (_hsic_gram(k, k, estimator) * _hsic_gram(l, l, estimator)) ** 0.5
+    k, lk = kernels
+    kl = _hsic_gram(k, lk, estimator)
+    return kl / (_hsic_gram(k, k, estimator) * _hsic_gram(lk, lk, estimator)) ** 0.5

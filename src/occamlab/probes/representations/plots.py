@@ -8,12 +8,12 @@ import numpy as np
 def plot_similarity(report):
     """:func:`draw_similarity` of a :class:`~occamlab.probes.representations.SimilarityReport`."""
     return draw_similarity(
-        layers_a=layers_a,
-        layers_b=layers_b,
+        layers_a=report.layers_a,
+        layers_b=report.layers_b,
         cka=report.cka,
         procrustes=report.procrustes,
-        estimator=estimator,
-        cross_model=cross_model,
+        estimator=report.spec.estimator,
+        cross_model=report.cross_model,
     )
 
 
@@ -24,7 +24,14 @@ def draw_similarity(*, layers_a, layers_b, cka, procrustes, estimator: str, cros
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    panels = [("CKA", np.array([[np.nan if v is None else v for v in row] for row in cka]), (0.0, 1.0), "viridis")]
+    panels = [
+        (
+            "CKA",
+            np.array([[np.nan if v is None else v for v in row] for row in cka]),
+            (0.0, 1.0),
+            "viridis",
+        )
+    ]
     if procrustes is not None:
         values = np.array([[np.nan if v is None else v for v in row] for row in procrustes])
         panels.append(("Procrustes d²", values, (0.0, 2.0), "magma_r"))

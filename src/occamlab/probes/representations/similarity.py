@@ -13,8 +13,6 @@ import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import torch
-
 from occamlab.jsonable import jsonable
 from occamlab.probes.representations.activations import (
     check_layers,

@@ -27,7 +27,9 @@ ConvMethod = Literal["per_position", "fft"]
 def per_position_matrices(weight: torch.Tensor) -> torch.Tensor:
     """``(k₁k₂…, c_out, c_in)``: one matrix per kernel position."""
     if weight.dim() < 3:
-        raise ValueError(f"a convolution weight has >= 3 dimensions, got shape {tuple(weight.shape)}")
+        raise ValueError(
+            f"a convolution weight has >= 3 dimensions, got shape {tuple(weight.shape)}"
+        )
     c_out, c_in = weight.shape[:2]
     return weight.reshape(c_out, c_in, -1).permute(2, 0, 1)
 
@@ -51,9 +53,7 @@ def fft_matrices(weight: torch.Tensor, input_size: tuple[int, ...]) -> torch.Ten
 
 def check_fft_layer(name: str, module: nn.Module) -> None:
     """Refuse layers whose operator the FFT formula does not describe."""
-    if module.stride != (1,) * len(module.stride) or module.dilation != (1,) * len(
-        module.dilation
-    ):
+    if module.stride != (1,) * len(module.stride) or module.dilation != (1,) * len(module.dilation):
         raise ValueError(
             f"layer {name!r} has stride {module.stride} and dilation {module.dilation}; the FFT "
             "spectrum is exact for stride 1 and no dilation only: use conv='per_position'"

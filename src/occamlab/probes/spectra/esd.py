@@ -89,9 +89,7 @@ def layer_matrices(
         return LayerMatrices(name, "linear", tuple(weight.shape), "matrix", weight[None])
     kind = f"conv{weight.dim() - 2}d"
     if conv == "per_position":
-        return LayerMatrices(
-            name, kind, tuple(weight.shape), conv, per_position_matrices(weight)
-        )
+        return LayerMatrices(name, kind, tuple(weight.shape), conv, per_position_matrices(weight))
     if conv == "fft":
         check_fft_layer(name, module)
         if input_size is None:
@@ -99,7 +97,9 @@ def layer_matrices(
                 f"conv='fft' needs the input size of layer {name!r}: pass a subject (its data "
                 "give each layer's input size) or fft_size"
             )
-        return LayerMatrices(name, kind, tuple(weight.shape), conv, fft_matrices(weight, input_size))
+        return LayerMatrices(
+            name, kind, tuple(weight.shape), conv, fft_matrices(weight, input_size)
+        )
     raise ValueError(f"unknown conv method {conv!r}; valid: per_position, fft")
 
 

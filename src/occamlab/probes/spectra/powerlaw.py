@@ -193,14 +193,23 @@ def fit_power_law(
             raise ValueError(f"xmin={xmin} leaves {n} values above it; the tail has no exponent")
         a = 1.0 + n / total
         dist = _ks_fixed(np.log(tail), float(np.log(xmin)), a)
-        return PowerLawFit(a, float(xmin), float(x[-1]), n, x.size, dist, float((a - 1) / np.sqrt(n)), 0)
+        return PowerLawFit(
+            a, float(xmin), float(x[-1]), n, x.size, dist, float((a - 1) / np.sqrt(n)), 0
+        )
     a, i, d, c = fit_sorted(x[None, :], min_tail=min_tail, max_candidates=max_candidates)
     if not np.isfinite(a[0]):
         raise ValueError("every candidate tail has equal values: the tail has no exponent")
     n = x.size - int(i[0])
     alpha = float(a[0])
     return PowerLawFit(
-        alpha, float(x[i[0]]), float(x[-1]), n, x.size, float(d[0]), float((alpha - 1) / np.sqrt(n)), c
+        alpha,
+        float(x[i[0]]),
+        float(x[-1]),
+        n,
+        x.size,
+        float(d[0]),
+        float((alpha - 1) / np.sqrt(n)),
+        c,
     )
 
 
@@ -212,8 +221,6 @@ def _ks_fixed(tail_logs: np.ndarray, log_xmin: float, alpha: float) -> float:
     return float(np.max(np.abs(survival - target)) + 0.5 / n)
 
 
-def sample_power_law(
-    uniforms: np.ndarray, *, alpha: float, xmin: float
-) -> np.ndarray:
+def sample_power_law(uniforms: np.ndarray, *, alpha: float, xmin: float) -> np.ndarray:
     """Inverse-CDF samples ``x_min (1 − u)^(−1/(α−1))`` from uniforms in [0, 1)."""
     return xmin * (1.0 - uniforms) ** (-1.0 / (alpha - 1.0))

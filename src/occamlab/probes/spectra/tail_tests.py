@@ -95,7 +95,7 @@ class TailComparison:
 
     Attributes:
         alternative: ``"exponential"`` or ``"lognormal"``.
-        log_likelihood_ratio: ``R = Σ (ln p_pl − ln p_alt)`` over the tail; > 0 favours the power law.
+        log_likelihood_ratio: ``R = Σ (ln p_pl − ln p_alt)`` over the tail (> 0: power law).
         normalized_ratio: ``R / (σ √n)``, asymptotically standard normal when both fit equally.
         p_value: two-sided significance of the sign of ``R``.
         parameters: the alternative's fitted parameters.
