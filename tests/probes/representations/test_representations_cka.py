@@ -94,9 +94,10 @@ def test_streaming_minibatches_equal_the_full_batch(estimator):
     assert stream.compute() == pytest.approx(full, abs=1e-6)
 
 
-def test_rbf_cka_matches_an_explicit_kernel_computation():
+@pytest.mark.parametrize("estimator", ["unbiased", "biased"])
+def test_rbf_cka_matches_an_explicit_kernel_computation(estimator):
     x, y = data(n=120, seed=6)
-    value = rbf_cka(x, y, factor=0.8, dtype="float64")
+    value = rbf_cka(x, y, factor=0.8, estimator=estimator, dtype="float64")
 
     def kernel(z):
         d = torch.cdist(z, z) ** 2
@@ -108,6 +109,9 @@ def test_rbf_cka_matches_an_explicit_kernel_computation():
     n = 120
 
     def hsic(k, lk):
+        if estimator == "biased":
+            h = torch.eye(n, dtype=torch.float64) - 1.0 / n
+            return torch.trace(k @ h @ lk @ h) / (n - 1) ** 2
         k, lk = k.clone().fill_diagonal_(0), lk.clone().fill_diagonal_(0)
         one = torch.ones(n, dtype=torch.float64)
         return (
@@ -119,7 +123,7 @@ def test_rbf_cka_matches_an_explicit_kernel_computation():
     assert value == pytest.approx(
         float(hsic(k, lk) / torch.sqrt(hsic(k, k) * hsic(lk, lk))), abs=1e-9
     )
-    assert rbf_cka(x, x) == pytest.approx(1.0, abs=1e-6)
+    assert rbf_cka(x, x, estimator=estimator) == pytest.approx(1.0, abs=1e-6)
 
 
 def test_procrustes_distance_is_zero_up_to_rotation_scale_offset_and_matches_scipy():

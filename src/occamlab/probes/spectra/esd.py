@@ -82,9 +82,14 @@ def layer_matrices(
     conv: ConvMethod = "per_position",
     input_size: tuple[int, ...] | None = None,
     precision: Precision = "float32",
+    weight: torch.Tensor | None = None,
 ) -> LayerMatrices:
-    """The matrices of one Linear/Conv layer (weights detached; the module is not changed)."""
-    weight = module.weight.detach().to(torch.float32 if precision == "float32" else torch.float64)
+    """The matrices of one Linear/Conv layer (weights detached; the module is not changed).
+
+    ``weight`` replaces the module's own weight (same shape), e.g. a shuffled copy.
+    """
+    weight = module.weight.detach() if weight is None else weight
+    weight = weight.to(torch.float32 if precision == "float32" else torch.float64)
     if isinstance(module, nn.Linear):
         return LayerMatrices(name, "linear", tuple(weight.shape), "matrix", weight[None])
     kind = f"conv{weight.dim() - 2}d"

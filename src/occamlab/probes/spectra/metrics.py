@@ -41,10 +41,10 @@ def norm_metrics(values: np.ndarray, resolved: np.ndarray) -> dict[str, float]:
 
 
 def log_alpha_norm(resolved: np.ndarray, alpha: float) -> float:
-    """``log₁₀ Σ λ^α`` without overflow."""
-    from scipy.special import logsumexp
-
-    return float(logsumexp(alpha * np.log(resolved)) / _LN10)
+    """``log₁₀ Σ λ^α`` without overflow (log-sum-exp)."""
+    terms = alpha * np.log(resolved)
+    top = float(terms.max())
+    return (top + float(np.log(np.exp(terms - top).sum()))) / _LN10
 
 
 def js_distance(a: np.ndarray, b: np.ndarray, *, bins: int = 100) -> float:

@@ -21,6 +21,7 @@ statistical resolution 1/√n of a KS distance).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 
@@ -53,9 +54,7 @@ class PowerLawFit:
 
     def interval(self, level: float = 0.95) -> tuple[float, float]:
         """The Wald interval ``α̂ ± z σ`` (asymptotic; x_min held fixed)."""
-        from scipy.stats import norm
-
-        z = float(norm.ppf(0.5 + level / 2))
+        z = NormalDist().inv_cdf(0.5 + level / 2)
         return self.alpha - z * self.sigma, self.alpha + z * self.sigma
 
     def to_dict(self) -> dict[str, float | int]:

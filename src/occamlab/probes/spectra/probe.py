@@ -282,7 +282,11 @@ def _input_sizes(subject: Subject, names: list[str]) -> dict[str, tuple[int, ...
     return sizes
 
 
-def _layers(target: Subject | nn.Module, spec: SpectraSpec) -> list[LayerMatrices]:
+def _layers(
+    target: Subject | nn.Module, spec: SpectraSpec, *, generator: torch.Generator | None = None
+) -> list[LayerMatrices]:
+    """The matrices of every Linear/Conv layer; with ``generator``, of the layer's weight with
+    its entries randomly permuted (for conv='fft' the kernel is shuffled before the FFT)."""
     model = target.model if isinstance(target, Subject) else target
     found = weight_layers(model)
     if not found:
@@ -302,8 +306,12 @@ def _layers(target: Subject | nn.Module, spec: SpectraSpec) -> list[LayerMatrice
             raise ValueError("conv='fft' on a bare module needs fft_size (or pass a Subject)")
     out = []
     for name, module in found:
-        if not torch.isfinite(module.weight).all():
+        weight = module.weight.detach()
+        if not torch.isfinite(weight).all():
             raise ValueError(f"layer {name!r} has non-finite weights")
+        if generator is not None:
+            flat = weight.reshape(-1)
+            weight = flat[torch.randperm(flat.numel(), generator=generator)].reshape(weight.shape)
         out.append(
             layer_matrices(
                 name,
@@ -311,16 +319,10 @@ def _layers(target: Subject | nn.Module, spec: SpectraSpec) -> list[LayerMatrice
                 conv=spec.conv,
                 input_size=sizes.get(name),
                 precision=spec.precision,
+                weight=weight,
             )
         )
     return out
-
-
-def _shuffled(layer: LayerMatrices, generator: torch.Generator) -> LayerMatrices:
-    flat = layer.matrices.reshape(-1)
-    perm = torch.randperm(flat.numel(), generator=generator)
-    shuffled = flat[perm].reshape(layer.matrices.shape)
-    return LayerMatrices(layer.name, layer.kind, layer.weight_shape, layer.method, shuffled)
 
 
 def _analyze(
@@ -329,6 +331,7 @@ def _analyze(
     random_values: np.ndarray | None,
     spec: SpectraSpec,
     generator: torch.Generator,
+    grids: dict,
 ) -> LayerSpectrum:
     precision: Precision = spec.precision
     if values.size == 0 or values[-1] <= 0:
@@ -383,7 +386,7 @@ def _analyze(
             comparisons = compare_tails(resolved, fit)
     mp = None
     if spec.mp_fit:
-        mp = fit_marchenko_pastur(values / layer.n, n=layer.n, m=layer.m)
+        mp = fit_marchenko_pastur(values / layer.n, n=layer.n, m=layer.m, grids=grids)
     rand = None if random_values is None else js_distance(values, random_values)
     return LayerSpectrum(
         name=layer.name,
@@ -453,10 +456,11 @@ def weight_spectra(
     random_values: list[np.ndarray | None] = [None] * len(layers)
     if spec.randomize:
         random_values = list(
-            eigenvalues([_shuffled(layer, gen) for layer in layers], precision=spec.precision)
+            eigenvalues(_layers(target, spec, generator=gen), precision=spec.precision)
         )
+    grids: dict = {}  # Marchenko–Pastur CDF grids shared by layers of one aspect ratio
     results = tuple(
-        _analyze(layer, ev, rv, spec, gen)
+        _analyze(layer, ev, rv, spec, gen, grids)
         for layer, ev, rv in zip(layers, values, random_values, strict=True)
     )
     averages, counts = model_averages(results)
