@@ -14,78 +14,17 @@ from occamlab.probes.spectra.probe import SpectraSpec
 from occamlab.report import figure, key_values, table
 from occamlab.store import Store
 
-_SPECTRA_COLUMNS = [
-    "layer",
-    "shape",
-    "eigenvalues",
-    "alpha",
-    "alpha_weighted",
-    "xmin",
-    "tail",
-    "ks",
-    "log_norm",
-    "log_spectral_norm",
-    "stable_rank",
-    "entropy",
-    "mp_soft_rank",
-    "spikes",
-    "rand_distance",
-]
-
 
 def _spectra_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
-    rows = []
-    for layer in result["layers"]:
-        fit, mp = layer["fit"] or {}, layer["mp"] or {}
-        rows.append(
-            {
-                "layer": layer["name"],
-                "shape": "×".join(map(str, layer["weight_shape"])),
-                "eigenvalues": layer["num_eigenvalues"],
-                "alpha": layer["alpha"],
-                "alpha_weighted": layer["alpha_weighted"],
-                "xmin": fit.get("xmin"),
-                "tail": fit.get("num_tail"),
-                "ks": fit.get("ks_distance"),
-                "log_norm": layer["log_norm"],
-                "log_spectral_norm": layer["log_spectral_norm"],
-                "stable_rank": layer["stable_rank"],
-                "entropy": layer["entropy"],
-                "mp_soft_rank": mp.get("soft_rank"),
-                "spikes": mp.get("num_spikes"),
-                "rand_distance": layer["rand_distance"],
-            }
-        )
-    return rows
+    from occamlab.probes.spectra.results import layer_row
+
+    return [layer_row(layer) for layer in result["layers"]]
 
 
 def _esd_figure(result: dict[str, Any]) -> str:
-    import matplotlib
+    from occamlab.probes.spectra.plots import plot_layers
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from occamlab.probes.spectra.plots import draw_esd
-
-    layers = result["layers"]
-    cols = min(3, len(layers))
-    rows = -(-len(layers) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False)
-    for ax, layer in zip(axes.ravel(), layers, strict=False):
-        fit, mp = layer["fit"], layer["mp"]
-        draw_esd(
-            ax,
-            title=layer["name"],
-            eigenvalues=layer["eigenvalues"],
-            alpha=None if fit is None else fit["alpha"],
-            xmin=None if fit is None else fit["xmin"],
-            xmax=None if fit is None else fit["xmax"],
-            tail_fraction=None if fit is None else fit["num_tail"] / layer["num_eigenvalues"],
-            bulk_edge=None if mp is None else mp["bulk_max"] * layer["n"],
-        )
-    for ax in axes.ravel()[len(layers) :]:
-        ax.axis("off")
-    fig.tight_layout()
+    fig = plot_layers(result["layers"])
     return figure(fig, alt="ESD of every layer with its power-law fit")
 
 
@@ -116,7 +55,7 @@ def _spectra_sections(result: dict[str, Any]) -> list[tuple[str, str]]:
     ]
     return [
         ("Model averages", key_values(averages)),
-        ("Per layer", table(_spectra_rows(result), _SPECTRA_COLUMNS)),
+        ("Per layer", table(_spectra_rows(result))),
         ("Empirical spectral densities", _esd_figure(result)),
         ("Fit details", table(details)),
         ("Notes", table(notes) if notes else "<p>none</p>"),

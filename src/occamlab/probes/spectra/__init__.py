@@ -15,13 +15,13 @@ from occamlab.probes.spectra.marchenko_pastur import (
     mp_edges,
 )
 from occamlab.probes.spectra.powerlaw import PowerLawFit, fit_power_law
-from occamlab.probes.spectra.probe import (
+from occamlab.probes.spectra.probe import SpectraSpec, weight_spectra
+from occamlab.probes.spectra.results import (
     AVERAGED,
     LayerSpectrum,
     SpectraReport,
-    SpectraSpec,
+    layer_row,
     model_averages,
-    weight_spectra,
 )
 from occamlab.probes.spectra.tail_tests import (
     TailComparison,
@@ -46,6 +46,7 @@ __all__ = [
     "fit_marchenko_pastur",
     "fit_power_law",
     "goodness_of_fit",
+    "layer_row",
     "layer_matrices",
     "model_averages",
     "mp_cdf",

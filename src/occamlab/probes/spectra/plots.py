@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 
-def plot_esd(layer, ax=None):
-    """:func:`draw_esd` of a :class:`~occamlab.probes.spectra.LayerSpectrum`."""
-    fit, mp = layer.fit, layer.mp
+def plot_esd(layer: dict[str, Any], ax=None):
+    """:func:`draw_esd` of one layer's ``to_dict(include_eigenvalues=True)`` (or stored JSON)."""
+    fit, mp = layer["fit"], layer["mp"]
     return draw_esd(
         ax,
-        title=layer.name,
-        eigenvalues=layer.eigenvalues,
-        alpha=None if fit is None else fit.alpha,
-        xmin=None if fit is None else fit.xmin,
-        xmax=None if fit is None else fit.xmax,
-        tail_fraction=None if fit is None else fit.num_tail / layer.num_eigenvalues,
-        bulk_edge=None if mp is None else mp.bulk_max * layer.n,
+        title=layer["name"],
+        eigenvalues=np.asarray(layer["eigenvalues"], dtype=float),
+        alpha=None if fit is None else fit["alpha"],
+        xmin=None if fit is None else fit["xmin"],
+        xmax=None if fit is None else fit["xmax"],
+        tail_fraction=None if fit is None else fit["num_tail"] / layer["num_eigenvalues"],
+        bulk_edge=None if mp is None else mp["bulk_max"] * layer["n"],
     )
 
 
@@ -64,8 +65,8 @@ def draw_esd(
     return ax
 
 
-def plot_layers(layers: Sequence, *, columns: int = 3):
-    """One :func:`plot_esd` panel per layer; returns the figure."""
+def plot_layers(layers: Sequence[dict[str, Any]], *, columns: int = 3):
+    """One :func:`plot_esd` panel per layer dict; returns the figure."""
     import matplotlib
 
     matplotlib.use("Agg")

@@ -22,14 +22,13 @@ Example:
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 import torch
 from torch import nn
 
-from occamlab.jsonable import jsonable
 from occamlab.probes.spectra.esd import (
     LayerMatrices,
     Precision,
@@ -38,9 +37,10 @@ from occamlab.probes.spectra.esd import (
     resolution,
     weight_layers,
 )
-from occamlab.probes.spectra.marchenko_pastur import MarchenkoPasturFit, fit_marchenko_pastur
+from occamlab.probes.spectra.marchenko_pastur import fit_marchenko_pastur
 from occamlab.probes.spectra.metrics import js_distance, log_alpha_norm, norm_metrics
-from occamlab.probes.spectra.powerlaw import PowerLawFit, fit_power_law
+from occamlab.probes.spectra.powerlaw import fit_power_law
+from occamlab.probes.spectra.results import LayerSpectrum, SpectraReport, model_averages
 from occamlab.probes.spectra.tail_tests import (
     TailComparison,
     bootstrap_alpha,
@@ -49,19 +49,6 @@ from occamlab.probes.spectra.tail_tests import (
 )
 from occamlab.specs import make_spec
 from occamlab.subject import Subject
-
-AVERAGED = (
-    "alpha",
-    "alpha_weighted",
-    "log_alpha_norm",
-    "log_norm",
-    "log_spectral_norm",
-    "stable_rank",
-    "entropy",
-    "mp_soft_rank",
-    "num_spikes",
-    "rand_distance",
-)
 
 
 @dataclass(frozen=True)
@@ -108,159 +95,6 @@ class SpectraSpec:
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
-
-
-@dataclass(frozen=True)
-class LayerSpectrum:
-    """Spectral metrics of one layer (eigenvalues ``λ`` of ``WᵀW``; see :mod:`.metrics`).
-
-    ``alpha`` and everything derived from it are ``None`` when no tail could be fitted; ``mp``
-    when the bulk fit was not asked for; ``rand_distance`` when randomization was off. ``notes``
-    explains each gap and flags readings to take with care.
-    """
-
-    name: str
-    kind: str
-    weight_shape: tuple[int, ...]
-    method: str
-    n: int
-    m: int
-    num_matrices: int
-    num_eigenvalues: int
-    num_resolved: int
-    lambda_max: float
-    log_norm: float
-    log_spectral_norm: float
-    stable_rank: float
-    entropy: float
-    fit: PowerLawFit | None
-    alpha_weighted: float | None
-    log_alpha_norm: float | None
-    alpha_interval: tuple[float, float] | None
-    interval_method: str | None
-    p_value: float | None
-    comparisons: tuple[TailComparison, ...]
-    mp: MarchenkoPasturFit | None
-    rand_distance: float | None
-    notes: tuple[str, ...]
-    eigenvalues: np.ndarray = field(repr=False, compare=False)
-
-    @property
-    def alpha(self) -> float | None:
-        return None if self.fit is None else self.fit.alpha
-
-    def value(self, metric: str) -> float | None:
-        """A metric by name (those in :data:`AVERAGED`)."""
-        if metric == "mp_soft_rank":
-            return None if self.mp is None else self.mp.soft_rank
-        if metric == "num_spikes":
-            return None if self.mp is None else float(self.mp.num_spikes)
-        return getattr(self, metric)
-
-    def row(self) -> dict[str, Any]:
-        """A flat table row."""
-        fit = self.fit
-        return {
-            "layer": self.name,
-            "shape": "×".join(map(str, self.weight_shape)),
-            "eigenvalues": self.num_eigenvalues,
-            "alpha": self.alpha,
-            "alpha_weighted": self.alpha_weighted,
-            "xmin": None if fit is None else fit.xmin,
-            "tail": None if fit is None else fit.num_tail,
-            "ks": None if fit is None else fit.ks_distance,
-            "log_norm": self.log_norm,
-            "log_spectral_norm": self.log_spectral_norm,
-            "stable_rank": self.stable_rank,
-            "entropy": self.entropy,
-            "mp_soft_rank": self.value("mp_soft_rank"),
-            "spikes": None if self.mp is None else self.mp.num_spikes,
-            "rand_distance": self.rand_distance,
-        }
-
-    def to_dict(self, *, include_eigenvalues: bool = False) -> dict[str, Any]:
-        out = {
-            "name": self.name,
-            "kind": self.kind,
-            "weight_shape": list(self.weight_shape),
-            "method": self.method,
-            "n": self.n,
-            "m": self.m,
-            "num_matrices": self.num_matrices,
-            "num_eigenvalues": self.num_eigenvalues,
-            "num_resolved": self.num_resolved,
-            "lambda_max": self.lambda_max,
-            "alpha": self.alpha,
-            "alpha_weighted": self.alpha_weighted,
-            "log_alpha_norm": self.log_alpha_norm,
-            "log_norm": self.log_norm,
-            "log_spectral_norm": self.log_spectral_norm,
-            "stable_rank": self.stable_rank,
-            "entropy": self.entropy,
-            "fit": self.fit,
-            "alpha_interval": self.alpha_interval,
-            "interval_method": self.interval_method,
-            "p_value": self.p_value,
-            "comparisons": list(self.comparisons),
-            "mp": self.mp,
-            "rand_distance": self.rand_distance,
-            "notes": list(self.notes),
-        }
-        if include_eigenvalues:
-            out["eigenvalues"] = self.eigenvalues
-        return jsonable(out)
-
-    def plot(self, ax=None):
-        """Log-log ESD histogram with the fitted power law (dashed) from x_min, and the
-        Marchenko–Pastur bulk edge."""
-        from occamlab.probes.spectra.plots import plot_esd
-
-        return plot_esd(self, ax=ax)
-
-
-@dataclass(frozen=True)
-class SpectraReport:
-    """Per-layer spectra and their model averages (means over the layers that have the metric).
-
-    Attributes:
-        spec: the options used.
-        layers: one :class:`LayerSpectrum` per Linear/Conv layer, in module order.
-        averages: metric → mean over layers (``None`` if no layer has it).
-        averaged_over: metric → number of layers in the mean.
-        seconds: wall time.
-    """
-
-    spec: SpectraSpec
-    layers: tuple[LayerSpectrum, ...]
-    averages: dict[str, float | None]
-    averaged_over: dict[str, int]
-    seconds: float
-
-    def table(self) -> list[dict[str, Any]]:
-        return [layer.row() for layer in self.layers]
-
-    def layer(self, name: str) -> LayerSpectrum:
-        for layer in self.layers:
-            if layer.name == name:
-                return layer
-        raise KeyError(f"no layer {name!r}; layers: {[la.name for la in self.layers]}")
-
-    def to_dict(self) -> dict[str, Any]:
-        return jsonable(
-            {
-                "spec": self.spec,
-                "layers": [layer.to_dict() for layer in self.layers],
-                "averages": self.averages,
-                "averaged_over": self.averaged_over,
-                "seconds": self.seconds,
-            }
-        )
-
-    def plot(self, *, columns: int = 3):
-        """A grid of :meth:`LayerSpectrum.plot`, one panel per layer; returns the figure."""
-        from occamlab.probes.spectra.plots import plot_layers
-
-        return plot_layers(self.layers, columns=columns)
 
 
 def _input_sizes(subject: Subject, names: list[str]) -> dict[str, tuple[int, ...]]:
@@ -415,19 +249,6 @@ def _analyze(
         notes=tuple(notes),
         eigenvalues=values,
     )
-
-
-def model_averages(
-    layers: tuple[LayerSpectrum, ...],
-) -> tuple[dict[str, float | None], dict[str, int]]:
-    """Mean of each metric of :data:`AVERAGED` over the layers that have it."""
-    averages: dict[str, float | None] = {}
-    counts: dict[str, int] = {}
-    for metric in AVERAGED:
-        present = [v for v in (layer.value(metric) for layer in layers) if v is not None]
-        averages[metric] = float(np.mean(present)) if present else None
-        counts[metric] = len(present)
-    return averages, counts
 
 
 def weight_spectra(
