@@ -47,7 +47,8 @@ def draw_esd(
     values = np.asarray(eigenvalues, dtype=float)
     values = values[values > 0]
     lo, hi = np.log10(values.min()), np.log10(values.max())
-    edges = np.logspace(lo, hi + 1e-9, 40) if hi > lo else np.array([values[0] * 0.9, values[0]])
+    bins = int(np.clip(2 * np.sqrt(values.size), 5, 40))  # few eigenvalues, few bins
+    edges = np.logspace(lo, hi + 1e-9, bins) if hi > lo else np.array([values[0] * 0.9, values[0]])
     density, _ = np.histogram(values, bins=edges, density=True)
     centres = np.sqrt(edges[1:] * edges[:-1])
     keep = density > 0
@@ -59,6 +60,11 @@ def draw_esd(
         ax.axvline(xmin, color="tab:red", lw=0.8, alpha=0.6)
     if bulk_edge is not None:
         ax.axvline(bulk_edge, color="tab:green", lw=0.8, label="MP edge")
+    from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
+
+    # Under a decade there are no major ticks: label a few minor ones instead.
+    ax.xaxis.set_minor_locator(LogLocator(base=10, subs=(2.0, 5.0)))
+    ax.xaxis.set_minor_formatter(FormatStrFormatter("%.2g") if hi - lo < 1 else NullFormatter())
     ax.set_title(title, fontsize=9)
     ax.set_xlabel("eigenvalue of WᵀW")
     ax.legend(fontsize=7)
