@@ -8,6 +8,7 @@ unbiased estimator on the same inputs, centred in float64.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 import warnings
@@ -82,6 +83,7 @@ def timed(fn):
 
 def main() -> None:
     torch.set_num_threads(1)
+    print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     rows = []
     for d in (512, 2048):
         x, y = pair(d)
@@ -117,6 +119,7 @@ def main() -> None:
                             0.003, 1.0))  # fmt: skip
             t_rbf = best_of(lambda x=x, y=y: rbf_cka(x, y), repeats=1)
             rows.append(row("RBF CKA n=10k d=512 (<= 10 s)", t_rbf, "budget", 10.0, 1.0))
+    print(f"load average at end: {os.getloadavg()[0]:.1f}")
     report("representations", rows)
 
 

@@ -11,6 +11,7 @@ WeightWatcher needs an older ``powerlaw`` (1.5 here): with powerlaw 2.0 its fits
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -73,6 +74,7 @@ def ww_analyze(ww, model, **options):
 
 def main() -> None:
     torch.set_num_threads(1)
+    print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     ww, silenced = import_weightwatcher()
     rows = []
     for name, model, ww_target in (("MLP 40-512-512-512-10", mlp(), 0.25), ("big", big(), 1 / 3)):
@@ -86,26 +88,27 @@ def main() -> None:
         rows.append(row(f"{name}: with MP fit vs without", t_ours, "ours, no MP fit", plain, 2.0))
 
         # α equal to WeightWatcher's where both choose the same x_min (float64 eigenvalues).
+        # WeightWatcher rescales conv weights (conv2d_norm), so tails are matched by their size;
+        # below 20 eigenvalues it silently switches to a bias-corrected estimator: left out.
         details = ww_analyze(ww, model)
         ours = weight_spectra(model, precision="float64")
-        same, diffs, fixed = 0, [], []
-        fitted = [layer for layer in ours.layers if layer.fit is not None]
+        same, standard, diffs = 0, 0, []
         for layer, (_, d) in zip(ours.layers, details.iterrows(), strict=True):
-            if layer.fit is None or d["alpha"] <= 0:
+            if layer.fit is None or d["alpha"] <= 0 or d["num_evals"] < 20:
                 continue
-            at_ww = fit_power_law(layer.eigenvalues[layer.eigenvalues > 0], xmin=float(d["xmin"]))
-            fixed.append(abs(at_ww.alpha - d["alpha"]) / d["alpha"])
-            if np.isclose(layer.fit.xmin, d["xmin"], rtol=1e-9):
-                same += 1
-                diffs.append(abs(layer.alpha - d["alpha"]) / d["alpha"])
+            standard += 1
+            values = layer.eigenvalues[layer.eigenvalues > 0]
+            tail = int(d["num_pl_spikes"])
+            at_ww = fit_power_law(values, xmin=float(np.sort(values)[-tail]))
+            diffs.append(abs(at_ww.alpha - d["alpha"]) / d["alpha"])
+            same += layer.fit.num_tail == tail
         print(
-            f"{name}: same x_min in {same}/{len(fitted)} fitted layers; "
-            f"WeightWatcher α {[round(float(a), 3) for a in details['alpha']]}, "
-            f"ours {[None if la.alpha is None else round(la.alpha, 3) for la in ours.layers]}"
+            f"{name}: same x_min in {same}/{standard} layers where WeightWatcher uses the "
+            f"Clauset estimator; WeightWatcher α {[round(float(a), 3) for a in details['alpha']]}"
+            f", ours {[None if la.alpha is None else round(la.alpha, 3) for la in ours.layers]}"
         )
-        worst = max(diffs + fixed)
         rows.append(
-            row(f"{name}: |Δα|/α vs WeightWatcher at its x_min", worst, "tolerance", 1e-6, 1.0)
+            row(f"{name}: |Δα|/α vs WeightWatcher at its x_min", max(diffs), "tolerance", 1e-6, 1.0)
         )
 
     small = many_small()
@@ -138,6 +141,7 @@ def main() -> None:
         row("Conv2d(128,64,2) eigenvalues / expected 256", ours_count, "expected", 256, 1.0)
     )
     print(f"importing weightwatcher changed the warning filters: {silenced}")
+    print(f"load average at end: {os.getloadavg()[0]:.1f}")
     report("spectra", rows)
 
 

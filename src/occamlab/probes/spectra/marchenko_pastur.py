@@ -17,6 +17,7 @@ TW₁ 99% quantile 2.02), so pure noise has no spikes with probability about 0.9
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,8 +28,8 @@ _GRID = 513
 
 def mp_edges(ratio: float, sigma2: float = 1.0) -> tuple[float, float]:
     """``(λ₋, λ₊) = σ²(1 ∓ √y)²`` for aspect ratio ``y = M/N ≤ 1``."""
-    r = np.sqrt(ratio)
-    return float(sigma2 * (1 - r) ** 2), float(sigma2 * (1 + r) ** 2)
+    r = math.sqrt(ratio)
+    return sigma2 * (1 - r) ** 2, sigma2 * (1 + r) ** 2
 
 
 def mp_density(x: np.ndarray, ratio: float, sigma2: float = 1.0) -> np.ndarray:
@@ -70,10 +71,10 @@ def mp_quantile(q: float, ratio: float, sigma2: float = 1.0) -> float:
 
 def tracy_widom_edge(n: int, m: int, sigma2: float = 1.0) -> float:
     """Bulk edge plus the TW₁ 99% margin for the largest eigenvalue of ``WᵀW/N``."""
-    a, b = np.sqrt(n - 0.5), np.sqrt(m - 0.5)
+    a, b = math.sqrt(n - 0.5), math.sqrt(m - 0.5)
     centre = (a + b) ** 2 / n
     scale = (a + b) * (1 / a + 1 / b) ** (1 / 3) / n
-    return float(sigma2 * (centre + _TW1_Q99 * scale))
+    return sigma2 * (centre + _TW1_Q99 * scale)
 
 
 @dataclass(frozen=True)
@@ -132,23 +133,27 @@ def fit_marchenko_pastur(
         grids[ratio] = _cdf_grid(ratio)
     grid, cdf_grid = grids[ratio]  # unit variance; scaled by σ² below
     median1 = float(np.interp(0.5, cdf_grid, grid))
-    bulk = x
-    sigma2 = float(np.median(bulk)) / median1
+
+    def prefix_median(k: int) -> float:  # the bulk is a prefix of the sorted eigenvalues
+        return 0.5 * float(x[(k - 1) // 2] + x[k // 2])
+
+    k = x.size
+    sigma2 = prefix_median(k) / median1
     for _ in range(50):
         threshold = tracy_widom_edge(n, m, sigma2)
-        new_bulk = x[x <= threshold]
-        if new_bulk.size == bulk.size or new_bulk.size == 0:
+        new_k = int(np.searchsorted(x, threshold, side="right"))
+        if new_k == k or new_k == 0:
             break
-        bulk = new_bulk
-        sigma2 = float(np.median(bulk)) / median1
+        k = new_k
+        sigma2 = prefix_median(k) / median1
     threshold = tracy_widom_edge(n, m, sigma2)
-    bulk = x[x <= threshold]
+    k = int(np.searchsorted(x, threshold, side="right"))
     lo, hi = mp_edges(ratio, sigma2)
-    k = bulk.size
     ks = 0.0
     if k:
-        cdf = np.interp(bulk / sigma2, grid, cdf_grid, left=0.0, right=1.0)
-        ks = float(np.max(np.maximum(cdf - np.arange(k) / k, np.arange(1, k + 1) / k - cdf)))
+        cdf = np.interp(x[:k] / sigma2, grid, cdf_grid, left=0.0, right=1.0)
+        steps = np.arange(k + 1) / k
+        ks = float(np.max(np.maximum(cdf - steps[:-1], steps[1:] - cdf)))
     return MarchenkoPasturFit(
         sigma2=sigma2,
         ratio=ratio,

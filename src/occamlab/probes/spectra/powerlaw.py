@@ -20,6 +20,8 @@ statistical resolution 1/√n of a KS distance).
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 
@@ -195,21 +197,39 @@ def fit_power_law(
         return PowerLawFit(
             a, float(xmin), float(x[-1]), n, x.size, dist, float((a - 1) / np.sqrt(n)), 0
         )
-    a, i, d, c = fit_sorted(x[None, :], min_tail=min_tail, max_candidates=max_candidates)
-    if not np.isfinite(a[0]):
+    (fit,) = fit_power_laws([x], min_tail=min_tail, max_candidates=max_candidates)
+    if fit is None:
         raise ValueError("every candidate tail has equal values: the tail has no exponent")
-    n = x.size - int(i[0])
-    alpha = float(a[0])
-    return PowerLawFit(
-        alpha,
-        float(x[i[0]]),
-        float(x[-1]),
-        n,
-        x.size,
-        float(d[0]),
-        float((alpha - 1) / np.sqrt(n)),
-        c,
-    )
+    return fit
+
+
+def fit_power_laws(
+    samples: Sequence[np.ndarray], *, min_tail: int = 10, max_candidates: int | None = None
+) -> list[PowerLawFit | None]:
+    """:func:`fit_power_law` (x_min searched) of several samples; samples of equal size are
+    fitted together in one batched call (what makes many small layers cheap). ``None`` marks a
+    sample whose candidate tails all hold equal values (no exponent)."""
+    xs = [_check(v) for v in samples]
+    out: list[PowerLawFit | None] = [None] * len(xs)
+    groups: dict[int, list[int]] = defaultdict(list)
+    for i, x in enumerate(xs):
+        groups[x.size].append(i)
+    for size, members in groups.items():
+        rows = np.stack([xs[i] for i in members])
+        alphas, starts, dists, count = fit_sorted(
+            rows, min_tail=min_tail, max_candidates=max_candidates
+        )
+        for k, i in enumerate(members):
+            a = float(alphas[k])
+            if not np.isfinite(a):
+                continue
+            n = size - int(starts[k])
+            x = rows[k]
+            out[i] = PowerLawFit(
+                a, float(x[starts[k]]), float(x[-1]), n, size, float(dists[k]),
+                (a - 1) / float(np.sqrt(n)), count,
+            )  # fmt: skip
+    return out
 
 
 def _ks_fixed(tail_logs: np.ndarray, log_xmin: float, alpha: float) -> float:

@@ -39,7 +39,7 @@ from occamlab.probes.spectra.esd import (
 )
 from occamlab.probes.spectra.marchenko_pastur import fit_marchenko_pastur
 from occamlab.probes.spectra.metrics import js_distance, log_alpha_norm, norm_metrics
-from occamlab.probes.spectra.powerlaw import fit_power_law
+from occamlab.probes.spectra.powerlaw import PowerLawFit, fit_power_laws
 from occamlab.probes.spectra.results import LayerSpectrum, SpectraReport, model_averages
 from occamlab.probes.spectra.tail_tests import (
     TailComparison,
@@ -159,18 +159,24 @@ def _layers(
     return out
 
 
+def _resolved(layer: LayerMatrices, values: np.ndarray, precision: Precision) -> np.ndarray:
+    if values.size == 0 or values[-1] <= 0:
+        raise ValueError(f"layer {layer.name!r} is all zeros: its spectrum is empty")
+    return values[values > resolution(values, layer.m, precision)]
+
+
 def _analyze(
     layer: LayerMatrices,
     values: np.ndarray,
+    resolved: np.ndarray,
+    fit: PowerLawFit | None,
     random_values: np.ndarray | None,
     spec: SpectraSpec,
     generator: torch.Generator,
     grids: dict,
 ) -> LayerSpectrum:
+    """Everything about one layer, given its eigenvalues and (batched) tail fit."""
     precision: Precision = spec.precision
-    if values.size == 0 or values[-1] <= 0:
-        raise ValueError(f"layer {layer.name!r} is all zeros: its spectrum is empty")
-    resolved = values[values > resolution(values, layer.m, precision)]
     metrics = norm_metrics(values, resolved)
     notes: list[str] = []
     unresolved = values.size - resolved.size
@@ -179,7 +185,7 @@ def _analyze(
             f"{unresolved} eigenvalues at rounding level (rank-deficient or below "
             f"M·ε·λ_max in {precision}); left out of the fit and entropy"
         )
-    fit = interval = p_value = None
+    interval = p_value = None
     interval_method = None
     comparisons: tuple[TailComparison, ...] = ()
     alpha_weighted = alpha_norm = None
@@ -187,13 +193,8 @@ def _analyze(
         notes.append(
             f"α not fitted: {resolved.size} resolved eigenvalues < min_tail={spec.min_tail}"
         )
-    else:
-        try:
-            fit = fit_power_law(
-                resolved, min_tail=spec.min_tail, max_candidates=spec.max_candidates or None
-            )
-        except ValueError as exc:
-            notes.append(f"α not fitted: {exc}")
+    elif fit is None:
+        notes.append("α not fitted: every candidate tail has equal values (no exponent)")
     if fit is not None:
         alpha_weighted = fit.alpha * metrics["log_spectral_norm"]
         alpha_norm = log_alpha_norm(resolved, fit.alpha)
@@ -279,10 +280,24 @@ def weight_spectra(
         random_values = list(
             eigenvalues(_layers(target, spec, generator=gen), precision=spec.precision)
         )
+    resolved = [
+        _resolved(layer, ev, spec.precision) for layer, ev in zip(layers, values, strict=True)
+    ]
+    fittable = [i for i, r in enumerate(resolved) if r.size >= spec.min_tail]
+    fits: list[PowerLawFit | None] = [None] * len(layers)
+    batch = fit_power_laws(
+        [resolved[i] for i in fittable],
+        min_tail=spec.min_tail,
+        max_candidates=spec.max_candidates or None,
+    )
+    for i, fit in zip(fittable, batch, strict=True):
+        fits[i] = fit
     grids: dict = {}  # Marchenko–Pastur CDF grids shared by layers of one aspect ratio
     results = tuple(
-        _analyze(layer, ev, rv, spec, gen, grids)
-        for layer, ev, rv in zip(layers, values, random_values, strict=True)
+        _analyze(layer, ev, res, fit, rv, spec, gen, grids)
+        for layer, ev, res, fit, rv in zip(
+            layers, values, resolved, fits, random_values, strict=True
+        )
     )
     averages, counts = model_averages(results)
     return SpectraReport(spec, results, averages, counts, time.perf_counter() - started)
