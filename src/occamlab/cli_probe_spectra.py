@@ -112,7 +112,7 @@ def _other_choice(
     other = dataclasses.replace(
         choice,
         init_seed=choice.init_seed if seed is None else seed,
-        model_opt=tuple(model_opt) if model_opt else choice.model_opt,
+        model_opt=choice.model_opt + tuple(model_opt or ()),  # later KEY=VALUE wins
         weights=weights,
         subject=subject,
     )
@@ -215,7 +215,9 @@ def register(probe_app: typer.Typer, kit: CliKit) -> None:
         ] = None,
         other_model_opt: Annotated[
             list[str] | None,
-            typer.Option(help="Compare with the model built with these options (KEY=VALUE)."),
+            typer.Option(
+                help="Compare with the model with these options changed (KEY=VALUE, repeatable)."
+            ),
         ] = None,
         other_weights: Annotated[
             Path | None,

@@ -70,9 +70,9 @@ def hsic_matrix(stats: FeatureStats, *, estimator: Estimator = "unbiased") -> to
 def cka_from_hsic(hsic: torch.Tensor) -> torch.Tensor:
     """``HSIC_ij / √(HSIC_ii HSIC_jj)``; a representation with no variation gives NaN rows."""
     d = torch.sqrt(torch.clamp(torch.diagonal(hsic), min=0))
-    with torch.no_grad():
-        out = hsic / torch.outer(d, d)
-    out[torch.outer(d, d) == 0] = float("nan")
+    scale = torch.outer(d, d)
+    out = hsic / scale
+    out[scale == 0] = float("nan")
     return out
 
 
