@@ -36,8 +36,19 @@ def test_the_models_are_untouched_and_modes_restored():
     before = {k: v.clone() for k, v in s.model.state_dict().items()}
     s.model.train()
     layer_similarity(s, limit=0)
-    assert s.model.training
+    layer_similarity(s, tiny_subject("bn_cnn", seed=1), limit=0)
+    assert s.model.training and torch.is_grad_enabled()
     assert all(torch.equal(before[k], v) for k, v in s.model.state_dict().items())
+
+
+def test_an_abandoned_stream_leaks_no_grad_mode_or_eval_mode():
+    s = tiny_subject("bn_cnn")
+    s.model.train()
+    stream = stream_activations(s.model, [s.data.test.x[:4]] * 3, ["head"])
+    next(stream)
+    assert torch.is_grad_enabled() and s.model.training
+    del stream
+    assert not s.model.head._forward_hooks
 
 
 def test_unknown_layers_are_refused_with_the_valid_names():

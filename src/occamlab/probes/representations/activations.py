@@ -3,8 +3,9 @@
 :func:`default_layers` picks the representations worth comparing: the output of every
 activation module (ReLU, Tanh, GELU, ...) and the network's output layer; models that apply
 activations functionally fall back to every Linear/Conv output. Each representation is
-flattened to ``(batch, features)``. Hooks are removed even when the forward pass fails, and the
-model runs under ``no_grad`` in eval mode (restored afterwards), so it is never changed.
+flattened to ``(batch, features)``. Hooks are removed even when the forward pass fails, and each
+forward pass runs under ``no_grad`` in eval mode (each module's mode restored right after), so
+the model is never changed and the caller's grad mode is never touched.
 """
 
 from __future__ import annotations
@@ -71,23 +72,27 @@ def stream_activations(
 
         return record
 
-    modes = [(m, m.training) for m in model.modules()]
     handles = [modules[name].register_forward_hook(hook(name)) for name in layers]
     try:
-        model.eval()
-        with torch.no_grad():
-            for x in inputs:
-                captured.clear()
-                model(x)
-                missing = [name for name in layers if name not in captured]
-                if missing:
-                    raise ValueError(f"layers {missing} were not called in the forward pass")
-                yield [captured[name] for name in layers]
+        for x in inputs:
+            captured.clear()
+            # Eval mode and no_grad only around the forward pass: nothing is held across a
+            # yield, so an abandoned or interleaved stream cannot leak either into the caller.
+            modes = [(m, m.training) for m in model.modules()]
+            try:
+                model.eval()
+                with torch.no_grad():
+                    model(x)
+            finally:
+                for module, mode in modes:
+                    module.training = mode
+            missing = [name for name in layers if name not in captured]
+            if missing:
+                raise ValueError(f"layers {missing} were not called in the forward pass")
+            yield [captured[name] for name in layers]
     finally:
         for handle in handles:
             handle.remove()
-        for module, mode in modes:
-            module.training = mode
 
 
 def subject_inputs(

@@ -7,9 +7,9 @@ matrix, so ``M`` values), i.e. the squared singular values of ``W``; the correla
 heavy-tailed self-regularization papers is ``X = WᵀW/N``, whose eigenvalues are these divided by
 ``N`` (the Marchenko–Pastur fit uses them).
 
-Speed: Gram matrices of equal size are stacked and solved in one batched ``eigvalsh`` call, in
-float32 by default (as fast as it gets); eigenvalues below ``M · ε · λ_max`` (ε the unit roundoff
-of the precision) are at rounding level and are counted as unresolved, not fitted.
+Speed: small Gram matrices of equal size are stacked and solved in one batched ``eigvalsh``
+call, in float32 by default (as fast as it gets); eigenvalues below ``M · ε · λ_max`` (ε the
+unit roundoff of the precision) are at rounding level and are counted as unresolved, not fitted.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from occamlab.probes.spectra.conv_spectra import (
 )
 
 Precision = Literal["float32", "float64"]
+_BATCH_MAX = 128  # Gram matrices up to this size are batched across layers
 _CONV = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 
 
@@ -124,11 +125,14 @@ def eigenvalues(
     """
     real = torch.float32 if precision == "float32" else torch.float64
     complex_ = torch.complex64 if precision == "float32" else torch.complex128
-    groups: dict[tuple[int, bool], list[int]] = defaultdict(list)
+    groups: dict[tuple[int, bool, int], list[int]] = defaultdict(list)
     for i, layer in enumerate(layers):
-        groups[(layer.m, layer.matrices.is_complex())].append(i)
+        # Small Gram matrices of one size share a batched call (per-call overhead dominates
+        # them); large ones are solved one layer at a time (no copy into a batch).
+        key = i if layer.m > _BATCH_MAX else -1
+        groups[(layer.m, layer.matrices.is_complex(), key)].append(i)
     out: list[np.ndarray | None] = [None] * len(layers)
-    for (_, is_complex), members in groups.items():
+    for (_, is_complex, _), members in groups.items():
         dtype = complex_ if is_complex else real
         grams = [_gram(layers[i].matrices.to(dtype)) for i in members]
         values = torch.linalg.eigvalsh(grams[0] if len(grams) == 1 else torch.cat(grams))
