@@ -10,9 +10,10 @@ spectra) need only these per-pair statistics, which add up exactly over minibatc
 
 Shifting by a fixed constant changes none of the measures (each is translation invariant), but it
 keeps the sums free of the cancellation a large activation offset would cause. Each batch is
-shifted in float64, multiplied in ``dtype`` (float32 by default: the products of a centred batch
-lose nothing that matters at the 1e-6 level) and added into float64 accumulators; ``G`` is built
-from the blocks on and above its diagonal only (symmetry), in column blocks of 512.
+shifted and multiplied in ``dtype`` (float32 by default: ``x − c`` is exact when a large offset
+dominates, and the products of a centred batch lose nothing that matters at the 1e-6 level) and
+added into float64 accumulators; ``G`` is built from the blocks on and above its diagonal only
+(symmetry), in column blocks of 512, and mirrored when read.
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ class FeatureStats:
         self.dtype = torch.float32 if dtype == "float32" else torch.float64
         self.n = 0
         self.shift: torch.Tensor | None = None
-        self.gram = torch.zeros(total, total, dtype=f64)
+        self._upper = torch.zeros(total, total, dtype=f64)  # blocks on/above the diagonal
+        self._full: torch.Tensor | None = None
         self.sums = torch.zeros(total, dtype=f64)
         self.norm_products = torch.zeros(count, count, dtype=f64)
         self.norm_weighted = torch.zeros(count, total, dtype=f64)
@@ -74,29 +76,49 @@ class FeatureStats:
         for f, d in zip(features, self.dims, strict=True):
             if f.dim() != 2 or f.shape[1] != d:
                 raise ValueError(f"expected a (batch, {d}) tensor, got {tuple(f.shape)}")
-        z = torch.cat([f.detach().to(torch.float64) for f in features], dim=1)
+        z = torch.cat([f.detach().to(self.dtype) for f in features], dim=1)
         if z.shape[0] == 0:
             return
-        if not torch.isfinite(z).all():
-            raise ValueError("representations contain NaN or infinite values")
         if self.shift is None:
-            self.shift = z.mean(dim=0)
+            if not torch.isfinite(z).all():
+                raise ValueError("representations contain NaN or infinite values")
+            self.shift = z.to(torch.float64).mean(dim=0).to(self.dtype)
+        # x − c in the working precision: exact when the offset dominates (Sterbenz), and
+        # otherwise as accurate as the inputs themselves.
         z = z - self.shift
-        sq = torch.stack([(z[:, self.block(i)] ** 2).sum(dim=1) for i in range(len(self.dims))], 1)
+        sq = torch.stack(
+            [(z[:, self.block(i)] ** 2).sum(dim=1) for i in range(len(self.dims))],
+            dim=1,
+        ).to(torch.float64)  # torch's cascade summation: ~ε relative, whatever the width
+        if not torch.isfinite(sq).all():  # NaN/inf anywhere in z shows up here, for free
+            raise ValueError("representations contain NaN or infinite values (or |x| > 1e19)")
         self.n += z.shape[0]
-        self.sums += z.sum(dim=0)
+        # Column sums of the shifted batch by a matrix-vector product (they are small: the
+        # shift is close to the mean).
+        self.sums += (torch.ones(1, z.shape[0], dtype=z.dtype) @ z)[0].to(torch.float64)
         self.norm_sums += sq.sum(dim=0)
         self.norm_products += sq.T @ sq
-        self.norm_weighted += sq.T @ z
-        zc = z.to(self.dtype)
-        total = zc.shape[1]
+        self.norm_weighted += (sq.to(self.dtype).T @ z).to(torch.float64)
+        total = z.shape[1]
         for p in range(0, total, _BLOCK):
-            left = zc[:, p : p + _BLOCK].T
+            left = z[:, p : p + _BLOCK].T
             for q in range(p, total, _BLOCK):
-                product = (left @ zc[:, q : q + _BLOCK]).to(torch.float64)
-                self.gram[p : p + _BLOCK, q : q + _BLOCK] += product
-                if q != p:
-                    self.gram[q : q + _BLOCK, p : p + _BLOCK] += product.T
+                self._upper[p : p + _BLOCK, q : q + _BLOCK] += left @ z[:, q : q + _BLOCK]
+        self._full = None
+
+    @property
+    def gram(self) -> torch.Tensor:
+        """``Z'ᵀZ'`` (float64), mirrored from the blocks on and above the diagonal."""
+        if self._full is None:
+            full = self._upper.clone()
+            total = full.shape[0]
+            for p in range(0, total, _BLOCK):
+                for q in range(p + _BLOCK, total, _BLOCK):
+                    full[q : q + _BLOCK, p : p + _BLOCK] = self._upper[
+                        p : p + _BLOCK, q : q + _BLOCK
+                    ].T
+            self._full = full
+        return self._full
 
     def cross(self, i: int, j: int) -> torch.Tensor:
         """``X'ᵢᵀX'ⱼ`` (shifted, uncentred)."""
@@ -111,7 +133,7 @@ class FeatureStats:
     def second_moment(self, i: int) -> torch.Tensor:
         """Uncentred ``XᵢᵀXᵢ`` (the shift added back)."""
         self._check_n(1)
-        c = self.shift[self.block(i)]
+        c = self.shift[self.block(i)].to(torch.float64)
         s = self.sums[self.block(i)]
         return self.cross(i, i) + torch.outer(c, s) + torch.outer(s, c) + self.n * torch.outer(c, c)
 
