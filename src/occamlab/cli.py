@@ -23,6 +23,7 @@ from occamlab.cli_options import CliKit, spec_options
 from occamlab.cli_probe import register as register_probes
 from occamlab.cli_probe_compression import register as register_compression
 from occamlab.cli_probe_landscape import register as register_landscape
+from occamlab.cli_probe_spectra import register as register_spectra
 from occamlab.cli_report import register as register_reports
 from occamlab.cli_run import register as register_experiments
 from occamlab.cli_subject import SubjectChoice, resolve_subject, subject_options
@@ -259,6 +260,7 @@ probe_app = register_probes(app, kit)
 # Probe families add their `occam probe NAME` commands here: register(probe_app, kit).
 register_compression(probe_app, kit)
 register_landscape(probe_app, kit)
+register_spectra(probe_app, kit)
 
 
 def main(argv: list[str] | None = None) -> None:
