@@ -12,8 +12,9 @@ inputs, ``k`` outputs, ``P`` parameters, ``F`` forward flops per example):
   whichever of the two is cheaper.
 
 The estimates are turned into seconds with throughputs measured on a laptop CPU (one thread,
-float32): matrix products about 80 GFLOP/s, ``vmap(jvp)`` about 30, per-example ``vmap(jacrev)``
-about 20. Only their ratios matter for the choice. The chunk size is the largest that keeps the
+float32): matrix products about 70 GFLOP/s, ``vmap(jvp)`` about 25, batched backward passes
+about 40, and per-example ``vmap(jacrev)`` bound by writing its Jacobians (about 10⁸ numbers/s).
+Only their ratios matter for the choice. The chunk size is the largest that keeps the
 features of two chunks and one kernel block within the memory budget; a symmetric kernel is split
 into at least four row blocks so that only the blocks on and above the diagonal are computed.
 """
@@ -35,7 +36,7 @@ Method = Literal["jacobian", "vector_products", "structured"]
 METHODS: tuple[str, ...] = ("jacobian", "vector_products", "structured")
 
 # Relative throughputs (flop/s) of the kinds of work; see the module docstring.
-_GEMM, _JVP, _JACREV, _BACKWARD = 80e9, 30e9, 20e9, 40e9
+_GEMM, _JVP, _JACREV, _BACKWARD, _WRITE = 70e9, 25e9, 20e9, 40e9, 1e8
 
 
 @dataclass(frozen=True)
@@ -137,17 +138,19 @@ def estimate_seconds(
     """Estimated seconds of each method (see the module docstring)."""
     k, F, P = p.num_outputs, p.forward_flops, p.num_parameters
     if mode == "diagonal":
-        pairs, kk = n1, k * k
+        pairs, kk = float(n1), k * k
     else:
-        pairs = n1 * (n1 + 1) / 2 if symmetric else n1 * n2
+        # A symmetric kernel in four row blocks computes 10 of the 16 blocks.
+        pairs = n1 * n1 * (10 / 16 if n1 >= 64 else 1.0) if symmetric else float(n1 * n2)
         kk = k if mode == "trace" else k * k
     unique = n1 if symmetric else n1 + n2
-    build = unique * (1 + 2 * k) * F / _JACREV
-    jacobian = build + 2 * pairs * kk * P / _GEMM
+    # vmap(jacrev) is bound by writing the per-example Jacobians (about 1e8 numbers/s here).
+    jac_rows = unique * ((1 + 2 * k) * F / _JACREV + k * P / _WRITE)
+    jacobian = jac_rows + 2 * pairs * kk * P / _GEMM
     if mode == "diagonal":
         vector = jacobian
     else:
-        vector = n1 * (1 + 2 * k) * F / _JACREV + 2 * F * n1 * n2 * k / _JVP + n2 * F / _GEMM
+        vector = n1 * ((1 + 2 * k) * F / _JACREV + k * P / _WRITE) + 2 * F * pairs * k / _JVP
     layer_work = 0.0
     for layer in p.layers:
         _, structured, explicit = layer_choice(layer, k=k, mode=mode)
@@ -156,7 +159,7 @@ def estimate_seconds(
     structured_s = (
         unique * (1 + 2 * k) * F / _BACKWARD
         + 2 * pairs * layer_work / _GEMM
-        + (unique * (1 + 2 * k) * F / _JACREV if rest_params else 0.0)
+        + (unique * ((1 + 2 * k) * F / _JACREV + k * rest_params / _WRITE) if rest_params else 0.0)
         + 2 * pairs * kk * rest_params / _GEMM
     )
     return {"jacobian": jacobian, "vector_products": vector, "structured": structured_s}
@@ -215,9 +218,9 @@ def make_plan(
     per_pair = block_bytes(p, chosen, mode, itemsize)
     budget = memory_mb * 2**20
     # Two chunks of features and one block of temporaries: 2 c e + c² b <= budget.
-    chunk = int((-2 * per_example + math.sqrt(4 * per_example**2 + 4 * per_pair * budget)) / (
-        2 * per_pair
-    ))
+    chunk = int(
+        (-2 * per_example + math.sqrt(4 * per_example**2 + 4 * per_pair * budget)) / (2 * per_pair)
+    )
     if chunk < 1:
         raise ValueError(
             f"a memory budget of {memory_mb} MB cannot hold the features of one input "

@@ -51,8 +51,7 @@ def _check_inputs(x1: torch.Tensor, x2: torch.Tensor | None, mode: str) -> None:
             raise ValueError("mode='diagonal' gives Θ(x_i, x_i) of x1 alone; do not pass x2")
         if x2.shape[1:] != x1.shape[1:] or x2.shape[0] == 0:
             raise ValueError(
-                f"x2 must hold inputs shaped like x1's {tuple(x1.shape[1:])}, got "
-                f"{tuple(x2.shape)}"
+                f"x2 must hold inputs shaped like x1's {tuple(x1.shape[1:])}, got {tuple(x2.shape)}"
             )
     for name, x in (("x1", x1), ("x2", x2)):
         if x is not None and x.is_floating_point() and not torch.isfinite(x).all():
@@ -192,7 +191,10 @@ def _per_example_bytes(plan: NTKPlan, fm: FunctionalModel) -> float:
 
     assert plan.profile is not None
     return bytes_per_example(
-        plan.profile, plan.method, plan.mode, torch.finfo(fm.dtype).bits // 8  # type: ignore[arg-type]
+        plan.profile,
+        plan.method,
+        plan.mode,
+        torch.finfo(fm.dtype).bits // 8,  # type: ignore[arg-type]
     )
 
 
@@ -223,8 +225,6 @@ def _vp_block(
     def push(t: dict[str, torch.Tensor]) -> torch.Tensor:
         return jvp(lambda p: fm(p, x2), (fm.params,), (t,))[1]
 
-    parts = [
-        vmap(push)({name: t[s] for name, t in tangents.items()}) for s in _chunks(rows, batch)
-    ]
+    parts = [vmap(push)({name: t[s] for name, t in tangents.items()}) for s in _chunks(rows, batch)]
     out = torch.cat(parts).view(n1, k, n2, k).transpose(1, 2)  # [i, j, a, b]
     return out.diagonal(dim1=2, dim2=3).sum(-1) if mode == "trace" else out

@@ -167,12 +167,13 @@ class Features:
     """What one chunk of inputs contributes to kernel blocks.
 
     Attributes:
-        structured: per structured layer, ``(layer, g (n,k,T,out), u (n,T,in) or None)``.
+        structured: per structured layer, ``(layer, g (n,k,T,out), u (n,T,in) or None,
+            bias_gain)`` with ``u`` scaled by the layer's weight gain.
         jacobian: explicit Jacobian rows ``(n, k, P_explicit)`` of every other parameter (None if
             there are none).
     """
 
-    structured: list[tuple[LayerShape, torch.Tensor, torch.Tensor | None]]
+    structured: list[tuple[LayerShape, torch.Tensor, torch.Tensor | None, float]]
     jacobian: torch.Tensor | None
 
 
@@ -216,7 +217,7 @@ def features(
         for handle in handles:
             handle.remove()
     n, k = out.shape
-    structured: list[tuple[LayerShape, torch.Tensor, torch.Tensor | None]] = []
+    structured: list[tuple[LayerShape, torch.Tensor, torch.Tensor | None, float]] = []
     explicit: list[torch.Tensor] = []
     if layers:
         outputs = [captured[layer.module][1] for layer in layers]
@@ -225,15 +226,22 @@ def features(
         for layer, way, g in zip(layers, ways, grads, strict=True):
             module = modules[layer.module]
             g = _positions_last(module, g.detach())
-            u = _patches(module, captured[layer.module][0].detach()) if layer.weight else None
+            # Layers computing gain · W u + gain_b · b (the NTK parameterization) scale their
+            # Jacobians by the gains.
+            w_gain = float(getattr(module, "weight_gain", 1.0))
+            b_gain = float(getattr(module, "bias_gain", 1.0))
+            u = None
+            if layer.weight:
+                u = _patches(module, captured[layer.module][0].detach()) * w_gain
+
             if way == "structured":
-                structured.append((layer, g, u))
+                structured.append((layer, g, u, b_gain))
                 continue
             parts = []
             if layer.weight:
                 parts.append(torch.einsum("nato,ntp->naop", g, u).reshape(n, k, -1))
             if layer.bias:
-                parts.append(g.sum(2))
+                parts.append(b_gain * g.sum(2))
             explicit.append(torch.cat(parts, dim=2) if len(parts) > 1 else parts[0])
     if rest:
         explicit.append(jacobian_rows(fm, x, rest))
@@ -260,16 +268,17 @@ def contract(f1: Features, f2: Features, mode: Mode) -> torch.Tensor:
         assert f2.jacobian is not None
         gram = _gram_trace if mode == "trace" else _gram_full
         total = gram(f1.jacobian, f2.jacobian)
-    for (layer, g1, u1), (_, g2, u2) in zip(f1.structured, f2.structured, strict=True):
+    for (layer, g1, u1, b1), (_, g2, u2, _) in zip(f1.structured, f2.structured, strict=True):
         n1, k, t, _ = g1.shape
         n2 = g2.shape[0]
+        gram = _gram_trace if mode == "trace" else _gram_full
         if t == 1:
-            gg = (_gram_trace if mode == "trace" else _gram_full)(g1[:, :, 0], g2[:, :, 0])
+            gg = gram(g1[:, :, 0], g2[:, :, 0])
             uu = torch.zeros((n1, n2), dtype=g1.dtype)
             if layer.weight:
                 uu = u1[:, 0] @ u2[:, 0].T
             if layer.bias:
-                uu = uu + 1
+                uu = uu + b1**2
             part = gg * (uu if mode == "trace" else uu[:, :, None, None])
         else:
             part = 0
@@ -283,8 +292,7 @@ def contract(f1: Features, f2: Features, mode: Mode) -> torch.Tensor:
                 full = (gg * uu).sum(dim=(2, 5)).transpose(1, 2)  # (n1, n2, k, k)
                 part = full.diagonal(dim1=2, dim2=3).sum(-1) if mode == "trace" else full
             if layer.bias:
-                s1, s2 = g1.sum(2), g2.sum(2)
-                part = part + (_gram_trace if mode == "trace" else _gram_full)(s1, s2)
+                part = part + b1**2 * gram(g1.sum(2), g2.sum(2))
         total = part if total is None else total + part
     assert total is not None
     return total
@@ -295,7 +303,7 @@ def contract_diagonal(f: Features) -> torch.Tensor:
     total = None
     if f.jacobian is not None:
         total = torch.einsum("nap,nbp->nab", f.jacobian, f.jacobian)
-    for layer, g, u in f.structured:
+    for layer, g, u, gb in f.structured:
         part = 0
         if layer.weight:
             uu = torch.einsum("ntp,nsp->nts", u, u)
@@ -303,7 +311,7 @@ def contract_diagonal(f: Features) -> torch.Tensor:
             part = (gg * uu[:, None, None]).sum(dim=(3, 4))
         if layer.bias:
             s = g.sum(2)
-            part = part + torch.einsum("nao,nbo->nab", s, s)
+            part = part + gb**2 * torch.einsum("nao,nbo->nab", s, s)
         total = part if total is None else total + part
     assert total is not None
     return total
