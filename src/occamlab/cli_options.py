@@ -84,11 +84,19 @@ def option_group(
     return decorate
 
 
-def spec_options(spec_cls: type, *, param: str, exclude: tuple[str, ...] = ()) -> Callable:
+def spec_options(
+    spec_cls: type,
+    *,
+    param: str,
+    exclude: tuple[str, ...] = (),
+    build: Callable[[dict[str, Any]], Any] | None = None,
+) -> Callable:
     """Decorate a Typer command so each field of ``spec_cls`` becomes a ``--flag``.
 
     The command receives the built, validated spec as its ``param`` argument. Values are parsed
     and checked by :func:`occamlab.specs.make_spec`, so the messages match the Python API's.
+    With ``build``, the command receives ``build(flags given)`` instead (a dict of the flags the
+    user set, as strings), e.g. to layer them over a preset.
     """
     types = {k: v for k, v in field_types(spec_cls).items() if k not in exclude}
     docs = field_docs(spec_cls)
@@ -119,10 +127,11 @@ def spec_options(spec_cls: type, *, param: str, exclude: tuple[str, ...] = ()) -
         for name, tp in types.items()
     ]
 
-    def build(values: dict[str, Any]) -> Any:
-        return make_spec(spec_cls, {k: v for k, v in values.items() if v is not None})
+    def given(values: dict[str, Any]) -> Any:
+        values = {k: v for k, v in values.items() if v is not None}
+        return make_spec(spec_cls, values) if build is None else build(values)
 
-    return option_group(param, options, build)
+    return option_group(param, options, given)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -13,7 +13,7 @@ import hashlib
 import json
 import types
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Generic, Literal, TypeVar, get_args, get_origin
 
 S = TypeVar("S")
@@ -120,14 +120,18 @@ class Registry(Generic[S]):
 
     kind: str
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, *, check: Callable[[type], None] | None = None) -> None:
         self.kind = kind
+        self._check = check
         self._specs: dict[str, type[S]] = {}
 
     def register(self, cls: type[S]) -> type[S]:
+        """Add ``cls`` under its ``name`` (after the registry's own ``check``, if any)."""
         name = getattr(cls, "name", None)
         if not isinstance(name, str):
             raise TypeError(f"{cls.__name__} needs a `name: ClassVar[str]` to be registered")
+        if self._check is not None:
+            self._check(cls)
         if name in self._specs:
             raise ValueError(f"{self.kind} {name!r} is registered twice")
         self._specs[name] = cls

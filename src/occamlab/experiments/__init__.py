@@ -1,7 +1,29 @@
-"""Reproduced experiments: typed specs, a run function, and machine-checked claims."""
+"""Reproduced experiments: typed specs, a run method, and machine-checked claims.
 
-from occamlab.specs import Registry
+Each module imported at the bottom registers one experiment in :data:`EXPERIMENTS`; importing
+this package registers them all.
+"""
 
-EXPERIMENTS: Registry = Registry("experiment")
+from occamlab.experiments.framework import (
+    EXPERIMENTS,
+    Claim,
+    Context,
+    ExperimentResult,
+    ExperimentRun,
+    run_experiment,
+    spec_at_scale,
+)
 
-__all__ = ["EXPERIMENTS"]
+__all__ = [
+    "EXPERIMENTS",
+    "Claim",
+    "Context",
+    "ExperimentResult",
+    "ExperimentRun",
+    "run_experiment",
+    "spec_at_scale",
+]
+
+# isort: split
+# Experiment modules (each registers itself), one line each, after the names above exist:
+from occamlab.experiments import random_labels  # noqa: E402, F401

@@ -50,6 +50,12 @@ def key_values(items: Mapping[str, Any]) -> str:
     return table([{"name": k, "value": v} for k, v in items.items()], ["name", "value"])
 
 
+def png(data: bytes, *, alt: str) -> str:
+    """PNG bytes as an embedded ``<img>`` (a data URI: the page needs no network or files)."""
+    encoded = base64.b64encode(data).decode("ascii")
+    return f'<img alt="{esc(alt)}" src="data:image/png;base64,{encoded}">'
+
+
 def figure(fig: Any, *, alt: str) -> str:
     """A matplotlib figure as an embedded PNG ``<img>`` (the figure is closed afterwards)."""
     import matplotlib.pyplot as plt
@@ -57,8 +63,7 @@ def figure(fig: Any, *, alt: str) -> str:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)
-    data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return f'<img alt="{esc(alt)}" src="data:image/png;base64,{data}">'
+    return png(buffer.getvalue(), alt=alt)
 
 
 def page(title: str, sections: Sequence[tuple[str, str]], *, subtitle: str = "") -> str:

@@ -1,0 +1,274 @@
+"""Experiments: a typed spec, a ``run`` method, and claims checked on the run's own numbers.
+
+An experiment is a frozen dataclass registered in :data:`EXPERIMENTS`. Its fields are flat
+scalars (they become CLI flags and hash into the run id); class variables give its ``name``, a
+one-line ``summary``, the ``paper`` it reproduces and ``scales``: field overrides per scale, where
+``"quick"`` (the field defaults, minutes on a laptop CPU) and ``"paper"`` (the closest setup to the
+publication the data allow) are required. ``spec.run(ctx)`` does the work through a
+:class:`Context` and returns an :class:`ExperimentResult` whose :class:`Claim` s state what the
+paper found and whether this run found it too.
+
+Runs are stored (run id = hash of kind and spec). Expensive parts go through
+:meth:`Context.cached` or :meth:`Context.train`, which store each part as a run of its own, so
+an interrupted experiment resumes without recomputing finished parts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+import numpy as np
+
+from occamlab.jsonable import jsonable
+from occamlab.specs import Registry, make_spec, spec_to_dict
+from occamlab.store import RunRecord, Store
+
+T = TypeVar("T")
+REQUIRED_SCALES = ("quick", "paper")
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A statement of what a paper found, evaluated on this run's measurements.
+
+    Attributes:
+        statement: what the paper found, in words ("test error rises with label corruption").
+        passed: whether this run's numbers agree.
+        evidence: the numbers behind the verdict.
+        source: where the statement and its threshold come from (arXiv id, figure).
+    """
+
+    statement: str
+    passed: bool
+    evidence: str
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.passed, np.bool_):  # numpy's bool: accepted, stored as a Python bool
+            object.__setattr__(self, "passed", bool(self.passed))
+        if not isinstance(self.passed, bool):
+            raise TypeError(f"Claim.passed must be a bool, got {type(self.passed).__name__}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class ExperimentResult:
+    """What an experiment returns.
+
+    Attributes:
+        metrics: JSON-able numbers (nested dicts and lists allowed).
+        tables: named tables, each a list of dict rows (the numbers behind the figures).
+        figures: named matplotlib figures; saved as PNG artifacts and embedded in the page.
+        claims: the paper's findings, checked on this run.
+    """
+
+    metrics: dict[str, Any] = field(default_factory=dict)
+    tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    figures: dict[str, Any] = field(default_factory=dict)
+    claims: list[Claim] = field(default_factory=list)
+
+
+class Experiment(Protocol):
+    """What :func:`run_experiment` needs of a spec (registered dataclasses satisfy it)."""
+
+    name: str
+
+    def run(self, ctx: Context) -> ExperimentResult: ...
+
+
+def check_experiment(cls: type) -> None:
+    """Raise unless ``cls`` has a summary, a paper, a ``run`` method and valid ``scales``."""
+    for attr in ("summary", "paper"):
+        if not isinstance(getattr(cls, attr, None), str):
+            raise TypeError(f"{cls.__name__} needs a `{attr}: ClassVar[str]`")
+    if not callable(getattr(cls, "run", None)):
+        raise TypeError(f"{cls.__name__} needs a `run(self, ctx)` method")
+    scales = getattr(cls, "scales", None)
+    if not isinstance(scales, Mapping) or any(s not in scales for s in REQUIRED_SCALES):
+        raise TypeError(f"{cls.__name__}.scales must define {list(REQUIRED_SCALES)}")
+    for overrides in scales.values():
+        make_spec(cls, overrides)  # unknown fields or bad values fail here, at import
+
+
+EXPERIMENTS: Registry[Any] = Registry("experiment", check=check_experiment)
+
+
+def spec_at_scale(cls: type[T], scale: str = "quick", overrides: Mapping[str, Any] | None = None):
+    """The spec of ``cls`` at ``scale``, with explicit ``overrides`` applied on top."""
+    scales: Mapping[str, Mapping[str, Any]] = getattr(cls, "scales", {})
+    if scale not in scales:
+        raise ValueError(
+            f"unknown scale {scale!r} for {getattr(cls, 'name', cls.__name__)}; "
+            f"valid scales: {', '.join(scales)}"
+        )
+    return make_spec(cls, {**scales[scale], **dict(overrides or {})})
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "figure"
+
+
+class Context:
+    """What an experiment's ``run`` uses: the store, cached parts, cached training, progress.
+
+    Args:
+        store: the run store.
+        experiment: the experiment's name (parts are stored under it).
+        progress: show progress bars on stderr.
+        force: recompute parts even if they are stored.
+    """
+
+    def __init__(
+        self, store: Store, experiment: str, *, progress: bool = False, force: bool = False
+    ) -> None:
+        self.store = store
+        self.experiment = experiment
+        self.progress = progress
+        self.force = force
+        self.parts_computed = 0
+        self.parts_reused = 0
+
+    def cached(
+        self, part: str, key: Mapping[str, Any], compute: Callable[[Path], Mapping[str, Any]]
+    ) -> dict[str, Any]:
+        """The result of ``compute(directory)`` for ``(part, key)``, computed once and stored.
+
+        ``key`` must hold everything the part's result depends on (sizes, seeds, recipes): it
+        is hashed into the part's run id. ``directory`` is the part's own artifact folder. A
+        part that raises is stored as failed and recomputed on the next run.
+        """
+        spec = {"experiment": self.experiment, "part": part, "key": jsonable(dict(key))}
+        kind = f"experiment-part/{self.experiment}"
+        with self.store.run(kind, spec, name=f"{self.experiment} · {part}", force=self.force) as h:
+            if h.reused:
+                self.parts_reused += 1
+            else:
+                h.metrics.update(jsonable(dict(compute(h.directory))))
+                self.parts_computed += 1
+        return dict(h.metrics)
+
+    def train(self, *, model: Any, data: Any, train: Any, seed: int = 0, loss: Any = None):
+        """Train a registry model once and reuse it afterwards (:func:`occamlab.runs.train_run`).
+
+        Returns a :class:`occamlab.runs.TrainedSubject` (the trained subject and its record).
+        """
+        from occamlab.runs import train_run
+
+        trained = train_run(
+            self.store, model=model, data=data, train=train, seed=seed, loss=loss, force=self.force
+        )
+        if trained.reused:
+            self.parts_reused += 1
+        else:
+            self.parts_computed += 1
+        return trained
+
+    def track(
+        self, items: Iterable[T], description: str, *, total: int | None = None
+    ) -> Iterator[T]:
+        """Iterate over ``items`` with a progress bar on stderr (when progress is on)."""
+        if not self.progress:
+            yield from items
+            return
+        from rich.console import Console
+        from rich.progress import Progress
+
+        if total is None and isinstance(items, Sequence):
+            total = len(items)
+        with Progress(console=Console(stderr=True), transient=True) as bar:
+            task = bar.add_task(f"{self.experiment}: {description}", total=total)
+            for item in items:
+                yield item
+                bar.advance(task)
+
+
+@dataclass(frozen=True)
+class ExperimentRun:
+    """A finished (or reused) experiment run: its record and the page written for it."""
+
+    record: RunRecord
+    reused: bool
+    report: Path
+    seconds: float
+
+    @property
+    def claims(self) -> list[dict[str, Any]]:
+        return list(self.record.metrics.get("claims", []))
+
+    def to_dict(self) -> dict[str, Any]:
+        m = self.record.metrics
+        return {
+            "id": self.record.id,
+            "name": self.record.name,
+            "status": self.record.status,
+            "reused": self.reused,
+            "report": str(self.report),
+            "seconds": self.seconds,
+            "spec": self.record.spec,
+            "metrics": m.get("metrics", {}),
+            "tables": m.get("tables", {}),
+            "figures": m.get("figures", {}),
+            "claims": m.get("claims", []),
+            "parts": m.get("parts", {}),
+        }
+
+
+def run_experiment(
+    spec: Any, store: Store, *, progress: bool = False, force: bool = False
+) -> ExperimentRun:
+    """Run (or reuse) ``spec`` as a stored run of kind ``experiment`` and write its page.
+
+    A finished run of the same spec is reused unless ``force`` (which also recomputes its
+    parts). The run's metrics hold ``metrics``, ``tables``, ``claims``, the figure artifact
+    paths, and how many parts were computed or reused.
+    """
+    started = time.perf_counter()
+    name = type(spec).name
+    ctx = Context(store, name, progress=progress, force=force)
+    with store.run("experiment", spec_to_dict(spec), name=name, force=force) as handle:
+        if not handle.reused:
+            result = spec.run(ctx)
+            if not isinstance(result, ExperimentResult):
+                raise TypeError(f"{name}.run must return an ExperimentResult")
+            figures = {}
+            for title, fig in result.figures.items():
+                path = handle.directory / f"figure-{_slug(title)}.png"
+                _save_figure(fig, path)
+                figures[title] = str(path.relative_to(store.root))
+            handle.artifacts.update({f"figure: {k}": v for k, v in figures.items()})
+            handle.metrics.update(
+                {
+                    "metrics": jsonable(result.metrics),
+                    "tables": jsonable(result.tables),
+                    "claims": [c.to_dict() for c in result.claims],
+                    "figures": figures,
+                    "parts": {"computed": ctx.parts_computed, "reused": ctx.parts_reused},
+                    "seconds": time.perf_counter() - started,
+                }
+            )
+    from occamlab.experiments.page import write_experiment_page
+
+    report = write_experiment_page(store, handle.record, spec)
+    return ExperimentRun(
+        record=handle.record,
+        reused=handle.reused,
+        report=report,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _save_figure(fig: Any, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    tmp = path.with_suffix(".tmp.png")
+    fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    tmp.replace(path)
