@@ -213,7 +213,9 @@ def main() -> None:
         # A small memory budget: the same kernel in more blocks, at a modest cost.
         budget = 16.0
         chunked_plan = plan_ntk(model, x, memory_mb=budget)
-        t_small, k = timed(lambda model=model: empirical_ntk(model, x, memory_mb=budget))
+        t_small, k = timed(
+            lambda model=model, budget=budget: empirical_ntk(model, x, memory_mb=budget)
+        )
         assert rel(k, refs[tag]) < 1e-6
         notes[tag]["chunk_at_16MB"] = chunked_plan.chunk
         rows.append(
