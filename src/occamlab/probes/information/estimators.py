@@ -91,7 +91,7 @@ def binning_information(
     for value in np.unique(labels):
         mask = labels == value
         h_t_given_y += mask.mean() * _entropy_of_rows(codes[mask])
-    return h_t, h_t - h_t_given_y
+    return h_t, float(h_t - h_t_given_y)
 
 
 def binned_mutual_information(
