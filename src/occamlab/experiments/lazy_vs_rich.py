@@ -90,7 +90,7 @@ class LazyVsRich:
     activation: Literal["relu", "tanh", "erf"] = "relu"
     num_train: int = 100
     num_test: int = 200
-    steps: int = 3000
+    steps: int = 2000
     step_size: float = 0.5
     seed: int = 0
 

@@ -29,8 +29,13 @@ import torch
 LOG2 = math.log(2.0)
 
 
-def _codes(t: np.ndarray, bins: int, low: float | None, high: float | None) -> np.ndarray:
-    """Bin index of every unit of every example, ``(n, d)`` int."""
+def _codes(
+    t: np.ndarray, bins: int, low: float | None, high: float | None, width: float | None = None
+) -> np.ndarray:
+    """Bin index of every unit of every example, ``(n, d)`` int: ``bins`` equal bins over
+    ``[low, high]``, or bins of a fixed ``width`` (edges at multiples of it) when given."""
+    if width is not None:
+        return np.floor(t / width).astype(np.int64)
     lo = float(t.min()) if low is None else low
     hi = float(t.max()) if high is None else high
     if hi <= lo:
@@ -70,6 +75,7 @@ def binning_information(
     bins: int = 30,
     low: float | None = None,
     high: float | None = None,
+    width: float | None = None,
 ) -> tuple[float, float]:
     """``(I(X; T), I(T; Y))`` in bits by binning (Shwartz-Ziv & Tishby 2017).
 
@@ -79,10 +85,14 @@ def binning_information(
         bins: equal-width bins per unit.
         low, high: the binned range (default: the min and max of ``t``); Shwartz-Ziv & Tishby
             bin tanh units over ``[-1, 1]``.
+        width: instead of ``bins`` over a range, bins of this fixed width (unbounded units;
+            Saxe et al. 2018 bin ReLU layers with the width tanh layers get).
     """
     if bins < 2:
         raise ValueError(f"bins must be >= 2, got {bins}")
-    codes = _codes(_as_numpy(t), bins, low, high)
+    if width is not None and width <= 0:
+        raise ValueError(f"width must be positive, got {width}")
+    codes = _codes(_as_numpy(t), bins, low, high, width)
     labels = np.asarray(y.cpu() if isinstance(y, torch.Tensor) else y).reshape(-1)
     if labels.shape[0] != codes.shape[0]:
         raise ValueError(f"{codes.shape[0]} representations but {labels.shape[0]} labels")

@@ -93,8 +93,9 @@ def estimate(
 ) -> tuple[float, float]:
     """``(I(X;T), I(T;Y))`` in bits with one of :data:`ESTIMATORS`."""
     if estimator == "binning":
-        low, high = bounds if bounds is not None else (None, None)
-        return binning_information(t, y, bins=bins, low=low, high=high)
+        if bounds is None:  # unbounded units: bins as wide as a tanh unit's, 2/bins
+            return binning_information(t, y, bins=bins, width=2.0 / bins)
+        return binning_information(t, y, bins=bins, low=bounds[0], high=bounds[1])
     if estimator in ("kde_upper", "kde_lower"):
         return kde_information(t, y, noise_var=noise_var, bound=estimator.split("_")[1])
     raise ValueError(f"unknown estimator {estimator!r}; valid: {', '.join(ESTIMATORS)}")
@@ -104,8 +105,9 @@ class InformationPlaneMonitor(Callback):
     """Record the information plane of every layer every ``every`` epochs (and at the start).
 
     ``records`` holds ``{"epoch", "layer", "estimator", "bins", "i_xt", "i_ty"}`` (bits). Binning
-    uses the activation's own range where it is bounded (tanh ``[-1, 1]``, as Shwartz-Ziv & Tishby
-    2017) and the current min–max of the layer otherwise (ReLU; Saxe et al. 2018).
+    cuts the activation's own range where it is bounded into ``bins`` bins (tanh ``[-1, 1]``, as
+    Shwartz-Ziv & Tishby 2017) and otherwise uses bins of the same width, ``2/bins``, at fixed
+    positions (ReLU; as Saxe et al. 2018), so that a layer's bins do not change during training.
 
     Args:
         x: the inputs ``X`` (all of them for the 12-bit task).

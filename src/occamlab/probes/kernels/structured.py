@@ -268,7 +268,9 @@ def contract(f1: Features, f2: Features, mode: Mode) -> torch.Tensor:
         assert f2.jacobian is not None
         gram = _gram_trace if mode == "trace" else _gram_full
         total = gram(f1.jacobian, f2.jacobian)
-    for (layer, g1, u1, b1), (_, g2, u2, _) in zip(f1.structured, f2.structured, strict=True):
+    for (layer, g1, u1, bias_gain), (_, g2, u2, _) in zip(
+        f1.structured, f2.structured, strict=True
+    ):
         n1, k, t, _ = g1.shape
         n2 = g2.shape[0]
         gram = _gram_trace if mode == "trace" else _gram_full
@@ -278,7 +280,7 @@ def contract(f1: Features, f2: Features, mode: Mode) -> torch.Tensor:
             if layer.weight:
                 uu = u1[:, 0] @ u2[:, 0].T
             if layer.bias:
-                uu = uu + b1**2
+                uu = uu + bias_gain**2
             part = gg * (uu if mode == "trace" else uu[:, :, None, None])
         else:
             part = 0
@@ -292,7 +294,7 @@ def contract(f1: Features, f2: Features, mode: Mode) -> torch.Tensor:
                 full = (gg * uu).sum(dim=(2, 5)).transpose(1, 2)  # (n1, n2, k, k)
                 part = full.diagonal(dim1=2, dim2=3).sum(-1) if mode == "trace" else full
             if layer.bias:
-                part = part + b1**2 * gram(g1.sum(2), g2.sum(2))
+                part = part + bias_gain**2 * gram(g1.sum(2), g2.sum(2))
         total = part if total is None else total + part
     assert total is not None
     return total
@@ -303,7 +305,7 @@ def contract_diagonal(f: Features) -> torch.Tensor:
     total = None
     if f.jacobian is not None:
         total = torch.einsum("nap,nbp->nab", f.jacobian, f.jacobian)
-    for layer, g, u, gb in f.structured:
+    for layer, g, u, bias_gain in f.structured:
         part = 0
         if layer.weight:
             uu = torch.einsum("ntp,nsp->nts", u, u)
@@ -311,7 +313,7 @@ def contract_diagonal(f: Features) -> torch.Tensor:
             part = (gg * uu[:, None, None]).sum(dim=(3, 4))
         if layer.bias:
             s = g.sum(2)
-            part = part + gb**2 * torch.einsum("nao,nbo->nab", s, s)
+            part = part + bias_gain**2 * torch.einsum("nao,nbo->nab", s, s)
         total = part if total is None else total + part
     assert total is not None
     return total
