@@ -15,12 +15,13 @@ def test_network_shape_and_compression_measure():
     ]
     c = compression(records, "1", 30)
     assert c["peak_i_xt"] == 10.0 and c["peak_epoch"] == 10 and c["compression"] == 1.0
+    assert c["relative_compression"] == 0.1
 
 
 def test_claims_follow_the_measurements():
     def rows(activation, value):
         return [
-            {"activation": activation, "bins": 30, "layer": layer, "compression": value}
+            {"activation": activation, "bins": 30, "layer": layer, "relative_compression": value}
             for layer in ("1", "3", "5", "7", "9")
         ]
 
@@ -30,11 +31,11 @@ def test_claims_follow_the_measurements():
     ]
     hidden = ["1", "3", "5", "7", "9"]
     verdicts = [
-        c.passed for c in claims(rows("tanh", 1.0) + rows("relu", 0.0), acc, bins=30, hidden=hidden)
+        c.passed for c in claims(rows("tanh", 0.5) + rows("relu", 0.0), acc, bins=30, hidden=hidden)
     ]
     assert verdicts == [True, True, True]
     verdicts = [
-        c.passed for c in claims(rows("tanh", 0.1) + rows("relu", 0.6), acc, bins=30, hidden=hidden)
+        c.passed for c in claims(rows("tanh", 0.1) + rows("relu", 0.3), acc, bins=30, hidden=hidden)
     ]
     assert verdicts == [True, False, False]
 
