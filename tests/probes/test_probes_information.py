@@ -45,12 +45,12 @@ def test_binning_of_a_layer_gives_h_t_and_label_information():
 
 
 def test_kde_bounds_bracket_the_exact_mixture_information():
-    """T = x_i + N(0, σ²I), i uniform: the exact I(i; T) (Monte Carlo, 100k draws) lies between
+    """T = x_i + N(0, σ²I), i uniform: the exact I(i; T) (Monte Carlo, 50k draws) lies between
     the pairwise-distance bounds; with Gaussian x and many samples it is near d/2 log2(1 + 1/σ²)."""
     n, d, s2 = 400, 2, 0.5
     centers = torch.randn(n, d, generator=G, dtype=torch.float64)
-    idx = torch.randint(0, n, (100_000,), generator=G)
-    t = centers[idx] + math.sqrt(s2) * torch.randn(100_000, d, generator=G, dtype=torch.float64)
+    idx = torch.randint(0, n, (50_000,), generator=G)
+    t = centers[idx] + math.sqrt(s2) * torch.randn(50_000, d, generator=G, dtype=torch.float64)
     logp = -torch.cdist(t, centers).pow(2) / (2 * s2)
     exact = float(
         (logp[torch.arange(len(idx)), idx] - torch.logsumexp(logp, 1) + math.log(n)).mean()
