@@ -68,8 +68,9 @@ def recipe_jacobian(model, x1, x2, expr="Naf,Mbf->NMab"):
     return torch.stack([torch.einsum(expr, a, b) for a, b in zip(jac1, jac2, strict=True)]).sum(0)
 
 
-def recipe_pairs(model, x1, x2):
-    """Tutorial: NTK-vector products vmapped over every pair of inputs."""
+def recipe_pairs(model, x1, x2, chunk=4):
+    """Tutorial: NTK-vector products vmapped over every pair of inputs (``chunk`` rows of x1 at a
+    time: all 200 × 200 pairs at once would need 100 GB)."""
     params = {k: v.detach() for k, v in model.named_parameters()}
     f = _single(model, params)
 
@@ -81,7 +82,8 @@ def recipe_pairs(model, x1, x2):
 
         return vmap(one)(torch.eye(out.numel()))
 
-    return vmap(vmap(get_ntk, (None, 0)), (0, None))(x1, x2)
+    pairs = vmap(vmap(get_ntk, (None, 0)), (0, None))
+    return torch.cat([pairs(x1[s : s + chunk], x2) for s in range(0, len(x1), chunk)])
 
 
 def recipe_batched(model, x1, x2, chunk=50):
