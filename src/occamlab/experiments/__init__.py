@@ -26,8 +26,6 @@ __all__ = [
 
 # isort: split
 # Experiment modules (each registers itself), one line each, after the names above exist:
-from occamlab.experiments import (
-    information_plane,  # noqa: E402, F401
-    lazy_vs_rich,  # noqa: E402, F401
-    random_labels,  # noqa: E402, F401
-)
+import occamlab.experiments.information_plane  # noqa: E402, F401
+import occamlab.experiments.lazy_vs_rich  # noqa: E402, F401
+from occamlab.experiments import random_labels  # noqa: E402, F401

@@ -24,10 +24,16 @@ from typing import Literal
 
 import torch
 from torch import nn
-from torch.func import jvp, vmap
+from torch.func import jacrev, jvp, vmap
 
 from occamlab.linalg.hessian import prepare_forward_ad
-from occamlab.probes.kernels.cost import Method, NTKPlan, make_plan, model_input_check
+from occamlab.probes.kernels.cost import (
+    Method,
+    NTKPlan,
+    bytes_per_example,
+    make_plan,
+    model_input_check,
+)
 from occamlab.probes.kernels.functional import FunctionalModel, eval_mode
 from occamlab.probes.kernels.structured import (
     Features,
@@ -187,8 +193,6 @@ def compute(
 
 
 def _per_example_bytes(plan: NTKPlan, fm: FunctionalModel) -> float:
-    from occamlab.probes.kernels.cost import bytes_per_example
-
     assert plan.profile is not None
     return bytes_per_example(
         plan.profile,
@@ -200,8 +204,6 @@ def _per_example_bytes(plan: NTKPlan, fm: FunctionalModel) -> float:
 
 def jacobian_rows_dict(fm: FunctionalModel, x: torch.Tensor) -> dict[str, torch.Tensor]:
     """Jacobian rows of a chunk as tangents: name -> ``(n·k, *param_shape)``."""
-    from torch.func import jacrev
-
     jac = vmap(jacrev(fm.single), (None, 0))(fm.params, x)
     return {name: t.reshape(-1, *t.shape[2:]) for name, t in jac.items()}
 
