@@ -24,6 +24,7 @@ from occamlab.cli_probe import register as register_probes
 from occamlab.cli_probe_kernels import register as register_kernel_probes
 from occamlab.cli_run import register as register_experiments
 from occamlab.cli_subject import SubjectChoice, resolve_subject, subject_options
+from occamlab.cli_sweep import register as register_sweep
 from occamlab.jsonable import jsonable
 from occamlab.store import DEFAULT_STORE, RunInProgressError, Store
 from occamlab.train import NonFiniteLossError, TrainSpec
@@ -251,6 +252,7 @@ kit = CliKit(
 probe_app = register_probes(app, kit)
 register_kernel_probes(probe_app, kit)
 register_experiments(app, kit)
+register_sweep(app, kit)
 # Probe families add their `occam probe NAME` commands here: register(probe_app, kit).
 
 
