@@ -39,7 +39,10 @@ from occamlab.probes.kernels import empirical_ntk, plan_ntk  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 N = 200
-QUICK = "--quick" in sys.argv  # skip the 2-minute tutorial "pairs" recipe
+# --quick: skip the 2-minute tutorial "pairs" recipe and time every anchor and every forced
+# method once (for a busy machine).
+QUICK = "--quick" in sys.argv
+REPEATS = 1 if QUICK else 2
 
 
 def timed(fn, repeats=3):
@@ -167,9 +170,9 @@ def main() -> None:
             f"relative error {err:.1e}"
         )
         anchors = {}
-        t, k = timed(lambda model=model: recipe_jacobian(model, x, x), repeats=2)
+        t, k = timed(lambda model=model: recipe_jacobian(model, x, x), repeats=REPEATS)
         anchors["torch.func Jacobian contraction (tutorial)"] = (t, rel(k, refs[tag]))
-        t, k = timed(lambda model=model: recipe_batched(model, x, x), repeats=2)
+        t, k = timed(lambda model=model: recipe_batched(model, x, x), repeats=REPEATS)
         anchors["torch.func NTK-vector products, batched x2"] = (t, rel(k, refs[tag]))
         if not QUICK:
             t, k = timed(lambda model=model: recipe_pairs(model, x, x), repeats=1)
@@ -202,7 +205,7 @@ def main() -> None:
         diag_ref = torch.stack([refs[tag][i, i] for i in range(N)])
         t_ours, k = timed(lambda model=model: empirical_ntk(model, x, mode="diagonal"))
         assert rel(k, diag_ref) < 1e-6
-        t_anchor, _ = timed(lambda model=model: _diag_recipe(model, x), repeats=2)
+        t_anchor, _ = timed(lambda model=model: _diag_recipe(model, x), repeats=REPEATS)
         rows.append(
             row(
                 f"{name}: diagonal Θ(x_i, x_i)",
