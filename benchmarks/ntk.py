@@ -187,7 +187,8 @@ def main() -> None:
             rows.append(row(f"{name}: full NTK vs {anchor}", ours, anchor, t, 1.0))
         for method in ("jacobian", "vector_products", "structured"):
             t, k = timed(
-                lambda model=model, method=method: empirical_ntk(model, x, method=method), repeats=2
+                lambda model=model, method=method: empirical_ntk(model, x, method=method),
+                repeats=REPEATS,
             )
             notes[tag][f"ours_{method}_seconds"] = t
             print(f"  ours, method={method}: {t:.3f} s, relative error {rel(k, refs[tag]):.1e}")
@@ -197,7 +198,7 @@ def main() -> None:
         t_ours, k = timed(lambda model=model: empirical_ntk(model, x, mode="trace"))
         assert rel(k, trace_ref) < 1e-6
         t_anchor, _ = timed(
-            lambda model=model: recipe_jacobian(model, x, x, "Naf,Maf->NM"), repeats=2
+            lambda model=model: recipe_jacobian(model, x, x, "Naf,Maf->NM"), repeats=REPEATS
         )
         rows.append(
             row(f"{name}: trace over outputs", t_ours, "tutorial einsum Naf,Maf->NM", t_anchor, 1.0)
