@@ -22,6 +22,7 @@ from rich.table import Table
 from occamlab.cli_options import CliKit, spec_options
 from occamlab.cli_probe import register as register_probes
 from occamlab.cli_probe_compression import register as register_compression
+from occamlab.cli_probe_kernels import register as register_kernel_probes
 from occamlab.cli_probe_landscape import register as register_landscape
 from occamlab.cli_probe_spectra import register as register_spectra
 from occamlab.cli_report import register as register_reports
@@ -261,6 +262,7 @@ probe_app = register_probes(app, kit)
 register_compression(probe_app, kit)
 register_landscape(probe_app, kit)
 register_spectra(probe_app, kit)
+register_kernel_probes(probe_app, kit)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -31,7 +31,9 @@ import occamlab.experiments.deep_vs_shallow  # noqa: E402, F401
 import occamlab.experiments.edge_of_stability  # noqa: E402, F401
 import occamlab.experiments.gradient_failures  # noqa: E402, F401
 import occamlab.experiments.implicit_bias  # noqa: E402, F401
+import occamlab.experiments.information_plane  # noqa: E402, F401
 import occamlab.experiments.layer_robustness  # noqa: E402, F401
+import occamlab.experiments.lazy_vs_rich  # noqa: E402, F401
 import occamlab.experiments.loss_landscape  # noqa: E402, F401
 import occamlab.experiments.lottery_ticket  # noqa: E402, F401
 import occamlab.experiments.random_labels  # noqa: E402, F401
