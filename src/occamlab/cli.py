@@ -44,6 +44,27 @@ app = typer.Typer(
 out = Console()
 err = Console(stderr=True)
 
+
+@app.callback()
+def _root(
+    threads: Annotated[
+        int,
+        typer.Option(
+            "--threads",
+            min=0,
+            envvar="OCCAM_THREADS",
+            help="Torch threads of this process (0: torch's default). occamlab's workloads are "
+            "small networks, which run fastest on one thread; several threads slow them down "
+            "many times when the cores are busy.",
+        ),
+    ] = 1,
+) -> None:
+    """occamlab: probe what a trained network learned, and reproduce deep learning theory."""
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+
 USER_ERRORS = (
     ValueError,
     KeyError,

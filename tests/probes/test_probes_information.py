@@ -17,11 +17,14 @@ from occamlab.probes.information.monitor import InformationPlaneMonitor
 from occamlab.probes.information.plot import plot_information_plane
 from occamlab.subject import Subject
 
-G = torch.Generator().manual_seed(0)
+
+def gen(seed: int = 0) -> torch.Generator:
+    """A fresh generator per use: no test depends on which tests ran before it."""
+    return torch.Generator().manual_seed(seed)
 
 
-def correlated(n, rho, gen=G):
-    z = torch.randn(n, 2, generator=gen, dtype=torch.float64)
+def correlated(n, rho, generator=None):
+    z = torch.randn(n, 2, generator=generator or gen(), dtype=torch.float64)
     return z[:, 0], rho * z[:, 0] + math.sqrt(1 - rho**2) * z[:, 1]
 
 
@@ -48,9 +51,10 @@ def test_kde_bounds_bracket_the_exact_mixture_information():
     """T = x_i + N(0, σ²I), i uniform: the exact I(i; T) (Monte Carlo, 50k draws) lies between
     the pairwise-distance bounds; with Gaussian x and many samples it is near d/2 log2(1 + 1/σ²)."""
     n, d, s2 = 400, 2, 0.5
-    centers = torch.randn(n, d, generator=G, dtype=torch.float64)
-    idx = torch.randint(0, n, (50_000,), generator=G)
-    t = centers[idx] + math.sqrt(s2) * torch.randn(50_000, d, generator=G, dtype=torch.float64)
+    g = gen(1)
+    centers = torch.randn(n, d, generator=g, dtype=torch.float64)
+    idx = torch.randint(0, n, (50_000,), generator=g)
+    t = centers[idx] + math.sqrt(s2) * torch.randn(50_000, d, generator=g, dtype=torch.float64)
     logp = -torch.cdist(t, centers).pow(2) / (2 * s2)
     exact = float(
         (logp[torch.arange(len(idx)), idx] - torch.logsumexp(logp, 1) + math.log(n)).mean()
@@ -79,14 +83,18 @@ def population_hsic(rho, s):
 
 @pytest.mark.parametrize("rho", [0.0, 0.5, 0.9])
 def test_hsic_converges_to_the_closed_form_for_gaussians(rho):
-    a, b = correlated(2000, rho)
-    est = hsic(a, b, sigma_a=1.0, sigma_b=1.0)
-    assert est == pytest.approx(population_hsic(rho, 1.0), abs=2e-3)
-    assert 0 <= hsic(a, b, normalized=True) <= 1
+    # One biased estimate at n = 1000 has a standard deviation of ~0.0024 (rho = 0.9): the mean
+    # of 16 independent ones is within 2e-3 of the closed form at > 3 standard errors.
+    estimates = []
+    for seed in range(16):
+        a, b = correlated(1000, rho, gen(seed))
+        estimates.append(hsic(a, b, sigma_a=1.0, sigma_b=1.0))
+        assert 0 <= hsic(a, b, normalized=True) <= 1
+    assert sum(estimates) / 16 == pytest.approx(population_hsic(rho, 1.0), abs=2e-3)
 
 
 def test_monitor_records_every_layer_and_plots():
-    x = torch.randint(0, 2, (256, 6), generator=G).float()
+    x = torch.randint(0, 2, (256, 6), generator=gen(2)).float()
     y = (x.sum(1) > 3).long()
     data = Data("bits", Split(x, y), Split(x[:20], y[:20]), "classification", 2)
     net = nn.Sequential(nn.Linear(6, 5), nn.Tanh(), nn.Linear(5, 3), nn.ReLU(), nn.Linear(3, 2))
