@@ -65,6 +65,7 @@ def _root(
 
         torch.set_num_threads(threads)
 
+
 USER_ERRORS = (
     ValueError,
     KeyError,
