@@ -6,6 +6,7 @@ stdout; progress bars and logs go to stderr. Bad input ends in a one-line error 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import sqlite3
@@ -29,6 +30,7 @@ from occamlab.cli_report import register as register_reports
 from occamlab.cli_run import register as register_experiments
 from occamlab.cli_subject import SubjectChoice, resolve_subject, subject_options
 from occamlab.cli_sweep import register as register_sweep
+from occamlab.diagnose.spec import DiagnoseSpec
 from occamlab.jsonable import jsonable
 from occamlab.store import DEFAULT_STORE, RunInProgressError, Store
 from occamlab.train import NonFiniteLossError, TrainSpec
@@ -240,29 +242,56 @@ def show(
 
 
 @command()
+@spec_options(DiagnoseSpec, param="options", exclude=("deep",))
 @subject_options()
 def diagnose(
+    options: DiagnoseSpec,
     choice: SubjectChoice,
+    deep: Annotated[
+        bool,
+        typer.Option(
+            "--quick/--deep",
+            help="Quick budget (default; ≤ 3 min for the default subject) or the deep one "
+            "(lottery tickets, wider sweeps, longer bound optimization, all examples).",
+        ),
+    ] = False,
     store: StoreOpt = DEFAULT_STORE,
     as_json: JsonOpt = False,
 ) -> None:
     """Answer the four questions about a subject and write its HTML report.
 
-    With no subject options: the embedded default (an MLP on MNIST-1D), trained on the spot the
-    first time and reused from the store afterwards.
+    Can it be simpler? Is the over-parameterization essential? What error bound can I certify?
+    What do the parameters say? With no subject options: the embedded default (an MLP on
+    MNIST-1D), trained on the spot the first time and reused from the store afterwards.
     """
     from occamlab.diagnose import diagnose_run
 
     runs = Store(store)
     resolved = resolve_subject(choice, runs, progress=not as_json)
     subject = resolved.subject
-    result = diagnose_run(subject, store=runs, source=resolved.source, history=resolved.history)
+    # The store's default run was trained with TrainSpec(); other subjects' recipes are unknown.
+    default_run = choice.subject is None and choice.weights is None
+    result = diagnose_run(
+        subject,
+        store=runs,
+        source=resolved.source,
+        spec=dataclasses.replace(options, deep=deep),
+        recipe=TrainSpec() if default_run else None,
+        history=resolved.history,
+        log=None if as_json else (lambda line: err.print(f"[dim]{line}…[/]")),
+    )
 
     def human() -> None:
-        out.print(f"[bold]{subject.name}[/] · {subject.num_parameters:,} parameters")
-        for key, sentence in result.answers.items():
-            out.print(f"[bold]{key}[/]: {sentence}")
-        out.print(f"report: {result.report}")
+        out.print(
+            f"[bold]{subject.name}[/] · {subject.num_parameters:,} parameters · test accuracy "
+            f"{result.test.accuracy if result.test.accuracy is not None else float('nan'):.3f}"
+            f" · {result.seconds:.0f} s"
+        )
+        for question, sentence in result.sentences.items():
+            out.print(f"\n[bold]{question}[/]\n{sentence}")
+        for note in result.notes:
+            out.print(f"[dim]note: {note}[/]")
+        out.print(f"\nreport: {result.report}")
 
     _emit(as_json, result.to_dict(), human)
 

@@ -42,7 +42,7 @@ def probe_renderer(kind: str, sections) -> Any:
     return register_renderer(f"probe/{kind}")(render)
 
 
-def _hessian_sections(result: dict[str, Any]) -> list[tuple[str, str]]:
+def hessian_sections(result: dict[str, Any]) -> list[tuple[str, str]]:
     rows = [
         {"i": i + 1, "eigenvalue": v, "relative residual": r}
         for i, (v, r) in enumerate(
@@ -98,7 +98,7 @@ def _density_figure(result: dict[str, Any]) -> str:
     return figure(fig, alt="spectral density")
 
 
-def _sharpness_sections(result: dict[str, Any]) -> list[tuple[str, str]]:
+def sharpness_sections(result: dict[str, Any]) -> list[tuple[str, str]]:
     rows = [
         {"measure": "λ_max", "value": result["lambda_max"], "note": "top Hessian eigenvalue"},
         {"measure": "2/λ_max", "value": result["max_stable_lr"], "note": "largest stable GD step"},
@@ -127,8 +127,8 @@ def register(app: typer.Typer, kit: CliKit) -> typer.Typer:
     """Add the ``probe`` command group to ``app`` and return it (probe families add to it)."""
     command, emit, out = kit.command, kit.emit, kit.out
     store_opt, json_opt, default_store = kit.store_opt, kit.json_opt, kit.default_store
-    probe_renderer("hessian", _hessian_sections)
-    probe_renderer("sharpness", _sharpness_sections)
+    probe_renderer("hessian", hessian_sections)
+    probe_renderer("sharpness", sharpness_sections)
     probe_app = typer.Typer(help="Run one probe on a subject.", no_args_is_help=True)
     app.add_typer(probe_app, name="probe")
 
@@ -154,7 +154,7 @@ def register(app: typer.Typer, kit: CliKit) -> typer.Typer:
             Store(store),
             progress=not as_json,
             compute=compute,
-            sections=_hessian_sections,
+            sections=hessian_sections,
         )
 
         def human() -> None:
@@ -183,7 +183,7 @@ def register(app: typer.Typer, kit: CliKit) -> typer.Typer:
             Store(store),
             progress=not as_json,
             compute=lambda subject: sharpness_summary(subject, spec=options),
-            sections=_sharpness_sections,
+            sections=sharpness_sections,
         )
 
         def human() -> None:

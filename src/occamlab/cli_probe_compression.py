@@ -18,7 +18,7 @@ _RECIPE_NOTE = (
 )
 
 
-def _sections(result: dict[str, Any]) -> list[tuple[str, str]]:
+def simplify_sections(result: dict[str, Any]) -> list[tuple[str, str]]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -78,7 +78,7 @@ def register(probe_app: typer.Typer, kit: CliKit) -> None:
     """Add ``occam probe simplify``."""
     command, emit, out = kit.command, kit.emit, kit.out
     store_opt, json_opt, default_store = kit.store_opt, kit.json_opt, kit.default_store
-    probe_renderer("simplify", _sections)
+    probe_renderer("simplify", simplify_sections)
 
     @command(on=probe_app, name="simplify")
     @spec_options(SimplifySpec, param="options")
@@ -119,7 +119,7 @@ def register(probe_app: typer.Typer, kit: CliKit) -> None:
             Store(store),
             progress=not as_json,
             compute=compute,
-            sections=_sections,
+            sections=simplify_sections,
         )
 
         def human() -> None:

@@ -28,7 +28,7 @@ def _esd_figure(result: dict[str, Any]) -> str:
     return figure(fig, alt="ESD of every layer with its power-law fit")
 
 
-def _spectra_sections(result: dict[str, Any]) -> list[tuple[str, str]]:
+def spectra_sections(result: dict[str, Any]) -> list[tuple[str, str]]:
     averages = {
         f"{k} (mean of {result['averaged_over'][k]} layers)": v
         for k, v in result["averages"].items()
@@ -62,7 +62,7 @@ def _spectra_sections(result: dict[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
-def _similarity_sections(result: dict[str, Any]) -> list[tuple[str, str]]:
+def similarity_sections(result: dict[str, Any]) -> list[tuple[str, str]]:
     from occamlab.probes.representations.plots import draw_similarity
 
     spec = result["spec"]
@@ -138,8 +138,8 @@ def register(probe_app: typer.Typer, kit: CliKit) -> None:
     """Add ``occam probe spectra`` and ``occam probe similarity`` to the probe group."""
     command, emit, out = kit.command, kit.emit, kit.out
     store_opt, json_opt, default_store = kit.store_opt, kit.json_opt, kit.default_store
-    probe_renderer("spectra", _spectra_sections)
-    probe_renderer("similarity", _similarity_sections)
+    probe_renderer("spectra", spectra_sections)
+    probe_renderer("similarity", similarity_sections)
 
     @command(on=probe_app, name="spectra")
     @spec_options(SpectraSpec, param="options")
@@ -167,7 +167,7 @@ def register(probe_app: typer.Typer, kit: CliKit) -> None:
             Store(store),
             progress=not as_json,
             compute=compute,
-            sections=_spectra_sections,
+            sections=spectra_sections,
         )
         payload = {
             **result,
@@ -258,7 +258,7 @@ def register(probe_app: typer.Typer, kit: CliKit) -> None:
             runs,
             progress=not as_json,
             compute=compute,
-            sections=_similarity_sections,
+            sections=similarity_sections,
         )
 
         def human() -> None:

@@ -13,6 +13,13 @@ from occamlab.cli_options import CliKit
 def register(app: typer.Typer, kit: CliKit) -> None:
     """Add ``occam report`` and ``occam serve`` to ``app``."""
 
+    def load_renderers() -> None:
+        # The modules that own run kinds register their page writers when imported (probe
+        # families register theirs with their commands).
+        import occamlab.diagnose  # noqa: F401
+        import occamlab.experiments.page  # noqa: F401
+        import occamlab.runs  # noqa: F401
+
     @kit.command("report", on=app)
     def report(
         run: Annotated[str | None, typer.Argument(help="Run id (or a unique prefix).")] = None,
@@ -25,6 +32,7 @@ def register(app: typer.Typer, kit: CliKit) -> None:
         from occamlab.report.pages import reports_dir
         from occamlab.store import Store
 
+        load_renderers()
         runs = Store(store)
         if (run is None) == (not all_runs):
             raise ValueError("give a run id or --all (not both)")
@@ -49,6 +57,7 @@ def register(app: typer.Typer, kit: CliKit) -> None:
         from occamlab.report.pages import reports_dir
         from occamlab.store import Store
 
+        load_renderers()
         runs = Store(store)
         folder = reports_dir(runs)
         if not (folder / "index.html").exists():

@@ -30,13 +30,16 @@ def test_width_sweep_trains_each_size_through_the_trainer():
     subject = small_subject()
     calls = []
 
-    def fake(model, data, train, *, seed, loss):
-        calls.append((model.width, model.depth, seed))
-        return {
-            "num_parameters": model.num_parameters(data.input_shape, data.num_outputs),
-            "test_accuracy": 0.5,
-            "test_loss": 1.0,
-        }
+    def fake(model, data, train, *, seeds, loss):
+        calls.extend((model.width, model.depth, seed) for seed in seeds)
+        return [
+            {
+                "num_parameters": model.num_parameters(data.input_shape, data.num_outputs),
+                "test_accuracy": 0.5,
+                "test_loss": 1.0,
+            }
+            for _ in seeds
+        ]
 
     result = width_sweep(
         subject, TrainSpec(epochs=1), widths=[4, 8], depths=[1, 2], seeds=(0, 1), trainer=fake
@@ -44,8 +47,14 @@ def test_width_sweep_trains_each_size_through_the_trainer():
     assert len(calls) == 8 and (8, 1, 1) in calls
     assert result.width_field == "width" and result.depth_field == "depth"
     assert {r["seeds"] for r in result.mean_rows()} == {2}
-    real = width_sweep(subject, TrainSpec(epochs=2, batch_size=32), widths=[4])
+    recipe = TrainSpec(epochs=2, batch_size=32)
+    real = width_sweep(subject, recipe, widths=[4])
     row = real.rows[0]
+    # The seeds of one width train as one ensemble, each as it would alone.
+    both = width_sweep(subject, recipe, widths=[4], seeds=(0, 1))
+    assert [r["seed"] for r in both.rows] == [0, 1]
+    assert both.rows[0]["test_loss"] == pytest.approx(row["test_loss"], abs=1e-5)
+    assert both.rows[1]["test_loss"] != pytest.approx(row["test_loss"], abs=1e-5)
     assert row["num_parameters"] == model_spec("mlp", width=4).num_parameters((10,), 4)
     assert 0 <= row["test_accuracy"] <= 1 and real.reference["width"] == 16
 

@@ -29,7 +29,7 @@ from occamlab.probes.compression.rebuild import initial_params, registry_spec, r
 from occamlab.probes.compression.robustness import LayerRobustnessResult, layer_robustness
 from occamlab.probes.compression.simplify import SimplifyResult, SimplifySpec, simplify
 from occamlab.probes.compression.structured import neuron_masks
-from occamlab.probes.compression.width import WidthSweepResult, train_member, width_sweep
+from occamlab.probes.compression.width import WidthSweepResult, train_members, width_sweep
 
 __all__ = [
     "Finetuned",
@@ -57,7 +57,7 @@ __all__ = [
     "resized",
     "simplify",
     "smallest_within",
-    "train_member",
+    "train_members",
     "truncate",
     "width_sweep",
 ]

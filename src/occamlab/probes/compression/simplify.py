@@ -37,7 +37,12 @@ from occamlab.probes.compression.lottery import LotterySpec, lottery_ticket
 from occamlab.probes.compression.lowrank import low_rank
 from occamlab.probes.compression.rebuild import registry_spec, size_field
 from occamlab.probes.compression.structured import neuron_masks
-from occamlab.probes.compression.width import Trainer, train_member, width_sweep
+from occamlab.probes.compression.width import (
+    Trainer,
+    WidthSweepResult,
+    train_members,
+    width_sweep,
+)
 from occamlab.probes.pruning import Scope, magnitude_masks, random_masks
 from occamlab.specs import spec_to_dict
 from occamlab.subject import Params, Subject
@@ -165,7 +170,9 @@ def _metrics(subject: Subject, params: Params | None) -> dict[str, Any]:
     }
 
 
-def _point(method: str, setting: str, num: int, total: int, metrics: dict) -> dict[str, Any]:
+def frontier_point(
+    method: str, setting: str, num: int, total: int, metrics: dict
+) -> dict[str, Any]:
     return {
         "method": method,
         "setting": setting,
@@ -181,7 +188,7 @@ def simplify(
     spec: SimplifySpec | None = None,
     train: TrainSpec | None = None,
     init: Params | None = None,
-    trainer: Trainer = train_member,
+    trainer: Trainer = train_members,
     log: Callable[[str], None] | None = None,
 ) -> SimplifyResult:
     """Compress ``subject`` every way the budget allows and name the smallest good model.
@@ -223,7 +230,7 @@ def simplify(
         masks = dead_input_masks(subject, params, masks)
         tuned = finetune(subject, masks, tune).subject
         num = kept_parameters(params, masks)
-        points.append(_point(method, setting, num, total, _metrics(tuned, None)))
+        points.append(frontier_point(method, setting, num, total, _metrics(tuned, None)))
 
     if spec.pruning:
         say(f"magnitude pruning at {len(plan['sparsities'])} sparsities, fine-tuned")
@@ -257,7 +264,7 @@ def simplify(
             lr = low_rank(params, energy=tau)
             ranks = ", ".join(f"{lr.ranks[k]}/{lr.full_ranks[k]}" for k in lr.ranks)
             points.append(
-                _point(
+                frontier_point(
                     "lowrank",
                     f"energy {tau:g}: ranks {ranks}",
                     lr.num_parameters,
@@ -288,7 +295,7 @@ def simplify(
             lottery = result.to_dict()
             for row in result.rounds:
                 points.append(
-                    _point(
+                    frontier_point(
                         "ticket",
                         f"round {row['round']}: {row['kept']:.1%} of weights kept",
                         row["kept_parameters"],
@@ -308,7 +315,7 @@ def simplify(
         frontier=pareto([*points, original]),
         smallest=smallest,
         answer=_answer(original, smallest, spec.tolerance),
-        essential=_essential(points, original, spec.tolerance),
+        essential=essential_answer(points, original, spec.tolerance),
         lottery=lottery,
         notes=notes,
         seconds=time.perf_counter() - started,
@@ -331,15 +338,24 @@ def _narrower(subject, recipe, fractions, seed, trainer, total, notes) -> list[d
     if not widths:
         return []
     sweep = width_sweep(subject, recipe, widths=widths, seeds=(seed,), trainer=trainer)
+    return narrower_points(sweep, total)
+
+
+def narrower_points(sweep: WidthSweepResult, total: int) -> list[dict[str, Any]]:
+    """Frontier points of the networks of a width sweep narrower than the subject (metrics
+    averaged over seeds)."""
+    field, width = sweep.width_field, sweep.reference["width"]
     return [
-        _point(
+        frontier_point(
             "narrower",
-            f"{field} {row['width']} (of {width})",
+            f"{field} {row['width']} (of {width})"
+            + (f", mean of {row['seeds']} seeds" if row["seeds"] > 1 else ""),
             row["num_parameters"],
             total,
             {k: row.get(k) for k in ("test_accuracy", "test_loss", "train_accuracy", "train_loss")},
         )
-        for row in sweep.rows
+        for row in sweep.mean_rows()
+        if row["width"] < width
     ]
 
 
@@ -362,7 +378,7 @@ def _answer(original: dict, smallest: dict, tolerance: float) -> str:
     )
 
 
-def _essential(points: list[dict], original: dict, tolerance: float) -> str:
+def essential_answer(points: list[dict], original: dict, tolerance: float) -> str:
     def best(methods: tuple[str, ...]) -> dict | None:
         good = [p for p in points if p["method"] in methods and within(p, original, tolerance)]
         return min(good, key=lambda p: p["num_parameters"]) if good else None

@@ -6,8 +6,8 @@ accuracy, the subject's size is not needed to *represent* a good solution. Compa
 small network is found by training" (Frankle & Carbin 2019; Zhu & Gupta 2017, arXiv 1710.01878,
 who find large-sparse beats small-dense at equal size).
 
-Every member is trained by one function, :func:`train_member` (``trainer`` argument), so a
-vectorized trainer of many small models can replace it without touching the sweep. Only registry
+The seeds of each size are trained by one function, :func:`train_members` (``trainer``
+argument), as one vectorized ensemble where that is faster. Only registry
 subjects can be resized (their spec is recorded in ``subject.meta``); for a user's own module a
 width sweep needs a registry spec.
 """
@@ -26,28 +26,41 @@ from occamlab.models import ModelSpec, build_model
 from occamlab.probes.compression.rebuild import registry_spec, resized, size_field
 from occamlab.specs import spec_to_dict
 from occamlab.subject import LossName, Subject
-from occamlab.train import TrainSpec, fit
+from occamlab.train import TrainSpec
+from occamlab.train.ensemble import fit_ensemble
 
-Trainer = Callable[..., dict[str, Any]]
-"""``trainer(model, data, train, *, seed, loss) -> {"num_parameters", "test_accuracy", ...}``."""
+Trainer = Callable[..., list[dict[str, Any]]]
+"""``trainer(model, data, train, *, seeds, loss) -> [{"num_parameters", "test_accuracy", ...}]``,
+one dict per seed."""
 
 
-def train_member(
-    model: ModelSpec, data: Data, train: TrainSpec, *, seed: int, loss: LossName | None
-) -> dict[str, Any]:
-    """Build ``model`` from ``seed``, train it on ``data`` with ``train``, return final metrics."""
-    module = build_model(
-        model, input_shape=data.input_shape, num_outputs=data.num_outputs, seed=seed
-    )
-    subject = Subject(model=module, data=data, loss=loss, name=type(model).name)
-    result = fit(subject, train)
-    final = {k: v for k, v in result.final.items() if k not in ("epoch", "step", "lr")}
-    return {
-        "num_parameters": subject.num_parameters,
-        **final,
-        "steps": result.steps,
-        "seconds": result.seconds,
-    }
+def train_members(
+    model: ModelSpec, data: Data, train: TrainSpec, *, seeds: Sequence[int], loss: LossName | None
+) -> list[dict[str, Any]]:
+    """Build ``model`` once per seed, train the copies with ``train`` as one ensemble
+    (:func:`~occamlab.train.ensemble.fit_ensemble`: vectorized where that is faster), and
+    return each one's final metrics."""
+    subjects = [
+        Subject(
+            model=build_model(
+                model, input_shape=data.input_shape, num_outputs=data.num_outputs, seed=int(seed)
+            ),
+            data=data,
+            loss=loss,
+            name=type(model).name,
+        )
+        for seed in seeds
+    ]
+    results = fit_ensemble(subjects, train)
+    return [
+        {
+            "num_parameters": subject.num_parameters,
+            **{k: v for k, v in result.final.items() if k not in ("epoch", "step", "lr")},
+            "steps": result.steps,
+            "seconds": result.seconds,
+        }
+        for subject, result in zip(subjects, results, strict=True)
+    ]
 
 
 @dataclass(frozen=True)
@@ -69,20 +82,30 @@ class WidthSweepResult:
     rows: list[dict[str, Any]]
 
     def mean_rows(self) -> list[dict[str, Any]]:
-        """Rows averaged over seeds (test accuracy and loss), one per (width, depth)."""
+        """Rows averaged over seeds (train/test accuracy and loss; the spread of the test
+        accuracy over seeds), one per (width, depth)."""
         out = []
         key = lambda r: (r["width"], r["depth"])  # noqa: E731
         for (width, depth), group in itertools.groupby(sorted(self.rows, key=key), key=key):
             group = list(group)
+
             acc = [r["test_accuracy"] for r in group if r.get("test_accuracy") is not None]
+
+            def mean(key: str, group: list = group) -> float | None:
+                values = [r[key] for r in group if r.get(key) is not None]
+                return float(np.mean(values)) if values else None
+
             out.append(
                 {
                     "width": width,
                     "depth": depth,
                     "num_parameters": group[0]["num_parameters"],
                     "seeds": len(group),
-                    "test_accuracy": float(np.mean(acc)) if acc else None,
-                    "test_loss": float(np.mean([r["test_loss"] for r in group])),
+                    "test_accuracy": mean("test_accuracy"),
+                    "test_accuracy_std": float(np.std(acc)) if acc else None,
+                    "test_loss": mean("test_loss"),
+                    "train_accuracy": mean("train_accuracy"),
+                    "train_loss": mean("train_loss"),
                 }
             )
         return out
@@ -125,7 +148,7 @@ def width_sweep(
     widths: Sequence[int],
     depths: Sequence[int] | None = None,
     seeds: Sequence[int] = (0,),
-    trainer: Trainer = train_member,
+    trainer: Trainer = train_members,
 ) -> WidthSweepResult:
     """Retrain the subject's registry architecture at each width (× depth) with ``train``.
 
@@ -136,7 +159,7 @@ def width_sweep(
         widths: widths (units or channels per layer) to train.
         depths: depths to train (default: the subject's own).
         seeds: initialization seeds per size.
-        trainer: trains one member (default :func:`train_member`).
+        trainer: trains the seeds of one size (default :func:`train_members`: one ensemble).
 
     Raises:
         ValueError: the subject has no registry spec, or the spec has no width/depth field.
@@ -159,10 +182,13 @@ def width_sweep(
         raise ValueError(f"model {type(spec).name!r} has no depth to vary")
     own_depth = getattr(spec, depth_field) if depth_field else None
     rows = []
-    for width, depth, seed in itertools.product(widths, depths or [own_depth], seeds):
+    for width, depth in itertools.product(widths, depths or [own_depth]):
         member = resized(spec, width=int(width), depth=None if depth is None else int(depth))
-        metrics = trainer(member, subject.data, train, seed=int(seed), loss=subject.loss)
-        rows.append({"width": int(width), "depth": depth, "seed": int(seed), **metrics})
+        trained = trainer(member, subject.data, train, seeds=list(seeds), loss=subject.loss)
+        rows += [
+            {"width": int(width), "depth": depth, "seed": int(seed), **metrics}
+            for seed, metrics in zip(seeds, trained, strict=True)
+        ]
     reference = {
         "width": getattr(spec, width_field),
         "depth": own_depth,

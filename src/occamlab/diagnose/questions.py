@@ -1,0 +1,358 @@
+"""The four questions, each answered by probes and closed by one sentence computed from the
+numbers (every clause of a sentence is chosen by a comparison of measured values, none is
+canned).
+
+1. :func:`simpler` — can it be simpler? The compression frontier and the smallest model within
+   tolerance (:func:`~occamlab.probes.compression.simplify`).
+2. :func:`essential` — is the over-parameterization essential? The subject's architecture
+   retrained at other widths (seeds trained as one ensemble), against pruning the trained net.
+3. :func:`bounds` — what error bound can I certify? Test-set, PAC-Bayes and compression bounds
+   with the test error beside them (:func:`~occamlab.probes.bounds.error_bounds`).
+4. :func:`parameters` — what do the parameters say? Weight spectra, Hessian spectrum and
+   sharpness, a filter-normalized landscape plane, layer-wise CKA and effective ranks.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from occamlab.jsonable import jsonable
+from occamlab.subject import Params, Subject
+from occamlab.train import TrainSpec
+
+QUESTIONS = {
+    "simpler": "Can it be simpler?",
+    "essential": "Is the over-parameterization essential?",
+    "bounds": "What error bound can I certify?",
+    "parameters": "What do the parameters say?",
+}
+
+# WeightWatcher's reading of a layer's power-law exponent (Martin & Mahoney 2021, arXiv
+# 2002.06716): 2 ≤ α ≤ 6 is the range of well-trained layers; α < 2 very heavy-tailed
+# (over-fit or over-correlated); α > 6 close to random (under-trained).
+ALPHA_RANGE = (2.0, 6.0)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One question answered.
+
+    Attributes:
+        key: ``simpler``, ``essential``, ``bounds`` or ``parameters``.
+        sentence: the plain-language conclusion, computed from ``numbers``.
+        numbers: the numbers the sentence is computed from.
+        results: the probes' own results (JSON-safe dicts), for the report's figures and tables.
+        seconds: wall time of the probes.
+    """
+
+    key: str
+    sentence: str
+    numbers: dict[str, Any]
+    results: dict[str, Any]
+    seconds: float
+
+    @property
+    def question(self) -> str:
+        return QUESTIONS[self.key]
+
+    def to_dict(self) -> dict[str, Any]:
+        return jsonable(
+            {
+                "key": self.key,
+                "question": self.question,
+                "sentence": self.sentence,
+                "numbers": self.numbers,
+                "results": self.results,
+                "seconds": self.seconds,
+            }
+        )
+
+
+Log = Callable[[str], None]
+
+
+def simpler(
+    subject: Subject,
+    *,
+    recipe: TrainSpec,
+    init: Params | None,
+    plan: dict[str, Any],
+    tolerance: float,
+    seed: int,
+    log: Log,
+) -> Answer:
+    """Compress the trained subject (pruning, neuron pruning, low rank; lottery tickets at the
+    deep budget) and name the smallest model within ``tolerance``. Narrower networks trained
+    from scratch belong to :func:`essential`."""
+    from occamlab.probes.compression import SimplifySpec, simplify
+
+    started = time.perf_counter()
+    result = simplify(
+        subject,
+        spec=SimplifySpec(budget=plan["simplify"], tolerance=tolerance, narrower=False, seed=seed),
+        train=recipe,
+        init=init,
+        log=log,
+    ).to_dict()
+    best, original = result["smallest"], result["original"]
+    numbers = {
+        "parameters": original["num_parameters"],
+        "smallest model": f"{best['method']}: {best['setting']}",
+        "its parameters": best["num_parameters"],
+        "its fraction of the parameters": best["fraction"],
+        "its test accuracy": best.get("test_accuracy"),
+        "original test accuracy": original.get("test_accuracy"),
+        "its test loss": best["test_loss"],
+        "original test loss": original["test_loss"],
+        "tolerance": tolerance,
+    }
+    return Answer(
+        "simpler", result["answer"], numbers, {"simplify": result}, time.perf_counter() - started
+    )
+
+
+def essential(
+    subject: Subject,
+    *,
+    recipe: TrainSpec,
+    compressed: dict[str, Any],
+    plan: dict[str, Any],
+    tolerance: float,
+    seed: int,
+    log: Log,
+) -> Answer:
+    """Retrain the subject's architecture at widths around its own (the seeds of each width as
+    one ensemble) and compare with compressing the trained network (``compressed``: the
+    result of :func:`simpler`)."""
+    from occamlab.probes.compression.rebuild import registry_spec, size_field
+    from occamlab.probes.compression.simplify import essential_answer, narrower_points
+    from occamlab.probes.compression.width import width_sweep
+
+    started = time.perf_counter()
+    model = registry_spec(subject)
+    field = size_field(model, "width") if model is not None else None
+    original = compressed["original"]
+    if model is None or field is None:
+        why = (
+            "the subject is the user's own module, so it cannot be rebuilt at other widths "
+            "(a registry model spec, e.g. occamlab.make_subject, enables the width sweep)"
+            if model is None
+            else f"model {type(model).name!r} has no width to vary"
+        )
+        sentence = (
+            f"Not measured: {why}. Compression alone keeps "
+            f"{compressed['smallest']['fraction']:.1%} of the parameters within tolerance."
+        )
+        return Answer("essential", sentence, {"skipped": why}, {}, time.perf_counter() - started)
+    width = getattr(model, field)
+    widths = sorted({max(1, round(width * f)) for f in plan["width_factors"]})
+    seeds = tuple(range(seed, seed + plan["seeds"]))
+    log(f"width sweep: {field} {', '.join(map(str, widths))} × {len(seeds)} seeds (ensembles)")
+    sweep = width_sweep(subject, recipe, widths=widths, seeds=seeds)
+    narrow = narrower_points(sweep, original["num_parameters"])
+    pruned = [p for p in compressed["points"] if p["method"] != "narrower"]
+    sentence = essential_answer([*pruned, *narrow], original, tolerance)
+    rows = sweep.mean_rows()
+    wider = [r for r in rows if r["width"] > width]
+    numbers: dict[str, Any] = {
+        f"subject's {field}": width,
+        "widths retrained": widths,
+        "seeds per width": len(seeds),
+        "subject's test accuracy": original.get("test_accuracy"),
+    }
+    key = "test_accuracy" if original.get("test_accuracy") is not None else "test_loss"
+    if wider:
+        top = max(wider, key=lambda r: r["width"])
+        change = top[key] - original[key]
+        spread = top.get("test_accuracy_std") or 0.0
+        numbers[f"test {key.split('_')[1]} at {field} {top['width']}"] = top[key]
+        better = change > max(spread, 1e-12) if key == "test_accuracy" else change < 0
+        sentence += (
+            f" Going wider ({field} {top['width']}, mean of {top['seeds']} seeds) "
+            + (
+                f"{'improves' if better else 'changes'} test {key.split('_')[1]} by "
+                f"{change:+.3f} (seed spread ±{spread:.3f})"
+                if key == "test_accuracy"
+                else f"changes test loss by {change:+.4g}"
+            )
+            + (": more width would pay." if better else ": more width does not pay at this recipe.")
+        )
+    return Answer(
+        "essential",
+        sentence,
+        numbers,
+        {"width_sweep": sweep.to_dict(), "narrower": narrow},
+        time.perf_counter() - started,
+    )
+
+
+def bounds(
+    subject: Subject, *, init: Params | None, plan: dict[str, Any], delta: float, seed: int
+) -> Answer:
+    """Test-set, PAC-Bayes and compression bounds (and the norm measures), each beside the test
+    error of the predictor it certifies."""
+    from occamlab.probes.bounds import error_bounds
+
+    started = time.perf_counter()
+    if subject.data.task != "classification":
+        why = "error bounds are stated for classifiers (0-1 error); this subject is a regression"
+        return Answer("bounds", f"Not measured: {why}.", {"skipped": why}, {}, 0.0)
+    report = error_bounds(subject, init=init, delta=delta, seed=seed, **plan["bounds"]).to_dict()
+    certificates = [r for r in report["rows"] if r["kind"] == "certificate"]
+    best = min(certificates, key=lambda r: r["value"])
+    test_error, guess = report["test_error"], report["guessing_error"]
+    confidence = f"{1 - delta:.0%}"
+    sentence = (
+        f"With probability {confidence}, the {best['bound']} bound certifies a test error of at "
+        f"most {best['value']:.1%} for {best['certifies']} (measured test error "
+        f"{best['its_test_error']:.1%}; guessing {guess:.0%})"
+    )
+    training_only = [r for r in certificates if not r["bound"].startswith("test-set")]
+    vacuous = [r for r in training_only if not r["non_vacuous"]]
+    if training_only and len(vacuous) == len(training_only):
+        values = ", ".join(f"{r['bound']} {r['value']:.2f}" for r in vacuous)
+        sentence += (
+            f"; the bounds from the training data alone are vacuous here ({values}), so keep a "
+            f"held-out set, or certify with more training examples than "
+            f"{subject.num_examples('train'):,} or a data-dependent prior (occam probe bounds "
+            "--prior data)."
+        )
+    elif training_only:
+        tight = min(training_only, key=lambda r: r["value"])
+        sentence += (
+            f"; from the training data alone, {tight['bound']} certifies {tight['value']:.1%}, "
+            f"{tight['value'] / max(test_error, 1e-12):.1f}× the network's test error."
+        )
+    else:
+        sentence += "."
+    numbers = {
+        "test error": test_error,
+        "train error": report["train_error"],
+        "guessing error": guess,
+        "δ": delta,
+        **{f"bound: {r['bound']}": r["value"] for r in report["rows"]},
+    }
+    return Answer("bounds", sentence, numbers, {"bounds": report}, time.perf_counter() - started)
+
+
+def parameters(
+    subject: Subject, *, recipe: TrainSpec | None, plan: dict[str, Any], seed: int, log: Log
+) -> Answer:
+    """Weight spectra per layer, Hessian top eigenvalues/trace/density and sharpness, a
+    filter-normalized loss-landscape plane, layer-wise CKA and effective ranks."""
+    from occamlab.probes.curvature import hessian_spectrum
+    from occamlab.probes.landscape.surface import landscape_plane
+    from occamlab.probes.representations.similarity import layer_similarity
+    from occamlab.probes.sharpness_summary import sharpness_summary
+    from occamlab.probes.spectra.probe import weight_spectra
+
+    started = time.perf_counter()
+    limit = plan["limit"]
+    log("weight spectra")
+    spectra = weight_spectra(subject, seed=seed).to_dict()
+    log("Hessian spectrum")
+    hessian = hessian_spectrum(
+        subject, k=plan["hessian_k"], limit=limit, seed=seed, density=True
+    ).to_dict()
+    log("sharpness")
+    sharp = jsonable(sharpness_summary(subject, limit=limit, seed=seed))
+    log("loss-landscape plane")
+    surface = landscape_plane(subject, steps=plan["landscape_steps"], limit=limit, seed=seed)
+    landscape = surface.to_dict()
+    log("layer similarity and effective ranks")
+    similarity = layer_similarity(subject, limit=limit).to_dict()
+    numbers, clauses = _parameter_clauses(spectra, hessian, sharp, landscape, similarity, recipe)
+    sentence = "; ".join(clauses)
+    sentence = sentence[0].upper() + sentence[1:] + "."
+    return Answer(
+        "parameters",
+        sentence,
+        numbers,
+        {
+            "spectra": spectra,
+            "hessian": hessian,
+            "sharpness": sharp,
+            "landscape": landscape,
+            "similarity": similarity,
+        },
+        time.perf_counter() - started,
+    )
+
+
+def _parameter_clauses(spectra, hessian, sharp, landscape, similarity, recipe):
+    numbers: dict[str, Any] = {}
+    clauses: list[str] = []
+    alphas = {r["name"]: r["alpha"] for r in spectra["layers"] if r.get("alpha") is not None}
+    low, high = ALPHA_RANGE
+    if alphas:
+        numbers.update({f"α of {name}": a for name, a in alphas.items()})
+        outside = {n: a for n, a in alphas.items() if not low <= a <= high}
+        span = f"α {min(alphas.values()):.2f}–{max(alphas.values()):.2f}"
+        if not outside:
+            clauses.append(
+                f"the weight spectra look well trained (layer {span}, inside WeightWatcher's "
+                f"{low:g}–{high:g})"
+            )
+        else:
+            verdict = {True: "under-trained, close to random", False: "very heavy-tailed"}
+            parts = [f"{n} (α {a:.2f}: {verdict[a > high]})" for n, a in outside.items()]
+            clauses.append(
+                f"layer {span}; outside WeightWatcher's {low:g}–{high:g}: {', '.join(parts)}"
+            )
+    else:
+        clauses.append("no layer has enough eigenvalues for a power-law fit")
+    lam = hessian["lambda_max"]
+    numbers.update(
+        {
+            "Hessian λ_max": lam,
+            "Hessian trace": hessian["trace"],
+            "2/λ_max": hessian["max_stable_lr"],
+            "PAC-Bayes σ (train error +0.1)": sharp["pacbayes"]["sigma"],
+        }
+    )
+    if recipe is not None and recipe.optimizer == "sgd" and lam > 0:
+        lr = recipe.lr
+        edge = lr * lam / 2
+        numbers["lr · λ_max / 2"] = edge
+        clauses.append(
+            f"the minimum is {'flat' if edge < 0.1 else 'sharp'} for its recipe (λ_max "
+            f"{lam:.3g}: gradient descent stays stable up to step {2 / lam:.3g}, "
+            f"{2 / lam / lr:.1f}× the learning rate {lr:g})"
+            if edge < 1
+            else f"the minimum sits at the edge of stability (λ_max {lam:.3g} ≥ 2/lr = "
+            f"{2 / lr:.3g})"
+        )
+    else:
+        clauses.append(f"the top Hessian eigenvalue is {lam:.3g} (trace {hessian['trace']:.3g})")
+    minima = landscape["local_minima"]
+    numbers["local minima on the landscape plane"] = minima
+    clauses.append(
+        "a random filter-normalized plane through the weights shows "
+        + ("a single basin" if minima <= 1 else f"{minima} local minima (a rugged landscape)")
+    )
+    ranks = similarity["ranks_a"]
+    if ranks:
+        names = similarity["layers_a"]
+        hidden = list(zip(names[:-1], ranks[:-1], strict=True)) or list(
+            zip(names, ranks, strict=True)
+        )
+        name, last = hidden[-1]
+        used = last["participation_ratio"]
+        numbers[f"effective rank of {name} (participation ratio)"] = used
+        numbers[f"units of {name}"] = last["features"]
+        cka = similarity["cka"]
+        if len(cka) > 1:
+            adjacent = [cka[i][i + 1] for i in range(len(cka) - 1)]
+            numbers["CKA of adjacent layers"] = adjacent
+        clauses.append(
+            f"{name}'s representation has effective rank {used:.1f} of {last['features']} units"
+            + (
+                ", so a much narrower layer could carry it"
+                if used < last["features"] / 4
+                else ", so its width is used"
+            )
+        )
+    return numbers, clauses

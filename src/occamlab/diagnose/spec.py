@@ -1,0 +1,75 @@
+"""What ``occam diagnose`` computes: :class:`DiagnoseSpec` and its two budgets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+# Per budget: the compression budget, the widths retrained (as fractions of the subject's) and
+# their seeds, the bounds' optimization effort, the Hessian's eigenvalues and the picture's grid.
+BUDGETS: dict[str, dict[str, Any]] = {
+    "quick": {
+        "simplify": "quick",
+        "width_factors": (1 / 8, 1 / 4, 1 / 2, 2),
+        "seeds": 2,
+        "bounds": {},
+        "hessian_k": 5,
+        "landscape_steps": 21,
+        "limit": 1000,
+    },
+    "deep": {
+        "simplify": "deep",
+        "width_factors": (1 / 32, 1 / 16, 1 / 8, 1 / 4, 1 / 2, 1, 2, 4),
+        "seeds": 3,
+        "bounds": {"posterior_epochs": 5, "finetune_epochs": 2, "levels": "4,8,16"},
+        "hessian_k": 20,
+        "landscape_steps": 41,
+        "limit": 0,
+    },
+}
+
+
+@dataclass(frozen=True)
+class DiagnoseSpec:
+    """Options of :func:`~occamlab.diagnose.diagnose` (and the flags of ``occam diagnose``).
+
+    Attributes:
+        deep: the deep budget: the standard compression grid with lottery tickets, a wider
+            width sweep with three seeds, longer bound optimization, more Hessian eigenvalues and
+            a finer landscape, all on every example. Default: the quick budget (≤ 3 minutes for
+            the default subject on a 2-core laptop CPU).
+        tolerance: largest drop of test accuracy still "as good as the original".
+        delta: failure probability of every error bound.
+        seeds: initialization seeds per width of the width sweep (0: the budget's).
+        limit: examples used by the curvature, sharpness, landscape and similarity probes
+            (0: the budget's: 1,000 at quick, all at deep).
+        seed: seeds every random step (directions, probes, initializations).
+    """
+
+    deep: bool = False
+    tolerance: float = 0.01
+    delta: float = 0.05
+    seeds: int = 0
+    limit: int = 0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        checks = [
+            (0 <= self.tolerance < 1, f"tolerance must be in [0, 1), got {self.tolerance}"),
+            (0 < self.delta < 1, f"delta must be in (0, 1), got {self.delta}"),
+            (self.seeds >= 0, f"seeds must be >= 0 (0: the budget's), got {self.seeds}"),
+            (self.limit >= 0, f"limit must be >= 0 (0: the budget's), got {self.limit}"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(message)
+
+    @property
+    def budget(self) -> dict[str, Any]:
+        """The budget's settings with this spec's overrides applied."""
+        plan = dict(BUDGETS["deep" if self.deep else "quick"])
+        if self.seeds:
+            plan["seeds"] = self.seeds
+        if self.limit:
+            plan["limit"] = self.limit
+        return plan
