@@ -21,6 +21,7 @@ from rich.table import Table
 
 from occamlab.cli_options import CliKit, spec_options
 from occamlab.cli_probe import register as register_probes
+from occamlab.cli_probe_bounds import register as register_bound_probes
 from occamlab.cli_run import register as register_experiments
 from occamlab.cli_subject import SubjectChoice, resolve_subject, subject_options
 from occamlab.jsonable import jsonable
@@ -248,6 +249,7 @@ kit = CliKit(
     default_store=DEFAULT_STORE,
 )
 probe_app = register_probes(app, kit)
+register_bound_probes(probe_app, kit)
 register_experiments(app, kit)
 # Probe families add their `occam probe NAME` commands here: register(probe_app, kit).
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import torch
@@ -133,6 +133,7 @@ class PacBayesBound:
         mean_test_error: test error of the posterior mean network.
         optimization: steps, seconds and the loop's history of the posterior optimization.
         predictor: what is certified.
+        posterior: Q itself (tensors; left out of ``to_dict``).
     """
 
     bound: float
@@ -158,9 +159,10 @@ class PacBayesBound:
     mean_test_error: float
     optimization: dict[str, Any]
     predictor: str = "the Gibbs classifier of Q (a fresh network from Q for every prediction)"
+    posterior: Gaussian | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return jsonable(self.__dict__)
+        return jsonable({k: v for k, v in self.__dict__.items() if k != "posterior"})
 
 
 def _prior_mean(
@@ -318,6 +320,7 @@ def pacbayes_bound(
         posterior_test_error=test_errors / test_n,
         mean_test_error=mean_errors / mean_n,
         optimization=optimization,
+        posterior=q,
     )
 
 

@@ -182,8 +182,9 @@ def _lrt_predictions(
     for prefix, module in model.named_modules():
         if not isinstance(module, nn.Linear):
             continue
-        var_w = q.std[f"{prefix}.weight"].pow(2)
-        var_b = q.std[f"{prefix}.bias"].pow(2) if module.bias is not None else None
+        dot = f"{prefix}." if prefix else ""
+        var_w = q.std[f"{dot}weight"].pow(2)
+        var_b = q.std[f"{dot}bias"].pow(2) if module.bias is not None else None
 
         def hook(_module, args, output, var_w=var_w, var_b=var_b):
             variance = nn.functional.linear(args[0].pow(2), var_w, var_b)
