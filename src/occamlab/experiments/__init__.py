@@ -26,4 +26,5 @@ __all__ = [
 
 # isort: split
 # Experiment modules (each registers itself), one line each, after the names above exist:
+import occamlab.experiments.generalization_measures  # noqa: E402, F401
 from occamlab.experiments import random_labels  # noqa: E402, F401
