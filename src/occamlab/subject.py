@@ -144,6 +144,11 @@ class Subject:
         """The trainable parameters by name, detached (shared storage; do not modify in place)."""
         return {k: p.detach() for k, p in self.model.named_parameters() if p.requires_grad}
 
+    def optimizer_groups(self) -> list[dict[str, Any]]:
+        """Parameter groups for the training loop's optimizer: one group of the trainable
+        parameters (an ensemble gives one group per member, with its own rates)."""
+        return [{"params": [p for p in self.model.parameters() if p.requires_grad]}]
+
     def buffers(self) -> dict[str, torch.Tensor]:
         return {k: b.detach() for k, b in self.model.named_buffers()}
 
