@@ -17,6 +17,8 @@ pair matrices.
   stratum the mutual information (bits) between 1[g_a > g_b] and 1[μ_a > μ_b] is computed from
   the 2 × 2 table; the score is the mean MI over strata divided by the mean entropy of
   1[g_a > g_b], minimized over all pairs (h₁, h₂) (one hyperparameter if only one varies).
+  Pairs whose strata leave the gap's order fully determined (mean entropy 0; e.g. when only
+  those two hyperparameters vary) are skipped; with none left the score is undefined (nan).
 * **Robust sign-error** (Dziugaite et al. 2020, arXiv 2010.11924): environments are pairs of
   models that differ in exactly one hyperparameter (same seed); a pair counts only if its gaps
   differ by more than the Monte Carlo noise of the test errors, √(g_a(1−g_a)/m + g_b(1−g_b)/m)
@@ -175,9 +177,9 @@ def conditional_mutual_information(zoo: Zoo, column: int) -> float:
         h_measure = _entropy_bits(table.sum(axis=1))
         mi = h_gap + h_measure - joint_h
         mean_h = h_gap.mean()
-        score = mi.mean() / mean_h if mean_h > 0 else 0.0
-        best = min(best, float(score))
-    return best
+        if mean_h > 0:  # else the strata fix the gap's order: nothing left to predict
+            best = min(best, float(mi.mean() / mean_h))
+    return best if math.isfinite(best) else math.nan
 
 
 def sign_errors(zoo: Zoo, column: int) -> tuple[float, float, dict[str, float]]:
