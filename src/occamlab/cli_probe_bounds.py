@@ -52,9 +52,9 @@ def _bounds_figure(result: dict[str, Any]) -> str:
         ax.text(min(values[i], 1.0) + 0.01, i, label, va="center", fontsize=8)
     ax.axvline(result["test_error"], color="black", ls="--", label="network test error")
     ax.axvline(result["guessing_error"], color="tab:red", ls=":", label="guessing")
-    ax.set(xlim=(0, 1.15), xlabel="error", title="Bounds next to the test error")
+    ax.set(xlim=(0, 1.22), xlabel="error", title="Bounds next to the test error")
     ax.invert_yaxis()
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, fontsize=8)
     return figure(fig, alt="bounds next to the test error")
 
 

@@ -76,8 +76,8 @@ class PacBayesSpec:
 
     prior: Literal["init", "data"] = "init"
     prior_fraction: float = 0.5
-    prior_epochs: int = 10
-    prior_lr: float = 0.05
+    prior_epochs: int = 20
+    prior_lr: float = 0.1
     posterior_epochs: int = 3
     posterior_lr: float = 1e-4
     std_rate: float = 100.0

@@ -48,6 +48,7 @@ class BoundsSpec:
             trained on part of the training set, the bound on the rest).
         prior_fraction: share of the training set a data-dependent prior is trained on.
         prior_epochs: epochs of training the data-dependent prior.
+        prior_lr: learning rate of that training (SGD, momentum 0.9, cosine schedule).
         posterior_epochs: epochs of posterior optimization (0: isotropic posterior).
         posterior_lr: Adam learning rate of the posterior means.
         mc_trials: Monte Carlo trials of the Gibbs error (0: each bound example once).
@@ -63,7 +64,8 @@ class BoundsSpec:
     pacbayes: bool = True
     prior: Literal["init", "data"] = "init"
     prior_fraction: float = 0.5
-    prior_epochs: int = 10
+    prior_epochs: int = 20
+    prior_lr: float = 0.1
     posterior_epochs: int = 1
     posterior_lr: float = 1e-4
     mc_trials: int = 20_000
@@ -87,6 +89,7 @@ class BoundsSpec:
             prior=self.prior,
             prior_fraction=self.prior_fraction,
             prior_epochs=self.prior_epochs,
+            prior_lr=self.prior_lr,
             posterior_epochs=self.posterior_epochs,
             posterior_lr=self.posterior_lr,
             mc_trials=self.mc_trials,
