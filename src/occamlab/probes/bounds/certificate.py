@@ -19,6 +19,9 @@
    fresh networks (kl-inverted at ``mc_delta``) and plugged into the PAC-Bayes-kl inversion at
    ``delta``; McAllester's and Catoni's forms are reported beside it. The whole statement holds
    with probability ≥ 1 − delta − mc_delta.
+
+Networks with floating-point buffers (BatchNorm statistics) are refused: the buffers come from
+the data, so a prior over the parameters alone would not be a prior over the functions.
 """
 
 from __future__ import annotations
@@ -251,6 +254,13 @@ def pacbayes_bound(
     spec = spec or PacBayesSpec()
     if subject.data.task != "classification":
         raise ValueError("PAC-Bayes error bounds need a classification task")
+    if any(b.is_floating_point() for b in subject.buffers().values()):
+        raise ValueError(
+            "the network has floating-point buffers (e.g. BatchNorm running statistics); they "
+            "are computed from the training data, so a prior over the parameters alone would "
+            "depend on the data: fold the normalization into the preceding layers or use a "
+            "network without buffers"
+        )
     generator = torch.Generator().manual_seed(spec.seed)
     prior_mean, prior_kind, bound_data = _prior_mean(subject, init, spec)
     bound = bound_data.train
