@@ -8,7 +8,8 @@ R̂_γ = the fraction of training examples with margin ≤ γ (≈ 0.1 by constr
 
 Every weight layer is the linear map A_i it applies to its input (exact operator norms for
 convolutions, :mod:`occamlab.probes.measures.layers`); activations are taken 1-Lipschitz (ReLU).
-M_i are the initial weights (zero without an initialization).
+M_i are the initial weights (zero without an initialization). The formulas are for a chain of
+layers: skip connections and normalization layers are not accounted for.
 
 * Bartlett, Foster & Telgarsky (2017, arXiv 1706.08498, Thm 1.1): spectral complexity
 

@@ -114,6 +114,7 @@ class BoundsReport:
             ratio to the network's test error, whether it beats guessing, seconds.
         guessing_error: 1 − 1/C, the error of guessing among C classes.
         seconds: total wall time.
+        skipped: bounds that do not apply to this network, with the reason.
     """
 
     test_error: float
@@ -125,6 +126,7 @@ class BoundsReport:
     rows: tuple[dict[str, Any], ...]
     guessing_error: float
     seconds: float
+    skipped: dict[str, str]
 
     def to_dict(self) -> dict[str, Any]:
         return jsonable(self.__dict__)
@@ -176,7 +178,10 @@ def error_bounds(
         )
     ]
     pacbayes = compression = norms = None
-    if spec.pacbayes:
+    skipped: dict[str, str] = {}
+    if spec.pacbayes and any(b.is_floating_point() for b in subject.buffers().values()):
+        skipped["pacbayes"] = "the network has data-dependent buffers (BatchNorm statistics)"
+    elif spec.pacbayes:
         clock = time.perf_counter()
         pacbayes = pacbayes_bound(subject, init=init, spec=spec.pacbayes_spec())
         rows.append(
@@ -249,6 +254,7 @@ def error_bounds(
         rows=tuple(rows),
         guessing_error=guess,
         seconds=time.perf_counter() - started,
+        skipped=skipped,
     )
 
 
