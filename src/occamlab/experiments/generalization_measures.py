@@ -5,8 +5,9 @@ A zoo of MLPs on MNIST-1D varies seven hyperparameters — depth, width, learnin
 size, weight decay, dropout and optimizer — each over a few values. Every model trains until
 its training cross-entropy reaches ``target_loss`` (Jiang et al.'s 0.01), with the learning rate
 decaying linearly to zero over ``max_epochs`` so that the noisiest settings still converge
-within the budget; only models that fit (training accuracy ≥ ``fit_accuracy``) are scored. Every measure of :mod:`occamlab.probes.measures` is computed on each model and scored
-against the generalization gap with Kendall's τ, the granulated Ψ, the PGDL conditional mutual
+within the budget; only models that fit (training accuracy ≥ ``fit_accuracy``) are scored.
+Every measure of :mod:`occamlab.probes.measures` is computed on each model and scored against
+the generalization gap with Kendall's τ, the granulated Ψ, the PGDL conditional mutual
 information and the robust sign-error (:mod:`occamlab.experiments.generalization_scores`), with
 bootstrap confidence intervals.
 
