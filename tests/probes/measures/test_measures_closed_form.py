@@ -183,3 +183,30 @@ def test_norm_bounds_of_a_single_linear_layer():
     assert result.lipschitz == pytest.approx(float(torch.linalg.matrix_norm(w, 2)), rel=1e-10)
     assert result.margin_error == pytest.approx(0.1, abs=0.02)
     assert result.vacuous["bartlett"] == (result.bartlett > 1)
+
+
+def test_sharpness_bound_forms_follow_from_sigma_alpha_and_the_norms():
+    subject = diagonal_subject()
+    params = subject.params()
+    init = {k: 0.5 * v for k, v in params.items()}
+    report = generalization_measures(subject, init=init, num_samples=4, search_depth=4)
+    v, ing = report.values, report.ingredients
+    w = torch.cat([p.reshape(-1) for p in params.values()])
+    d = w - 0.5 * w
+    m, omega, eps = 12, w.numel(), 1e-3
+    sigma, sigma_mag, alpha = ing["sigma"], ing["sigma_magnitude"], ing["alpha"]
+    assert v["pacbayes_flatness"] == pytest.approx(1 / sigma**2)
+    assert v["pacbayes_init"] == pytest.approx(
+        float(d.pow(2).sum()) / (4 * sigma**2) + math.log(m / sigma) + 10
+    )
+    assert v["pacbayes_orig"] == pytest.approx(
+        float(w.pow(2).sum()) / (4 * sigma**2) + math.log(m / sigma) + 10
+    )
+    top = eps**2 + (sigma_mag**2 + 1) * float(d.pow(2).sum()) / omega
+    mag = 0.25 * float(torch.log(top / (eps**2 + sigma_mag**2 * d.pow(2))).sum())
+    assert v["pacbayes_mag_init"] == pytest.approx(mag + math.log(m / sigma_mag) + 10)
+    assert v["sharpness_flatness"] == pytest.approx(1 / alpha**2)
+    assert v["sharpness_init"] == pytest.approx(
+        float(d.pow(2).sum()) * math.log(2 * omega) / (4 * alpha**2) + math.log(m / alpha) + 10
+    )
+    assert v["sharpness_mag_flatness"] == pytest.approx(1 / ing["alpha_magnitude"] ** 2)
