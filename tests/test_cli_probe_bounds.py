@@ -61,3 +61,20 @@ def test_probe_bounds_and_measures_store_runs_with_pages(capsys, tmp_path):
 
     code, _, err = run(capsys, "probe", "bounds", *base, "--sparsities", "x")
     assert code == 2 and "comma-separated" in err
+
+
+def test_initial_params_rebuild_a_registry_subjects_initialization():
+    import torch
+
+    from occamlab.recipes import initial_params, make_subject
+    from occamlab.subject import Subject
+    from tests.conftest import toy_data, toy_model
+
+    subject = make_subject(model="mlp", data="gaussian_mixture", seed=3, model_options={"width": 8})
+    before = {k: v.clone() for k, v in subject.params().items()}
+    with torch.no_grad():
+        for p in subject.model.parameters():
+            p.add_(1.0)  # "training" changes the weights, not the initialization
+    init = initial_params(subject)
+    assert all(torch.equal(init[k], before[k]) for k in before)
+    assert initial_params(Subject(model=toy_model(), data=toy_data())) is None

@@ -9,29 +9,9 @@ from occamlab.cli_probe import stored_run
 from occamlab.cli_subject import ResolvedSubject, SubjectChoice, resolve_subject, subject_options
 from occamlab.probes.bounds.summary import BoundsSpec
 from occamlab.probes.measures.summary import MeasuresSpec
+from occamlab.recipes import initial_params
 from occamlab.report import figure, key_values, table
 from occamlab.store import Store
-
-
-def initialization(choice: SubjectChoice, resolved: ResolvedSubject):
-    """The initial parameters of a registry subject (rebuilt from its spec and init seed).
-
-    The initialization is a function of the model spec and the seed only, so it is the prior
-    centre a PAC-Bayes bound may use; for a user's own ``--subject`` it is unknown (None).
-    """
-    if choice.subject is not None:
-        return None
-    from occamlab.models import build_model
-
-    model_spec, _ = choice.specs()
-    data = resolved.subject.data
-    module = build_model(
-        model_spec,
-        input_shape=data.input_shape,
-        num_outputs=data.num_outputs,
-        seed=choice.init_seed,
-    )
-    return {k: p.detach() for k, p in module.named_parameters() if p.requires_grad}
 
 
 def _bounds_figure(result: dict[str, Any]) -> str:
@@ -142,8 +122,7 @@ def register(probe_app: typer.Typer, kit: CliKit) -> None:
         resolved = resolve_subject(choice, runs, progress=not as_json)
 
         def compute(r: ResolvedSubject) -> dict[str, Any]:
-            init = initialization(choice, r)
-            return error_bounds(r.subject, init=init, spec=options).to_dict()
+            return error_bounds(r.subject, init=initial_params(r.subject), spec=options).to_dict()
 
         result = stored_run(
             "bounds", resolved, options, runs, compute=compute, sections=_bounds_sections
@@ -175,7 +154,7 @@ def register(probe_app: typer.Typer, kit: CliKit) -> None:
         resolved = resolve_subject(choice, runs, progress=not as_json)
 
         def compute(r: ResolvedSubject) -> dict[str, Any]:
-            init = initialization(choice, r)
+            init = initial_params(r.subject)
             initial_loss = None if init is None else r.subject.evaluate(init).loss
             report = generalization_measures(
                 r.subject, init=init, history=r.history, initial_loss=initial_loss, spec=options

@@ -153,14 +153,19 @@ def error_bounds(
 
     Args:
         subject: a trained classifier (never modified; evaluated in eval mode).
-        init: its initial parameters (the PAC-Bayes prior's centre; without them the prior is
-            centred at zero and a data-dependent prior is unavailable).
+        init: its initial parameters (the PAC-Bayes prior's centre). None: the initialization of
+            a subject made from registry specs (:func:`occamlab.recipes.initial_params`);
+            without one the prior is centred at zero and a data-dependent prior is unavailable.
         spec: options and budget; keyword ``options`` override its fields.
     """
     spec = make_spec(BoundsSpec, {**(spec.__dict__ if spec else {}), **options})
     if subject.data.task != "classification":
         raise ValueError("error bounds need a classification task")
     started = time.perf_counter()
+    if init is None:
+        from occamlab.recipes import initial_params
+
+        init = initial_params(subject)
     guess = 1.0 - 1.0 / subject.data.num_outputs
     train_error = subject.evaluate(split="train").error
     clock = time.perf_counter()
