@@ -170,3 +170,24 @@ def test_certificate_holds_in_at_least_1_minus_delta_of_repetitions(label, spec,
     assert failures / reps <= delta, label
     # the simulation can see invalid bounds: the empirical risk alone undershoots often
     assert naive_failures / reps > 0.2, label
+
+
+def test_posterior_network_kl_matches_the_float64_oracle_and_samples_from_q():
+    from occamlab.probes.bounds.posterior import PosteriorNetwork
+
+    model = toy_model().double()
+    params = {k: v.detach() for k, v in model.named_parameters()}
+    prior_mean = {k: torch.zeros_like(v) for k, v in params.items()}
+    net = PosteriorNetwork(
+        model, mean=params, std=0.05, prior_mean=prior_mean, prior_std=0.3, std_rate=10.0
+    )
+    q = net.posterior()
+    assert all(torch.allclose(q.std[k], torch.full_like(v, 0.05)) for k, v in params.items())
+    p = Gaussian.isotropic(prior_mean, 0.3)
+    assert float(net.kl().detach()) == pytest.approx(gaussian_kl(q, p), rel=1e-5)
+    x = torch.randn(4, 5, dtype=torch.float64)
+    net.eval()
+    assert torch.allclose(net(x), model(x))  # eval mode: the mean network
+    net.train()
+    assert not torch.allclose(net(x), model(x))  # train mode: a draw from Q
+    assert all(not m.training for m in net.base.modules())  # the network itself stays in eval
