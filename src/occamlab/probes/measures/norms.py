@@ -70,6 +70,11 @@ def path_norm(subject: Subject, params: Params | None = None) -> float | None:
         return float(functional_call(model, (squared, buffers), (ones,)).sum())
 
 
+def _log_square(norm: float) -> float:
+    """ln(norm²); −inf for an all-zero layer (the network is then constant)."""
+    return 2.0 * math.log(norm) if norm > 0 else -math.inf
+
+
 def _log_sum(logs: list[float]) -> float:
     return math.log(len(logs)) + sum(logs) / len(logs)
 
@@ -83,8 +88,8 @@ def norm_measures(
     spectral = [spectral_norm(layer, params[layer.weight]) for layer in layers]
     operator_fro = [frobenius_norm(layer, params[layer.weight]) for layer in layers]
     fro = [float(params[layer.weight].double().norm()) for layer in layers]
-    log_spec = [2.0 * math.log(s) for s in spectral]
-    log_fro = [2.0 * math.log(f) for f in fro]
+    log_spec = [_log_square(s) for s in spectral]
+    log_fro = [_log_square(f) for f in fro]
     flat = torch.cat([v.detach().double().reshape(-1) for v in params.values()])
     out: dict[str, float | None] = {
         "log_prod_spectral": sum(log_spec),
