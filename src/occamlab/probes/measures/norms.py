@@ -97,7 +97,7 @@ def norm_measures(
         "log_prod_frobenius": sum(log_fro),
         "log_sum_frobenius": _log_sum(log_fro),
         "frobenius_over_spectral": sum(
-            (f / s) ** 2 for f, s in zip(operator_fro, spectral, strict=True)
+            (f / s) ** 2 for f, s in zip(operator_fro, spectral, strict=True) if s > 0
         ),
         "parameter_norm": float(flat.pow(2).sum()),
         "path_norm": path_norm(subject, params),
