@@ -56,6 +56,7 @@ class NormBounds:
         lipschitz: Π_i ‖A_i‖_σ, the network's Lipschitz bound.
         n, delta: training examples and failure probability.
         vacuous: whether each bound exceeds 1.
+        search_bits: 0 (nothing is searched; γ is fixed by the percentile rule).
         note: the caveat.
     """
 
@@ -68,6 +69,7 @@ class NormBounds:
     n: int
     delta: float
     vacuous: dict[str, bool]
+    search_bits: float = 0.0
     note: str = "O(·) constants set to 1, no union bound over γ: a measure, not a certificate"
 
     def to_dict(self) -> dict[str, Any]:

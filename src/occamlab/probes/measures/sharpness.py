@@ -12,6 +12,11 @@ as L̂ and a target deviation of 0.1 (ten points of training error), by log-spac
   on the loss keeps L̂ within 0.1;
 * α′ — the same in the box |u_i| ≤ α′|w_i| + ε.
 
+Tolerance: each search brackets its quantity within a factor 10 and bisects ``search_depth``
+times in log space, so it is known to within a factor 10^(2^−depth) (1.002 at depth 10, 1.009 at
+the study's depth 8); the Monte Carlo mean of σ's search uses ``num_samples`` draws shared by
+every σ (common random numbers), so its noise does not break the bisection's monotonicity.
+
 With m training examples, ω parameters, w⁰ the initialization (measures needing it are None
 without one):
 
