@@ -37,7 +37,7 @@ def binary_kl(q: float, p: float) -> float:
     """kl(q‖p) for Bernoulli means q and p (inf where p ∉ (0, 1) cannot explain q).
 
     >>> round(binary_kl(0.1, 0.2), 6)
-    0.036368
+    0.03669
     >>> binary_kl(0.3, 0.3)
     0.0
     """
