@@ -83,8 +83,8 @@ def pac_bayes_complexity(kl: float, m: int, delta: float) -> float:
 def pac_bayes_kl_bound(risk: float, kl: float, m: int, delta: float) -> float:
     """kl⁻¹(ê, (KL + ln(2√m/δ))/m): the Seeger/Maurer bound on e(Q).
 
-    >>> round(pac_bayes_kl_bound(0.0, 0.0, 10_000, 0.05), 5)
-    0.00113
+    >>> round(pac_bayes_kl_bound(0.0, 0.0, 10_000, 0.05), 5)  # 1 − (δ/(2√m))^(1/m)
+    0.00083
     """
     _check(risk, kl, m, delta)
     return kl_inverse_upper(risk, pac_bayes_complexity(kl, m, delta))
