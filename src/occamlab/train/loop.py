@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 
+from occamlab.notebook import HtmlRepr
 from occamlab.subject import Subject
 from occamlab.train.optim import lr_factor, make_optimizer
 from occamlab.train.spec import TrainSpec
@@ -67,7 +68,7 @@ class Callback:
 
 
 @dataclass(frozen=True)
-class TrainResult:
+class TrainResult(HtmlRepr):
     """Outcome of :func:`fit`: steps taken, why it stopped, and the evaluation history."""
 
     steps: int
@@ -157,7 +158,7 @@ def fit(
     state = TrainState(
         subject=subject,
         spec=spec,
-        optimizer=make_optimizer(subject.optimizer_groups(), spec),
+        optimizer=_optimizer(subject, spec),
         total_steps=total_steps,
         steps_per_epoch=steps_per_epoch,
         lr=spec.lr * lr_factor(0, total_steps, spec),
@@ -214,6 +215,13 @@ def fit(
         history=state.history,
         seconds=time.perf_counter() - started,
     )
+
+
+def _optimizer(subject: Subject, spec: TrainSpec) -> Any:
+    """The optimizer named by ``spec`` over the subject's parameter groups, or the subject's own
+    when it brings one (an ensemble: an optimizer over its stacked parameters)."""
+    own = getattr(subject, "make_optimizer", None)
+    return own(spec) if own is not None else make_optimizer(subject.optimizer_groups(), spec)
 
 
 def _step(state: TrainState, x: torch.Tensor, y: torch.Tensor) -> None:
