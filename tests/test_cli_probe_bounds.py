@@ -62,6 +62,21 @@ def test_probe_bounds_and_measures_store_runs_with_pages(capsys, tmp_path):
     code, _, err = run(capsys, "probe", "bounds", *base, "--sparsities", "x")
     assert code == 2 and "comma-separated" in err
 
+    # `occam report` rewrites both pages from the store alone, and the index links them.
+    for stored in (result, measures):
+        Path(stored["report"]).unlink()
+    store = ["--store", str(tmp_path / "runs.sqlite"), "--json"]
+    code, out, _ = run(capsys, "report", result["id"], *store)
+    assert code == 0
+    page = Path(json.loads(out)["pages"][0]).read_text()
+    assert "Bounds next to the test error" in page and "data:image/png" in page
+    code, out, _ = run(capsys, "report", "--all", *store)
+    assert code == 0
+    assert "Measures (Jiang et al. 2019)" in Path(measures["report"]).read_text()
+    index = Path(json.loads(out)["index"]).read_text()
+    for stored, kind in ((result, "bounds"), (measures, "measures")):
+        assert f"data-kind='probe/{kind}'" in index and f"href='{stored['id']}.html'" in index
+
 
 def test_initial_params_rebuild_a_registry_subjects_initialization():
     import torch

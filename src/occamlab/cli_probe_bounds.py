@@ -5,7 +5,7 @@ from typing import Any
 import typer
 
 from occamlab.cli_options import CliKit, spec_options
-from occamlab.cli_probe import stored_run
+from occamlab.cli_probe import probe_renderer, stored_run
 from occamlab.cli_subject import ResolvedSubject, SubjectChoice, resolve_subject, subject_options
 from occamlab.probes.bounds.summary import BoundsSpec
 from occamlab.probes.measures.summary import MeasuresSpec
@@ -105,6 +105,8 @@ def register(probe_app: typer.Typer, kit: CliKit) -> None:
     """Add ``occam probe bounds`` and ``occam probe measures``."""
     command, emit, out = kit.command, kit.emit, kit.out
     store_opt, json_opt, default_store = kit.store_opt, kit.json_opt, kit.default_store
+    probe_renderer("bounds", _bounds_sections)  # also used by `occam report`
+    probe_renderer("measures", _measures_sections)
 
     @command(on=probe_app, name="bounds")
     @spec_options(BoundsSpec, param="options")

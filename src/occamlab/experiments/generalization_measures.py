@@ -19,8 +19,8 @@ and the bootstrap resamples whole stars (and seeds). Learning rates are relative
 optimizer's standard rate (SGD with momentum 0.9: 0.05; Adam: 0.001). MNIST-1D gets 8,000 test
 examples (instead of the standard 1,000) so that the gaps are measured to about ±0.5%.
 
-Training goes through :func:`train_zoo`, one function taking the whole zoo, so a vectorized
-ensemble trainer can replace the plain loop without touching the rest.
+Training goes through :func:`train_zoo`, which hands the whole zoo to the run store's trainer
+(members sharing an architecture and recipe train together as a vectorized ensemble).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from occamlab.experiments import EXPERIMENTS, Claim, Context, ExperimentResult
 from occamlab.experiments.generalization_scores import Zoo, bootstrap, scores
 from occamlab.models import build_model, model_spec
 from occamlab.probes.measures import CATALOG, MeasuresSpec, generalization_measures
-from occamlab.runs import TrainedSubject
+from occamlab.runs import TrainedSubject, TrainJob
 from occamlab.specs import spec_to_dict
 from occamlab.train import TrainSpec
 
@@ -67,12 +67,13 @@ def _values(text: str, kind: type) -> tuple:
 
 
 def train_zoo(ctx: Context, members: Sequence[Member], spec: Any) -> list[TrainedSubject]:
-    """Train (or reuse) every member, one after the other, through the run store."""
-    out = []
-    for member in ctx.track(members, "training the zoo"):
+    """Train (or reuse) every member through the run store; members that share an architecture
+    and recipe (differing in learning rate or weight decay) train as one vectorized ensemble."""
+    jobs = []
+    for member in members:
         hp = member.hp
-        out.append(
-            ctx.train(
+        jobs.append(
+            TrainJob(
                 model=model_spec(
                     "mlp", width=hp["width"], depth=hp["depth"], dropout=hp["dropout"]
                 ),
@@ -92,7 +93,7 @@ def train_zoo(ctx: Context, members: Sequence[Member], spec: Any) -> list[Traine
                 seed=member.seed,
             )
         )
-    return out
+    return ctx.train_many(jobs)
 
 
 @EXPERIMENTS.register
