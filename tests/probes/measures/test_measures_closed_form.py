@@ -48,6 +48,11 @@ def test_norm_measures_of_a_diagonal_network():
     assert values["log_sum_spectral"] == pytest.approx(math.log(2) + log_spec / 2, rel=1e-10)
     assert values["log_prod_frobenius"] == pytest.approx(log_fro, rel=1e-10)
     assert values["log_prod_spectral_over_margin"] == pytest.approx(log_spec - 2 * math.log(2.0))
+    assert values["log_sum_spectral_over_margin"] == pytest.approx(
+        math.log(2) + (log_spec - 2 * math.log(2.0)) / 2
+    )
+    assert values["log_sum_frobenius"] == pytest.approx(math.log(2) + log_fro / 2, rel=1e-10)
+    assert values["log_prod_frobenius_over_margin"] == pytest.approx(log_fro - 2 * math.log(2.0))
     assert values["log_sum_frobenius_over_margin"] == pytest.approx(
         math.log(2) + (log_fro - 2 * math.log(2.0)) / 2
     )
@@ -153,6 +158,13 @@ def test_pacbayes_sigma_in_closed_form():
     sigma = a / (math.sqrt(2) * 1.2815515655446004)
     found = pacbayes_sigma(subject, num_samples=500, search_depth=12)
     assert found.sigma == pytest.approx(sigma, rel=0.1)
+    # magnitude-aware: u₀ ~ N(0, ε²), u₁ ~ N(0, σ′²a² + ε²), so Δ ~ N(a, σ′²a² + 2ε²)
+    eps = 1e-3
+    sigma_mag = math.sqrt(1 / 1.2815515655446004**2 - 2 * eps**2 / a**2)
+    found = pacbayes_sigma(
+        subject, num_samples=500, search_depth=12, magnitude_aware=True, magnitude_epsilon=eps
+    )
+    assert found.sigma == pytest.approx(sigma_mag, rel=0.1)
 
 
 def test_generalization_measures_report_everything():
@@ -163,7 +175,12 @@ def test_generalization_measures_report_everything():
         subject, init=init, history=history, initial_loss=1.0, num_samples=4, search_depth=4
     )
     assert set(report.values) == set(CATALOG)
-    assert report.values["steps_to_loss_0.1"] is not None
+    # log-linear interpolation: 1.0 → 0.05 over 10 steps, 0.05 → 0.005 over the next 10
+    first = 10 * math.log(10) / math.log(20)
+    assert report.values["steps_to_loss_0.1"] == pytest.approx(first)
+    assert report.values["steps_0.1_to_0.01"] == pytest.approx(
+        10 + 10 * math.log(5) / math.log(10) - first
+    )
     assert report.train_error == 0.0 and report.generalization_gap == report.test_error
     payload = report.to_dict()
     assert payload["catalog"]["path_norm"]["family"] == "path"
@@ -205,7 +222,18 @@ def test_sharpness_bound_forms_follow_from_sigma_alpha_and_the_norms():
     top = eps**2 + (sigma_mag**2 + 1) * float(d.pow(2).sum()) / omega
     mag = 0.25 * float(torch.log(top / (eps**2 + sigma_mag**2 * d.pow(2))).sum())
     assert v["pacbayes_mag_init"] == pytest.approx(mag + math.log(m / sigma_mag) + 10)
+    mag_orig = 0.25 * float(
+        torch.log(
+            (eps**2 + (sigma_mag**2 + 1) * float(w.pow(2).sum()) / omega)
+            / (eps**2 + sigma_mag**2 * d.pow(2))
+        ).sum()
+    )
+    assert v["pacbayes_mag_orig"] == pytest.approx(mag_orig + math.log(m / sigma_mag) + 10)
+    assert v["pacbayes_mag_flatness"] == pytest.approx(1 / sigma_mag**2)
     assert v["sharpness_flatness"] == pytest.approx(1 / alpha**2)
+    assert v["sharpness_orig"] == pytest.approx(
+        float(w.pow(2).sum()) * math.log(2 * omega) / (4 * alpha**2) + math.log(m / alpha) + 10
+    )
     assert v["sharpness_init"] == pytest.approx(
         float(d.pow(2).sum()) * math.log(2 * omega) / (4 * alpha**2) + math.log(m / alpha) + 10
     )
