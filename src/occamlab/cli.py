@@ -22,6 +22,7 @@ from rich.table import Table
 
 from occamlab.cli_options import CliKit, spec_options
 from occamlab.cli_probe import register as register_probes
+from occamlab.cli_probe_bounds import register as register_bound_probes
 from occamlab.cli_probe_compression import register as register_compression
 from occamlab.cli_probe_kernels import register as register_kernel_probes
 from occamlab.cli_probe_landscape import register as register_landscape
@@ -310,6 +311,7 @@ register_sweep(app, kit)
 register_reports(app, kit)
 probe_app = register_probes(app, kit)
 # Probe families add their `occam probe NAME` commands here: register(probe_app, kit).
+register_bound_probes(probe_app, kit)
 register_compression(probe_app, kit)
 register_landscape(probe_app, kit)
 register_spectra(probe_app, kit)

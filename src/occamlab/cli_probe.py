@@ -5,7 +5,12 @@ from typing import Any
 import typer
 
 from occamlab.cli_options import CliKit, spec_options
-from occamlab.cli_subject import SubjectChoice, resolve_subject, subject_options
+from occamlab.cli_subject import (
+    ResolvedSubject,
+    SubjectChoice,
+    resolve_subject,
+    subject_options,
+)
 from occamlab.probes.curvature import HessianReport, HessianSpec, hessian_spectrum
 from occamlab.probes.sharpness_summary import SharpnessSpec, sharpness_summary
 from occamlab.report import figure, key_values, register_renderer, table, write_run_page
@@ -18,6 +23,15 @@ def stored_probe(
 ) -> dict[str, Any]:
     """Resolve the subject, run (or reuse) the probe as a stored run, write its page."""
     resolved = resolve_subject(choice, store, progress=progress)
+    return stored_run(
+        kind, resolved, spec, store, compute=lambda r: compute(r.subject), sections=sections
+    )
+
+
+def stored_run(
+    kind: str, resolved: ResolvedSubject, spec: Any, store: Store, *, compute, sections
+) -> dict[str, Any]:
+    """Run (or reuse) ``compute(resolved)`` as a stored probe run and write its page."""
     subject = resolved.subject
     run_spec = {
         "source": resolved.source,
@@ -26,7 +40,7 @@ def stored_probe(
     }
     with store.run(f"probe/{kind}", run_spec, name=f"{kind} · {subject.name}") as run:
         if not run.reused:
-            run.metrics.update(compute(subject))
+            run.metrics.update(compute(resolved))
     page = probe_renderer(kind, sections)(store, run.record)
     return {"id": run.id, "reused": run.reused, "report": str(page), **run.metrics}
 

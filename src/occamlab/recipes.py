@@ -62,6 +62,30 @@ def make_subject(
     )
 
 
+def initial_params(subject: Subject) -> dict[str, Any] | None:
+    """The initialization of a subject made by :func:`make_subject` (from its specs and seed).
+
+    The initial weights are a function of the model spec and the seed only (whatever weights
+    were loaded or trained since), so bounds may centre a prior there and measures may take
+    distances from there. None for subjects made otherwise (e.g. a user's own function).
+    """
+    spec, seed = subject.meta.get("model_spec"), subject.meta.get("seed")
+    if not isinstance(spec, dict) or "name" not in spec or not isinstance(seed, int):
+        return None
+    options = {k: v for k, v in spec.items() if k != "name"}
+    module = build_model(
+        MODELS.spec(spec["name"], **options),
+        input_shape=subject.data.input_shape,
+        num_outputs=subject.data.num_outputs,
+        seed=seed,
+    )
+    init = {k: p.detach() for k, p in module.named_parameters() if p.requires_grad}
+    own = subject.params()
+    if set(init) != set(own) or any(init[k].shape != own[k].shape for k in own):
+        return None
+    return init
+
+
 def import_subject(target: str) -> Subject:
     """Call ``package.module:function`` (no arguments) and check that it returns a Subject.
 

@@ -14,6 +14,7 @@ from occamlab.data.base import Data, Split, Task
 from occamlab.data.cifar import Cifar10Spec
 from occamlab.data.corruptions import apply_corruptions
 from occamlab.data.digits import DigitsSpec
+from occamlab.data.holdout import split_train
 from occamlab.data.idx import MnistIdxSpec
 from occamlab.data.mixture import GaussianMixtureSpec
 from occamlab.data.mnist1d import Mnist1DSpec
@@ -88,6 +89,7 @@ __all__ = [
     "data_spec",
     "load_data",
     "parity_support",
+    "split_train",
     "teacher_forward",
     "teacher_weights",
 ]

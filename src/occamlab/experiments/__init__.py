@@ -29,6 +29,7 @@ __all__ = [
 import occamlab.experiments.batch_size_sharpness  # noqa: E402, F401
 import occamlab.experiments.deep_vs_shallow  # noqa: E402, F401
 import occamlab.experiments.edge_of_stability  # noqa: E402, F401
+import occamlab.experiments.generalization_measures  # noqa: E402, F401
 import occamlab.experiments.gradient_failures  # noqa: E402, F401
 import occamlab.experiments.implicit_bias  # noqa: E402, F401
 import occamlab.experiments.information_plane  # noqa: E402, F401

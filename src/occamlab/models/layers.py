@@ -53,6 +53,32 @@ def nonlinearity_of(name: Activation) -> Nonlinearity:
     return _NONLINEARITY[name]
 
 
+class SeededDropout(nn.Dropout):
+    """Dropout whose masks come from its own generator, never from PyTorch's global RNG.
+
+    In train mode each entry is zeroed with probability ``p`` and the rest scaled by 1/(1 − p);
+    in eval mode it is the identity. The generator is created at the first training forward pass
+    from ``seed`` (set by the model's builder from its initialization generator), so training a
+    freshly built model is reproducible without seeding anything global.
+    """
+
+    def __init__(self, p: float = 0.5, *, seed: int = 0) -> None:
+        super().__init__(p)
+        self.seed = seed
+        self.generator: torch.Generator | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        if self.generator is None:
+            self.generator = torch.Generator().manual_seed(self.seed)
+        keep = torch.rand(x.shape, generator=self.generator, dtype=x.dtype) >= self.p
+        return x * keep.to(x.dtype) / (1.0 - self.p)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, seed={self.seed}"
+
+
 class FlattenInput(nn.Module):
     """``(batch, *shape) -> (batch, prod(shape))``; also turns ``(batch,)`` into ``(batch, 1)``."""
 
@@ -116,6 +142,7 @@ __all__ = [
     "FlattenInput",
     "GlobalAvgPool",
     "Network",
+    "SeededDropout",
     "make_activation",
     "nonlinearity_of",
 ]

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
+import torch
 from torch import nn
 
 from occamlab.models.init import InitScheme, Nonlinearity
@@ -15,6 +16,7 @@ from occamlab.models.layers import (
     Activation,
     FlattenInput,
     Network,
+    SeededDropout,
     make_activation,
     nonlinearity_of,
 )
@@ -36,9 +38,10 @@ def fully_connected(
     *,
     activation: Activation = "relu",
     bias: bool = True,
+    dropout: float = 0.0,
     input_shape: tuple[int, ...],
 ) -> Network:
-    """Flatten, then ``Linear -> activation`` for each hidden width, then a linear head.
+    """Flatten, then ``Linear -> activation [-> dropout]`` for each hidden width, then a head.
 
     Args:
         in_features: number of input features after flattening.
@@ -46,12 +49,15 @@ def fully_connected(
         num_outputs: width of the linear head.
         activation: activation after every hidden layer.
         bias: whether every Linear layer (head included) has a bias.
+        dropout: drop probability after every hidden activation (0: no dropout layers).
         input_shape: recorded on the returned :class:`Network`.
     """
     layers: list[nn.Module] = [FlattenInput()]
     previous = in_features
     for width in hidden:
         layers += [nn.Linear(previous, width, bias=bias), make_activation(activation)]
+        if dropout > 0:
+            layers.append(SeededDropout(dropout))
         previous = width
     features = nn.Sequential(*layers)
     head = nn.Linear(previous, num_outputs, bias=bias)
@@ -79,6 +85,8 @@ class MLPSpec(ModelSpec):
         init_scale: factor multiplying every initial weight matrix (not the biases); below 1
             pushes training toward the rich/feature-learning regime, above 1 toward lazy.
         init: weight initialization scheme (see ``occamlab.models.init.InitScheme``).
+        dropout: drop probability after every hidden activation (0: none). Dropout masks come
+            from a generator seeded by the model's initialization seed (never the global RNG).
     """
 
     name: ClassVar[str] = "mlp"
@@ -89,6 +97,7 @@ class MLPSpec(ModelSpec):
     bias: bool = True
     init_scale: float = 1.0
     init: InitScheme = "default"
+    dropout: float = 0.0
 
     def __post_init__(self) -> None:
         check_int(self.name, "width", self.width, minimum=1, example=100)
@@ -107,6 +116,8 @@ class MLPSpec(ModelSpec):
                 f"got {scale!r}"
             )
         check_init(self.name, self.init)
+        if isinstance(self.dropout, bool) or not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"mlp: dropout must lie in [0, 1), got {self.dropout!r}")
 
     @property
     def hidden(self) -> tuple[int, ...]:
@@ -128,8 +139,20 @@ class MLPSpec(ModelSpec):
             num_outputs,
             activation=self.activation,
             bias=self.bias,
+            dropout=self.dropout,
             input_shape=input_shape,
         )
+
+    def build(self, *, input_shape, num_outputs: int, generator: torch.Generator) -> nn.Module:
+        """As :meth:`ModelSpec.build`; then every dropout layer gets a seed drawn from
+        ``generator`` (after the initialization, which is therefore unchanged by dropout)."""
+        module = super().build(
+            input_shape=input_shape, num_outputs=num_outputs, generator=generator
+        )
+        for layer in module.modules():
+            if isinstance(layer, SeededDropout):
+                layer.seed = int(torch.randint(0, 2**62, (1,), generator=generator))
+        return module
 
     def num_parameters(self, input_shape: Sequence[int], num_outputs: int) -> int:
         """``d*w + (depth-1)*w*w + w*k`` weights plus ``depth*w + k`` biases (``d*k + k`` if

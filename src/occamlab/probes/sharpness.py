@@ -8,12 +8,15 @@
   norm (Li et al. 2018 normalization).
 * :func:`pacbayes_sigma` — Jiang et al. (2019) PAC-Bayes flatness σ by log-space bisection with
   common random numbers.
+* :func:`worst_case_alpha` — Jiang et al. (2019) worst-case sharpness α (plain or
+  magnitude-aware box), by log-space bisection over projected gradient ascent.
 
 Every probe takes a :class:`~occamlab.subject.Subject` and keyword-only options, evaluates the
 exact mean loss of a split (``split="train"``, ``limit=`` for its first examples) in eval mode,
 never modifies the module's parameters, draws randomness only from its ``seed``, and returns a
 frozen dataclass with ``to_dict()``. The implementations live in ``sharpness_keskar``,
-``sharpness_ascent`` and ``sharpness_pacbayes``; see their docstrings for the exact definitions.
+``sharpness_ascent``, ``sharpness_pacbayes`` and ``sharpness_worstcase``; see their docstrings
+for the exact definitions.
 """
 
 from occamlab.probes._sharpness_common import SharpnessResult
@@ -26,6 +29,7 @@ from occamlab.probes.sharpness_ascent import (
 )
 from occamlab.probes.sharpness_keskar import KeskarSharpness, keskar_sharpness
 from occamlab.probes.sharpness_pacbayes import PacBayesSigma, pacbayes_sigma
+from occamlab.probes.sharpness_worstcase import WorstCaseAlpha, worst_case_alpha
 
 __all__ = [
     "AdaptiveSharpness",
@@ -34,8 +38,10 @@ __all__ = [
     "KeskarSharpness",
     "PacBayesSigma",
     "SharpnessResult",
+    "WorstCaseAlpha",
     "adaptive_sharpness",
     "filter_normalized_sharpness",
     "keskar_sharpness",
     "pacbayes_sigma",
+    "worst_case_alpha",
 ]

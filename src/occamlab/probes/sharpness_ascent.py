@@ -92,7 +92,7 @@ class FilterNormalizedSharpness(AscentSharpness):
     vectors: str
 
 
-class _Ball:
+class Ball:
     """The set {v : ‖v_g‖₂ ≤ ρ per group g, v_i = 0 where s_i = 0} and its geometry."""
 
     def __init__(self, scale: torch.Tensor, group: torch.Tensor, rho: float) -> None:
@@ -127,14 +127,21 @@ class _Ball:
         return self.direction(d) * radius[self.group]
 
 
-def _ascend(
-    objective: FlatObjective, ball: _Ball, *, steps: int, step_size: float, seed: int
-) -> dict[str, float | int]:
+def ascent_loop(
+    objective: FlatObjective,
+    ball: Ball,
+    *,
+    base: float,
+    steps: int,
+    step_size: float,
+    seed: int,
+) -> tuple[float, torch.Tensor]:
+    """Projected gradient ascent in ``ball`` from a uniform random point of it.
+
+    Returns the largest loss over every point evaluated (``base`` at v = 0 included) and its
+    normalized coordinates v (the perturbation is ``ball.scale * v``).
+    """
     w, s = objective.w, ball.scale
-    base, grad = objective.loss_and_grad(w)
-    ascent = ball.direction(s * grad)
-    first_order = ball.rho * float(ball.group_norms(s * grad).sum())
-    one_step = objective.loss(w + s * (ball.rho * ascent)) - base
     best_loss, best_v = base, torch.zeros_like(w)
     v = ball.random_point(torch.Generator().manual_seed(seed))
     for _ in range(steps):
@@ -145,6 +152,20 @@ def _ascend(
     value = objective.loss(w + s * v)
     if value > best_loss:
         best_loss, best_v = value, v
+    return best_loss, best_v
+
+
+def _ascend(
+    objective: FlatObjective, ball: Ball, *, steps: int, step_size: float, seed: int
+) -> dict[str, float | int]:
+    w, s = objective.w, ball.scale
+    base, grad = objective.loss_and_grad(w)
+    ascent = ball.direction(s * grad)
+    first_order = ball.rho * float(ball.group_norms(s * grad).sum())
+    one_step = objective.loss(w + s * (ball.rho * ascent)) - base
+    best_loss, best_v = ascent_loop(
+        objective, ball, base=base, steps=steps, step_size=step_size, seed=seed
+    )
     return {
         "sharpness": best_loss - base,
         "rho": ball.rho,
@@ -201,7 +222,7 @@ def adaptive_sharpness(
         objective = FlatObjective(subject, split, limit)
         w = objective.w
         group = torch.zeros(w.numel(), dtype=torch.int64) if p == 2 else torch.arange(w.numel())
-        ball = _Ball(w.abs() + eta, group, rho)
+        ball = Ball(w.abs() + eta, group, rho)
         fields = _ascend(objective, ball, steps=steps, step_size=step_size, seed=seed)
         return AdaptiveSharpness(p=p, eta=eta, **fields, **common_fields(objective, seed))
 
@@ -253,7 +274,7 @@ def filter_normalized_sharpness(
     with subject.eval_mode():
         objective = FlatObjective(subject, split, limit)
         scale, group = _filter_groups(objective.like, vectors)
-        ball = _Ball(scale.to(objective.dtype), group, rho)
+        ball = Ball(scale.to(objective.dtype), group, rho)
         fields = _ascend(objective, ball, steps=steps, step_size=step_size, seed=seed)
         return FilterNormalizedSharpness(
             vectors=vectors, **fields, **common_fields(objective, seed)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,10 @@ from occamlab.train.spec import TrainSpec
 
 class NonFiniteLossError(RuntimeError):
     """Training produced a NaN or infinite loss; the run is stopped."""
+
+
+Objective = Callable[[Subject, torch.Tensor, torch.Tensor], torch.Tensor]
+"""A training objective ``objective(subject, x, y) -> scalar`` for one minibatch."""
 
 
 @dataclass
@@ -34,6 +39,7 @@ class TrainState:
     batch_loss: float = math.nan
     history: list[dict[str, Any]] = field(default_factory=list)
     stop_reason: str | None = None
+    objective: Objective | None = None
 
     def request_stop(self, reason: str) -> None:
         """Ask the loop to stop after the current step."""
@@ -122,6 +128,7 @@ def fit(
     *,
     callbacks: tuple[Callback, ...] | list[Callback] = (),
     progress: bool = False,
+    objective: Objective | None = None,
 ) -> TrainResult:
     """Train ``subject.model`` in place with the recipe ``spec``.
 
@@ -130,6 +137,9 @@ def fit(
     weights) and spec give bitwise identical weights. ``batch_size=0`` is full-batch gradient
     descent. Train and test metrics are evaluated (streamed, eval mode) every ``eval_every``
     epochs and at the end; training stops early at ``target_loss``/``target_accuracy``.
+
+    ``objective(subject, x, y)`` replaces the subject's loss as the minibatch objective (e.g. a
+    PAC-Bayes bound of a stochastic network); evaluations still report the subject's loss.
 
     Raises:
         NonFiniteLossError: a batch or evaluation loss became NaN/inf. The parameters stay as
@@ -152,6 +162,7 @@ def fit(
         total_steps=total_steps,
         steps_per_epoch=steps_per_epoch,
         lr=spec.lr * lr_factor(0, total_steps, spec),
+        objective=objective,
     )
     generator = torch.Generator().manual_seed(spec.seed)
     bar = _progress(progress, total_steps)
@@ -222,7 +233,10 @@ def _step(state: TrainState, x: torch.Tensor, y: torch.Tensor) -> None:
         # leaves SGD, Adam and AdamW parameters exactly unchanged.
         group["lr"] = 0.0 if group.get("frozen") else group["base_lr"] * factor
     optimizer.zero_grad(set_to_none=True)
-    loss = state.subject.loss_of(None, x, y)
+    if state.objective is None:
+        loss = state.subject.loss_of(None, x, y)
+    else:
+        loss = state.objective(state.subject, x, y)
     value = loss.item()
     if not math.isfinite(value):
         raise NonFiniteLossError(

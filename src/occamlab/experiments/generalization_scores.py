@@ -1,0 +1,268 @@
+"""How well a measure predicts generalization across a zoo of models: four scores.
+
+Every score compares, over pairs of models (a, b), the sign of the measure's difference
+μ_a − μ_b with the sign of the generalization gap's difference g_a − g_b (gap = test error −
+train error). Models are rows with a value per measure, a gap, their hyperparameters and a
+cluster label (what the bootstrap resamples). All computations are vectorized over the n × n
+pair matrices.
+
+* **Kendall τ** (Jiang et al. 2019, eq. 4): τ = Σ_{a≠b} sign(μ_a − μ_b)·sign(g_a − g_b) /
+  (n(n − 1)) (τ-a; ties count 0).
+* **Granulated Kendall Ψ** (Jiang et al. 2019, eq. 5): for hyperparameter i, ψ_i is the mean,
+  over groups of models that agree on every *other* hyperparameter (and the seed), of τ within
+  the group; Ψ is the mean of ψ_i over the hyperparameters with at least one such group.
+* **Conditional mutual information** (the score of the PGDL competition, Jiang et al. 2020,
+  arXiv 2012.07976, after Jiang et al. 2019 §6): for a pair of hyperparameters (h₁, h₂), the
+  ordered model pairs (a ≠ b) are split into strata by (h₁(a), h₁(b), h₂(a), h₂(b)); in each
+  stratum the mutual information (bits) between 1[g_a > g_b] and 1[μ_a > μ_b] is computed from
+  the 2 × 2 table; the score is the mean MI over strata divided by the mean entropy of
+  1[g_a > g_b], minimized over all pairs (h₁, h₂) (one hyperparameter if only one varies).
+  Pairs whose strata leave the gap's order fully determined (mean entropy 0; e.g. when only
+  those two hyperparameters vary) are skipped; with none left the score is undefined (nan).
+* **Robust sign-error** (Dziugaite et al. 2020, arXiv 2010.11924): environments are pairs of
+  models that differ in exactly one hyperparameter (same seed); a pair counts only if its gaps
+  differ by more than the Monte Carlo noise of the test errors, √(g_a(1−g_a)/m + g_b(1−g_b)/m)
+  with m test examples. The sign-error of a pair is 1[sign(Δμ) ≠ sign(Δg)] (a tie counts ½).
+  Reported: the mean over all counted pairs and the robust (worst-case) value, the largest mean
+  over the pairs intervening on one hyperparameter. With several seeds per configuration the
+  pairs of one hyperparameter pool over seeds; Dziugaite et al.'s finer environments (one per
+  configuration pair) need more seeds than a CPU zoo has.
+
+Bootstrap confidence intervals resample the clusters (a seed, or one star of the star design)
+with replacement and recompute every score (percentile intervals).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Zoo:
+    """Models as arrays: measure values (n × k), gaps (n), hyperparameter codes (n × h)."""
+
+    measures: tuple[str, ...]
+    hyperparameters: tuple[str, ...]
+    values: np.ndarray
+    gaps: np.ndarray
+    test_errors: np.ndarray
+    codes: np.ndarray
+    seeds: np.ndarray
+    clusters: np.ndarray
+    test_examples: int
+
+    @classmethod
+    def from_rows(
+        cls,
+        rows: Sequence[dict[str, Any]],
+        *,
+        measures: Sequence[str],
+        hyperparameters: Sequence[str],
+        test_examples: int,
+    ) -> Zoo:
+        codes = []
+        for h in hyperparameters:
+            levels = {v: i for i, v in enumerate(sorted({repr(r[h]) for r in rows}))}
+            codes.append([levels[repr(r[h])] for r in rows])
+        values = np.array(
+            [[np.nan if r[m] is None else float(r[m]) for m in measures] for r in rows]
+        )
+        return cls(
+            measures=tuple(measures),
+            hyperparameters=tuple(hyperparameters),
+            values=values.reshape(len(rows), len(measures)),
+            gaps=np.array([float(r["gap"]) for r in rows]),
+            test_errors=np.array([float(r["test_error"]) for r in rows]),
+            codes=np.array(codes, dtype=np.int64).T.reshape(len(rows), len(hyperparameters)),
+            seeds=np.array([int(r["seed"]) for r in rows]),
+            clusters=np.array([r["cluster"] for r in rows]),
+            test_examples=test_examples,
+        )
+
+    def take(self, index: np.ndarray) -> Zoo:
+        return Zoo(
+            measures=self.measures,
+            hyperparameters=self.hyperparameters,
+            values=self.values[index],
+            gaps=self.gaps[index],
+            test_errors=self.test_errors[index],
+            codes=self.codes[index],
+            seeds=self.seeds[index],
+            clusters=self.clusters[index],
+            test_examples=self.test_examples,
+        )
+
+
+def _signs(x: np.ndarray) -> np.ndarray:
+    return np.sign(x[:, None] - x[None, :])
+
+
+def kendall_tau(values: np.ndarray, gaps: np.ndarray) -> float:
+    """τ-a between a measure and the gaps (nan for fewer than 2 models).
+
+    >>> kendall_tau(np.array([1.0, 2.0, 3.0]), np.array([0.1, 0.3, 0.2]))
+    0.3333333333333333
+    """
+    n = len(values)
+    if n < 2:
+        return math.nan
+    return float((_signs(values) * _signs(gaps)).sum() / (n * (n - 1)))
+
+
+def _tau_in(mask: np.ndarray, product: np.ndarray) -> float:
+    n = int(mask.sum())
+    if n < 2:
+        return math.nan
+    index = np.flatnonzero(mask)
+    return float(product[np.ix_(index, index)].sum() / (n * (n - 1)))
+
+
+def granulated_tau(zoo: Zoo, column: int) -> tuple[float, dict[str, float]]:
+    """(Ψ, {hyperparameter: ψ_i}) for measure ``column``."""
+    product = _signs(zoo.values[:, column]) * _signs(zoo.gaps)
+    psi = {}
+    for i, name in enumerate(zoo.hyperparameters):
+        others = np.delete(zoo.codes, i, axis=1)
+        keys = np.column_stack([others, zoo.seeds])
+        taus = []
+        for key in np.unique(keys, axis=0):
+            mask = (keys == key).all(axis=1)
+            if len(np.unique(zoo.codes[mask, i])) > 1:
+                taus.append(_tau_in(mask, product))
+        if taus:
+            psi[name] = float(np.mean(taus))
+    return (float(np.mean(list(psi.values()))) if psi else math.nan), psi
+
+
+def _entropy_bits(counts: np.ndarray) -> np.ndarray:
+    total = counts.sum(axis=-1, keepdims=True)
+    p = np.divide(counts, total, out=np.zeros_like(counts, dtype=float), where=total > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(p > 0, -p * np.log2(np.where(p > 0, p, 1.0)), 0.0)
+    return terms.sum(axis=-1)
+
+
+def conditional_mutual_information(zoo: Zoo, column: int) -> float:
+    """The PGDL score: min over hyperparameter pairs of mean-MI / mean-entropy over strata."""
+    n = len(zoo.gaps)
+    if n < 2:
+        return math.nan
+    off = ~np.eye(n, dtype=bool)
+    gap_up = (zoo.gaps[:, None] > zoo.gaps[None, :])[off].astype(np.int64)
+    values = zoo.values[:, column]
+    measure_up = (values[:, None] > values[None, :])[off].astype(np.int64)
+    varying = [i for i in range(len(zoo.hyperparameters)) if len(np.unique(zoo.codes[:, i])) > 1]
+    if not varying:
+        return math.nan
+    groups = list(itertools.combinations(varying, 2)) or [(varying[0],)]
+    best = math.inf
+    for group in groups:
+        key = np.zeros((n, n), dtype=np.int64)
+        for i in group:
+            c = zoo.codes[:, i]
+            levels = int(c.max()) + 1
+            key = (key * levels + c[:, None]) * levels + c[None, :]
+        _, stratum = np.unique(key[off], return_inverse=True)
+        cell = stratum * 4 + gap_up * 2 + measure_up
+        table = np.bincount(cell, minlength=4 * (stratum.max() + 1)).reshape(-1, 2, 2)
+        table = table.astype(float)
+        joint_h = _entropy_bits(table.reshape(-1, 4))
+        h_gap = _entropy_bits(table.sum(axis=2))
+        h_measure = _entropy_bits(table.sum(axis=1))
+        mi = h_gap + h_measure - joint_h
+        mean_h = h_gap.mean()
+        if mean_h > 0:  # else the strata fix the gap's order: nothing left to predict
+            best = min(best, float(mi.mean() / mean_h))
+    return best if math.isfinite(best) else math.nan
+
+
+def sign_errors(zoo: Zoo, column: int) -> tuple[float, float, dict[str, float]]:
+    """(mean sign-error, robust sign-error, {hyperparameter: mean sign-error of its pairs})."""
+    values, gaps, errors = zoo.values[:, column], zoo.gaps, zoo.test_errors
+    m = zoo.test_examples
+    differ = (zoo.codes[:, None, :] != zoo.codes[None, :, :]).sum(axis=2)
+    same_seed = zoo.seeds[:, None] == zoo.seeds[None, :]
+    noise = np.sqrt((errors * (1 - errors))[:, None] / m + (errors * (1 - errors))[None, :] / m)
+    dg = gaps[:, None] - gaps[None, :]
+    counted = (differ == 1) & same_seed & (np.abs(dg) > noise)
+    counted &= np.triu(np.ones_like(counted), k=1)
+    dm = values[:, None] - values[None, :]
+    wrong = np.where(np.sign(dm) == 0, 0.5, (np.sign(dm) != np.sign(dg)).astype(float))
+    per_hp = {}
+    for i, name in enumerate(zoo.hyperparameters):
+        mask = counted & (zoo.codes[:, None, i] != zoo.codes[None, :, i])
+        if mask.any():
+            per_hp[name] = float(wrong[mask].mean())
+    if not counted.any():
+        return math.nan, math.nan, per_hp
+    return float(wrong[counted].mean()), max(per_hp.values()), per_hp
+
+
+def scores(zoo: Zoo) -> list[dict[str, Any]]:
+    """Every score of every measure (measures with missing values on some models use the rest)."""
+    out = []
+    for j, name in enumerate(zoo.measures):
+        ok = np.isfinite(zoo.values[:, j])
+        sub = zoo.take(np.flatnonzero(ok))
+        psi, per_hp = granulated_tau(sub, j)
+        mean_error, robust, _ = sign_errors(sub, j)
+        out.append(
+            {
+                "measure": name,
+                "models": int(ok.sum()),
+                "tau": kendall_tau(sub.values[:, j], sub.gaps),
+                "psi": psi,
+                "cmi": conditional_mutual_information(sub, j),
+                "sign_error": mean_error,
+                "robust_sign_error": robust,
+                **{f"psi_{h}": v for h, v in per_hp.items()},
+            }
+        )
+    return out
+
+
+def bootstrap(
+    zoo: Zoo, *, replicates: int, seed: int, level: float = 0.95
+) -> dict[str, dict[str, tuple[float, float]]]:
+    """Percentile intervals of τ, Ψ, CMI and the sign-errors, resampling clusters."""
+    rng = np.random.default_rng(seed)
+    clusters = np.unique(zoo.clusters)
+    members = {c: np.flatnonzero(zoo.clusters == c) for c in clusters}
+    keys = ("tau", "psi", "cmi", "sign_error", "robust_sign_error")
+    samples: dict[str, dict[str, list[float]]] = {m: {k: [] for k in keys} for m in zoo.measures}
+    for _ in range(replicates):
+        chosen = rng.choice(clusters, size=len(clusters), replace=True)
+        index = np.concatenate([members[c] for c in chosen])
+        for row in scores(zoo.take(index)):
+            for k in keys:
+                samples[row["measure"]][k].append(row[k])
+    lo, hi = 100 * (1 - level) / 2, 100 * (1 + level) / 2
+    out = {}
+    for measure, by_key in samples.items():
+        out[measure] = {}
+        for k, v in by_key.items():
+            arr = np.asarray(v, dtype=float)
+            arr = arr[np.isfinite(arr)]
+            out[measure][k] = (
+                (float(np.percentile(arr, lo)), float(np.percentile(arr, hi)))
+                if arr.size
+                else (math.nan, math.nan)
+            )
+    return out
+
+
+__all__ = [
+    "Zoo",
+    "bootstrap",
+    "conditional_mutual_information",
+    "granulated_tau",
+    "kendall_tau",
+    "scores",
+    "sign_errors",
+]

@@ -1,0 +1,95 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from occamlab.cli import main
+
+SMALL = [
+    "--data",
+    "gaussian_mixture",
+    "--data-opt",
+    "num_train=200",
+    "--data-opt",
+    "num_test=100",
+    "--model-opt",
+    "width=16",
+]
+
+
+def run(capsys, *args):
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(args))
+    captured = capsys.readouterr()
+    return exit_info.value.code, captured.out, captured.err
+
+
+def test_probe_bounds_and_measures_store_runs_with_pages(capsys, tmp_path):
+    base = [*SMALL, "--store", str(tmp_path / "runs.sqlite"), "--json"]
+    code, out, _ = run(
+        capsys,
+        "probe",
+        "bounds",
+        *base,
+        "--mc-trials",
+        "500",
+        "--sparsities",
+        "0.5",
+        "--levels",
+        "4",
+    )
+    assert code == 0
+    result = json.loads(out)
+    names = [r["bound"] for r in result["rows"]]
+    assert names[0].startswith("test-set") and any(n.startswith("PAC-Bayes") for n in names)
+    assert result["pacbayes"]["prior"] == "init"  # the registry subject's initialization
+    for row in result["rows"]:
+        assert row["network_test_error"] == result["test_error"]
+        if row["kind"] == "certificate":
+            assert row["value"] >= row["its_test_error"] - 0.2  # a bound, not an estimate
+    page = Path(result["report"]).read_text()
+    assert "Bounds next to the test error" in page and "data:image/png" in page
+
+    code, out, _ = run(
+        capsys, "probe", "measures", *base, "--num-samples", "2", "--search-depth", "2"
+    )
+    assert code == 0
+    measures = json.loads(out)
+    assert measures["values"]["distance_l2"] > 0  # the initialization was found
+    assert measures["values"]["steps_to_loss_0.1"] is not None  # and the training history
+    assert "Measures (Jiang et al. 2019)" in Path(measures["report"]).read_text()
+
+    code, _, err = run(capsys, "probe", "bounds", *base, "--sparsities", "x")
+    assert code == 2 and "comma-separated" in err
+
+    # `occam report` rewrites both pages from the store alone, and the index links them.
+    for stored in (result, measures):
+        Path(stored["report"]).unlink()
+    store = ["--store", str(tmp_path / "runs.sqlite"), "--json"]
+    code, out, _ = run(capsys, "report", result["id"], *store)
+    assert code == 0
+    page = Path(json.loads(out)["pages"][0]).read_text()
+    assert "Bounds next to the test error" in page and "data:image/png" in page
+    code, out, _ = run(capsys, "report", "--all", *store)
+    assert code == 0
+    assert "Measures (Jiang et al. 2019)" in Path(measures["report"]).read_text()
+    index = Path(json.loads(out)["index"]).read_text()
+    for stored, kind in ((result, "bounds"), (measures, "measures")):
+        assert f"data-kind='probe/{kind}'" in index and f"href='{stored['id']}.html'" in index
+
+
+def test_initial_params_rebuild_a_registry_subjects_initialization():
+    import torch
+
+    from occamlab.recipes import initial_params, make_subject
+    from occamlab.subject import Subject
+    from tests.conftest import toy_data, toy_model
+
+    subject = make_subject(model="mlp", data="gaussian_mixture", seed=3, model_options={"width": 8})
+    before = {k: v.clone() for k, v in subject.params().items()}
+    with torch.no_grad():
+        for p in subject.model.parameters():
+            p.add_(1.0)  # "training" changes the weights, not the initialization
+    init = initial_params(subject)
+    assert all(torch.equal(init[k], before[k]) for k in before)
+    assert initial_params(Subject(model=toy_model(), data=toy_data())) is None
