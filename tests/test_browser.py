@@ -8,7 +8,7 @@ import pytest
 
 from occamlab.cli_report import make_server
 from occamlab.data import data_spec
-from occamlab.diagnose import diagnose_run
+from occamlab.diagnose import QUESTIONS, DiagnoseSpec, diagnose_run
 from occamlab.models import model_spec
 from occamlab.report import render_all
 from occamlab.runs import train_run
@@ -43,7 +43,9 @@ def served(tmp_path):
         train=TrainSpec(epochs=2),
     )
     subject = Subject(model=toy_model(), data=toy_data(), name=EVIL)
-    diagnosed = diagnose_run(subject, store=store, source={"module": EVIL})
+    diagnosed = diagnose_run(
+        subject, store=store, source={"module": EVIL}, spec=DiagnoseSpec(limit=32)
+    )
     render_all(store)
     server = make_server(tmp_path / "reports", port=0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -76,7 +78,16 @@ def test_index_and_diagnose_page_in_chromium(served, tmp_path):
 
             page.goto(f"{base}/{diagnosed.run_id}.html")
             headings = page.locator("h2").all_inner_texts()
-            assert {"Summary", "Subject", "Fit", "Spec", "Environment"} <= set(headings)
+            expected = {"Summary", "Subject", "Fit", "Spec", "Environment", *QUESTIONS.values()}
+            assert expected <= set(headings)
+            for key, answer in diagnosed.answers.items():  # each question: its sentence
+                section = page.locator(f"section#{key}")
+                assert section.locator("p.answer").inner_text() == answer.sentence
+            sizes = page.evaluate(
+                "Array.from(document.images).map(i => [i.naturalWidth, i.naturalHeight,"
+                " i.getBoundingClientRect().width, i.getBoundingClientRect().height])"
+            )
+            assert len(sizes) >= 6 and all(min(size) > 0 for size in sizes)
             assert EVIL in page.inner_text("body")  # shown as text ...
             assert page.evaluate("window.__pwned") is None  # ... never executed
             numbers = page.inner_text("body")

@@ -131,6 +131,10 @@ def test_diagnose_a_users_subject_and_weights(capsys, tmp_path, monkeypatch):
     assert code == 0
     result = json.loads(out)
     assert result["subject"]["num_parameters"] == 5 * 0 + (10 * 8 + 8) + (8 * 8 + 8) + (8 * 4 + 4)
+    answers = result["answers"]
+    assert list(answers) == ["simpler", "essential", "bounds", "parameters"]
+    assert all(a["sentence"] and a["numbers"] for a in answers.values())
+    assert result["notes"][0].startswith("the subject's training recipe is unknown")
     html = Path(result["report"]).read_text()
     assert "diagnose: mlp on gaussian_mixture" in html
     assert (Path(result["report"]).parent / "index.html").is_file()

@@ -38,7 +38,7 @@ def _bounds_figure(result: dict[str, Any]) -> str:
     return figure(fig, alt="bounds next to the test error")
 
 
-def _bounds_sections(result: dict[str, Any]) -> list[tuple[str, str]]:
+def bounds_sections(result: dict[str, Any]) -> list[tuple[str, str]]:
     columns = [
         "bound",
         "value",
@@ -105,7 +105,7 @@ def register(probe_app: typer.Typer, kit: CliKit) -> None:
     """Add ``occam probe bounds`` and ``occam probe measures``."""
     command, emit, out = kit.command, kit.emit, kit.out
     store_opt, json_opt, default_store = kit.store_opt, kit.json_opt, kit.default_store
-    probe_renderer("bounds", _bounds_sections)  # also used by `occam report`
+    probe_renderer("bounds", bounds_sections)  # also used by `occam report`
     probe_renderer("measures", _measures_sections)
 
     @command(on=probe_app, name="bounds")
@@ -127,7 +127,7 @@ def register(probe_app: typer.Typer, kit: CliKit) -> None:
             return error_bounds(r.subject, init=initial_params(r.subject), spec=options).to_dict()
 
         result = stored_run(
-            "bounds", resolved, options, runs, compute=compute, sections=_bounds_sections
+            "bounds", resolved, options, runs, compute=compute, sections=bounds_sections
         )
 
         def human() -> None:

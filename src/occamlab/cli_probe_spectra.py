@@ -154,11 +154,7 @@ def register(probe_app: typer.Typer, kit: CliKit) -> None:
         from occamlab.probes.spectra import weight_spectra
 
         def compute(subject) -> dict[str, Any]:
-            report = weight_spectra(subject, spec=options)
-            out_dict = report.to_dict()
-            for layer, result in zip(out_dict["layers"], report.layers, strict=True):
-                layer["eigenvalues"] = result.eigenvalues.tolist()
-            return out_dict
+            return weight_spectra(subject, spec=options).to_dict(include_eigenvalues=True)
 
         result = stored_probe(
             "spectra",

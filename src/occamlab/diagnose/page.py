@@ -43,9 +43,10 @@ def _essential(answer: dict[str, Any]) -> list[tuple[str, str]]:
     result = WidthSweepResult(**{k: v for k, v in sweep.items() if k != "mean"})
     fig, ax = plt.subplots(figsize=(6.4, 3.8))
     result.plot(ax=ax)
-    reference = result.reference
-    ax.axvline(reference["num_parameters"], color="black", ls=":", label="the subject")
-    ax.legend()
+    own = answer["numbers"].get("subject's test accuracy")
+    if own is not None:
+        ax.plot(result.reference["num_parameters"], own, "k*", ms=13, label="the subject")
+        ax.legend()
     ax.set_title(f"retrained at other {result.width_field}s (mean over seeds)")
     from occamlab.report import table
 
@@ -91,7 +92,10 @@ DETAILS = {
 
 def diagnosis_sections(metrics: dict[str, Any]) -> list[tuple[str, str]]:
     """The page's sections from a stored diagnosis (:meth:`Diagnosis.to_dict`)."""
-    answers = metrics["answers"]
+    from occamlab.diagnose.questions import QUESTIONS
+
+    stored = metrics["answers"]  # the store keeps JSON objects with sorted keys
+    answers = {key: stored[key] for key in QUESTIONS if key in stored}
     train, test = metrics["train"], metrics["test"]
     summary = "".join(
         f"<p class='answer'><b>{esc(a['question'])}</b> {esc(a['sentence'])}</p>"

@@ -34,6 +34,7 @@ QUESTIONS = {
 # 2002.06716): 2 ≤ α ≤ 6 is the range of well-trained layers; α < 2 very heavy-tailed
 # (over-fit or over-correlated); α > 6 close to random (under-trained).
 ALPHA_RANGE = (2.0, 6.0)
+MIN_EIGENVALUES = 50
 
 
 @dataclass(frozen=True)
@@ -252,13 +253,14 @@ def parameters(
     started = time.perf_counter()
     limit = plan["limit"]
     log("weight spectra")
-    spectra = weight_spectra(subject, seed=seed).to_dict()
+    spectra = weight_spectra(subject, seed=seed).to_dict(include_eigenvalues=True)
     log("Hessian spectrum")
     hessian = hessian_spectrum(
         subject, k=plan["hessian_k"], limit=limit, seed=seed, density=True
     ).to_dict()
     log("sharpness")
-    sharp = jsonable(sharpness_summary(subject, limit=limit, seed=seed))
+    subspace = min(100, subject.num_parameters)  # Keskar's random subspace (default 100)
+    sharp = jsonable(sharpness_summary(subject, limit=limit, seed=seed, subspace_dim=subspace))
     log("loss-landscape plane")
     surface = landscape_plane(subject, steps=plan["landscape_steps"], limit=limit, seed=seed)
     landscape = surface.to_dict()
@@ -285,10 +287,14 @@ def parameters(
 def _parameter_clauses(spectra, hessian, sharp, landscape, similarity, recipe):
     numbers: dict[str, Any] = {}
     clauses: list[str] = []
-    alphas = {r["name"]: r["alpha"] for r in spectra["layers"] if r.get("alpha") is not None}
+    fitted = [r for r in spectra["layers"] if r.get("alpha") is not None]
+    numbers.update({f"α of {r['name']}": r["alpha"] for r in fitted})
+    # Judged only where the tail fit has enough eigenvalues to mean something.
+    alphas = {
+        r["name"]: r["alpha"] for r in fitted if r.get("num_eigenvalues", 0) >= MIN_EIGENVALUES
+    }
     low, high = ALPHA_RANGE
     if alphas:
-        numbers.update({f"α of {name}": a for name, a in alphas.items()})
         outside = {n: a for n, a in alphas.items() if not low <= a <= high}
         span = f"α {min(alphas.values()):.2f}–{max(alphas.values()):.2f}"
         if not outside:
@@ -303,7 +309,7 @@ def _parameter_clauses(spectra, hessian, sharp, landscape, similarity, recipe):
                 f"layer {span}; outside WeightWatcher's {low:g}–{high:g}: {', '.join(parts)}"
             )
     else:
-        clauses.append("no layer has enough eigenvalues for a power-law fit")
+        clauses.append(f"no layer has the {MIN_EIGENVALUES} eigenvalues a power-law reading needs")
     lam = hessian["lambda_max"]
     numbers.update(
         {
@@ -314,17 +320,25 @@ def _parameter_clauses(spectra, hessian, sharp, landscape, similarity, recipe):
         }
     )
     if recipe is not None and recipe.optimizer == "sgd" and lam > 0:
+        # Gradient descent at step size lr is stable along the top eigenvector while
+        # λ_max < 2/lr (Cohen et al. 2021 find training drives λ_max up to that edge).
         lr = recipe.lr
-        edge = lr * lam / 2
-        numbers["lr · λ_max / 2"] = edge
-        clauses.append(
-            f"the minimum is {'flat' if edge < 0.1 else 'sharp'} for its recipe (λ_max "
-            f"{lam:.3g}: gradient descent stays stable up to step {2 / lam:.3g}, "
-            f"{2 / lam / lr:.1f}× the learning rate {lr:g})"
-            if edge < 1
-            else f"the minimum sits at the edge of stability (λ_max {lam:.3g} ≥ 2/lr = "
-            f"{2 / lr:.3g})"
-        )
+        room = 2 / lam / lr
+        numbers["(2/λ_max) / lr"] = room
+        if room >= 2:
+            clauses.append(
+                f"the minimum is flat for its recipe (λ_max {lam:.3g}: gradient descent stays "
+                f"stable up to step {2 / lam:.3g}, {room:.1f}× the learning rate {lr:g})"
+            )
+        elif room >= 1:
+            clauses.append(
+                f"the minimum is close to the edge of stability (λ_max {lam:.3g}; 2/λ_max = "
+                f"{2 / lam:.3g} is only {room:.1f}× the learning rate {lr:g})"
+            )
+        else:
+            clauses.append(
+                f"the minimum sits at the edge of stability (λ_max {lam:.3g} ≥ 2/lr = {2 / lr:.3g})"
+            )
     else:
         clauses.append(f"the top Hessian eigenvalue is {lam:.3g} (trace {hessian['trace']:.3g})")
     minima = landscape["local_minima"]
@@ -346,13 +360,16 @@ def _parameter_clauses(spectra, hessian, sharp, landscape, similarity, recipe):
         cka = similarity["cka"]
         if len(cka) > 1:
             adjacent = [cka[i][i + 1] for i in range(len(cka) - 1)]
-            numbers["CKA of adjacent layers"] = adjacent
+            numbers["CKA of adjacent layers"] = [round(float(c), 3) for c in adjacent]
+        concentrated = used < last["features"] / 4
         clauses.append(
-            f"{name}'s representation has effective rank {used:.1f} of {last['features']} units"
+            f"{name}'s representation has effective rank {used:.1f} (participation ratio) of "
+            f"{last['features']} units: "
             + (
-                ", so a much narrower layer could carry it"
-                if used < last["features"] / 4
-                else ", so its width is used"
+                "its activity concentrates in a few directions, a hint that a narrower layer "
+                "could carry it"
+                if concentrated
+                else "its activity is spread over its units"
             )
         )
     return numbers, clauses

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from occamlab.diagnose import questions
-from occamlab.diagnose.questions import Answer
+from occamlab.diagnose.questions import QUESTIONS, Answer
 from occamlab.diagnose.spec import DiagnoseSpec
 from occamlab.jsonable import jsonable
 from occamlab.notebook import HtmlRepr
@@ -90,7 +90,9 @@ class Diagnosis(HtmlRepr):
                     results=a["results"],
                     seconds=a["seconds"],
                 )
-                for k, a in data["answers"].items()
+                for k, a in sorted(
+                    data["answers"].items(), key=lambda kv: list(QUESTIONS).index(kv[0])
+                )
             },
             spec=DiagnoseSpec(**data["spec"]),
             notes=tuple(data["notes"]),

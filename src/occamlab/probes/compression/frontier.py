@@ -71,8 +71,14 @@ def smallest_within(
     points: Sequence[Mapping[str, Any]], original: Mapping[str, Any], tolerance: float
 ) -> dict[str, Any]:
     """The point with the fewest parameters within ``tolerance`` of ``original`` (ties: the
-    better score); the original itself if none is smaller."""
-    good = [p for p in points if within(p, original, tolerance)]
+    better score); the original itself if none has fewer parameters than it.
+
+    >>> original = {"num_parameters": 10, "test_accuracy": 0.9}
+    >>> smallest_within([{"num_parameters": 10, "test_accuracy": 0.95}], original, 0.01)
+    {'num_parameters': 10, 'test_accuracy': 0.9}
+    """
+    size = original["num_parameters"]
+    good = [p for p in points if p["num_parameters"] < size and within(p, original, tolerance)]
     good.append(dict(original))
     return dict(min(good, key=lambda p: (p["num_parameters"], -score(p))))
 

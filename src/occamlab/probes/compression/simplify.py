@@ -380,7 +380,13 @@ def _answer(original: dict, smallest: dict, tolerance: float) -> str:
 
 def essential_answer(points: list[dict], original: dict, tolerance: float) -> str:
     def best(methods: tuple[str, ...]) -> dict | None:
-        good = [p for p in points if p["method"] in methods and within(p, original, tolerance)]
+        good = [
+            p
+            for p in points
+            if p["method"] in methods
+            and p["num_parameters"] < original["num_parameters"]
+            and within(p, original, tolerance)
+        ]
         return min(good, key=lambda p: p["num_parameters"]) if good else None
 
     narrow = best(("narrower",))

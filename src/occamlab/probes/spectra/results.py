@@ -147,11 +147,13 @@ class SpectraReport:
                 return layer
         raise KeyError(f"no layer {name!r}; layers: {[la.name for la in self.layers]}")
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, include_eigenvalues: bool = False) -> dict[str, Any]:
         return jsonable(
             {
                 "spec": self.spec,
-                "layers": [layer.to_dict() for layer in self.layers],
+                "layers": [
+                    layer.to_dict(include_eigenvalues=include_eigenvalues) for layer in self.layers
+                ],
                 "averages": self.averages,
                 "averaged_over": self.averaged_over,
                 "seconds": self.seconds,

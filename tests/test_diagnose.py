@@ -1,0 +1,139 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from occamlab import TrainSpec, fit, make_subject
+from occamlab.diagnose import QUESTIONS, DiagnoseSpec, Diagnosis, diagnose, diagnose_run
+from occamlab.diagnose.page import diagnosis_sections
+from occamlab.diagnose.questions import _parameter_clauses
+from occamlab.store import Store
+from occamlab.subject import Subject
+from tests.conftest import toy_data, toy_model
+
+RECIPE = TrainSpec(epochs=8, batch_size=32)
+
+
+@pytest.fixture(scope="module")
+def registry_diagnosis():
+    subject = make_subject(
+        model="mlp",
+        data="gaussian_mixture",
+        model_options={"width": 8},
+        data_options={"num_train": 160, "num_test": 80},
+    )
+    fit(subject, RECIPE)
+    return subject, diagnose(subject, recipe=RECIPE, spec=DiagnoseSpec(limit=80))
+
+
+def test_every_question_is_answered_from_its_own_numbers(registry_diagnosis):
+    subject, d = registry_diagnosis
+    assert list(d.answers) == list(QUESTIONS)
+    assert list(d.sentences) == list(QUESTIONS.values())
+    simpler = d.answers["simpler"]
+    frontier = simpler.results["simplify"]
+    assert simpler.sentence == frontier["answer"]
+    assert simpler.numbers["its parameters"] == frontier["smallest"]["num_parameters"]
+    assert simpler.numbers["its parameters"] <= subject.num_parameters
+    # The width sweep retrained 1/8 … 2× the width with two seeds per width, as ensembles.
+    sweep = d.answers["essential"].results["width_sweep"]
+    assert [r["width"] for r in sweep["mean"]] == [1, 2, 4, 16]
+    assert {r["seeds"] for r in sweep["mean"]} == {2}
+    assert "width 16" in d.answers["essential"].sentence
+    bounds = d.answers["bounds"]
+    report = bounds.results["bounds"]
+    best = min((r for r in report["rows"] if r["kind"] == "certificate"), key=lambda r: r["value"])
+    assert f"at most {best['value']:.1%}" in bounds.sentence
+    assert best["value"] >= report["test_error"] - 1e-12 or best["bound"].startswith("PAC")
+    assert report["test_error"] == pytest.approx(1 - d.test.accuracy)
+    params = d.answers["parameters"]
+    lam = params.results["hessian"]["lambda_max"]
+    assert params.numbers["Hessian λ_max"] == lam and f"{lam:.3g}" in params.sentence
+    assert not d.notes  # recipe given, initial weights rebuilt from the registry spec
+
+
+def test_a_diagnosis_round_trips_through_json_and_renders(registry_diagnosis):
+    _, d = registry_diagnosis
+    data = json.loads(json.dumps(d.to_dict()))
+    again = Diagnosis.from_dict(data)
+    assert again.sentences == d.sentences and again.spec == d.spec
+    titles = [title for title, _ in diagnosis_sections(data)]
+    assert set(QUESTIONS.values()) <= set(titles)
+    html = "".join(body for _, body in diagnosis_sections(data))
+    assert html.count("data:image/png;base64,") >= 6  # frontier, sweep, ESD, density, landscape…
+
+
+def test_a_users_own_module_is_diagnosed_and_the_skips_are_said(tmp_path):
+    subject = Subject(model=toy_model(), data=toy_data(), name="mine")
+    fit(subject, RECIPE)
+    store = Store(tmp_path / "runs.sqlite")
+    d = diagnose_run(subject, store=store, source={"test": 1}, spec=DiagnoseSpec(limit=32))
+    assert d.answers["essential"].sentence.startswith("Not measured: the subject is the user's")
+    assert any("recipe is unknown" in n for n in d.notes)
+    assert any("initial weights are unknown" in n for n in d.notes)
+    record = store.get(d.run_id)
+    assert record.metrics["answers"]["bounds"]["sentence"] == d.answers["bounds"].sentence
+    assert "What error bound can I certify?" in Path(d.report).read_text()
+
+
+def _spectra(alphas, size=64):
+    return {
+        "layers": [
+            {"name": f"l{i}", "alpha": a, "num_eigenvalues": size} for i, a in enumerate(alphas)
+        ]
+    }
+
+
+HESSIAN = {"lambda_max": 4.0, "trace": 10.0, "max_stable_lr": 0.5}
+SHARP = {"pacbayes": {"sigma": 0.02}}
+SIMILARITY = {
+    "layers_a": ["a", "b", "head"],
+    "ranks_a": [
+        {"participation_ratio": 30.0, "features": 32},
+        {"participation_ratio": 3.0, "features": 32},
+        {"participation_ratio": 2.0, "features": 3},
+    ],
+    "cka": [[1, 0.5, 0.4], [0.5, 1, 0.9], [0.4, 0.9, 1]],
+}
+
+
+def test_the_parameter_sentence_follows_the_numbers():
+    sgd = TrainSpec(lr=0.1)
+    numbers, clauses = _parameter_clauses(
+        _spectra([3.0, 4.5]), HESSIAN, SHARP, {"local_minima": 1}, SIMILARITY, sgd
+    )
+    text = "; ".join(clauses)
+    assert "well trained (layer α 3.00–4.50" in text
+    assert "flat for its recipe" in text and "stable up to step 0.5, 5.0×" in text
+    assert "a single basin" in text
+    assert "b's representation has effective rank 3.0" in text and "concentrates" in text
+    assert numbers["CKA of adjacent layers"] == [0.5, 0.9]
+
+    hot = dict(HESSIAN, lambda_max=25.0)
+    _, clauses = _parameter_clauses(
+        _spectra([1.5, 8.0]), hot, SHARP, {"local_minima": 3}, SIMILARITY, sgd
+    )
+    text = "; ".join(clauses)
+    assert "l0 (α 1.50: very heavy-tailed)" in text and "l1 (α 8.00: under-trained" in text
+    assert "edge of stability (λ_max 25 ≥ 2/lr = 20)" in text
+    assert "3 local minima" in text
+    _, clauses = _parameter_clauses(
+        _spectra([]), dict(HESSIAN, lambda_max=12.0), SHARP, {"local_minima": 0}, SIMILARITY, sgd
+    )
+    assert "close to the edge of stability (λ_max 12; 2/λ_max = 0.167 is only 1.7×" in (
+        "; ".join(clauses)
+    )
+    assert "no layer has the 50 eigenvalues" in clauses[0]
+    numbers, clauses = _parameter_clauses(
+        _spectra([9.0], size=10), HESSIAN, SHARP, {"local_minima": 1}, SIMILARITY, sgd
+    )
+    assert numbers["α of l0"] == 9.0 and "no layer has the 50 eigenvalues" in clauses[0]
+
+
+def test_bad_options_are_refused():
+    with pytest.raises(ValueError, match="tolerance"):
+        DiagnoseSpec(tolerance=1.5)
+    with pytest.raises(ValueError, match="delta"):
+        DiagnoseSpec(delta=0)
+    assert DiagnoseSpec(deep=True).budget["seeds"] == 3
+    assert DiagnoseSpec(seeds=5).budget["seeds"] == 5
