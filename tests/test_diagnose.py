@@ -1,3 +1,4 @@
+import html
 import json
 from pathlib import Path
 
@@ -59,8 +60,10 @@ def test_a_diagnosis_round_trips_through_json_and_renders(registry_diagnosis):
     assert again.sentences == d.sentences and again.spec == d.spec
     titles = [title for title, _ in diagnosis_sections(data)]
     assert set(QUESTIONS.values()) <= set(titles)
-    html = "".join(body for _, body in diagnosis_sections(data))
-    assert html.count("data:image/png;base64,") >= 6  # frontier, sweep, ESD, density, landscape…
+    notebook = d._repr_html_()
+    assert all(html.escape(sentence) in notebook for sentence in d.sentences.values())
+    page = "".join(body for _, body in diagnosis_sections(data))
+    assert page.count("data:image/png;base64,") >= 6  # frontier, sweep, ESD, density, landscape…
 
 
 def test_a_users_own_module_is_diagnosed_and_the_skips_are_said(tmp_path):

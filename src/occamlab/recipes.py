@@ -62,22 +62,28 @@ def make_subject(
     )
 
 
+def registry_spec(subject: Subject) -> Any:
+    """The model spec a registry subject records in ``subject.meta`` (None for a user's own
+    module)."""
+    recorded = subject.meta.get("model_spec")
+    if not isinstance(recorded, dict) or recorded.get("name") not in MODELS:
+        return None
+    return MODELS.spec(recorded["name"], **{k: v for k, v in recorded.items() if k != "name"})
+
+
 def initial_params(subject: Subject) -> dict[str, Any] | None:
     """The initialization of a subject made by :func:`make_subject` (from its specs and seed).
 
     The initial weights are a function of the model spec and the seed only (whatever weights
-    were loaded or trained since), so bounds may centre a prior there and measures may take
-    distances from there. None for subjects made otherwise (e.g. a user's own function).
+    were loaded or trained since), so bounds may centre a prior there, measures may take
+    distances from there and lottery tickets may rewind there. None for subjects made otherwise
+    (e.g. a user's own function), or if the rebuilt names and shapes do not match.
     """
-    spec, seed = subject.meta.get("model_spec"), subject.meta.get("seed")
-    if not isinstance(spec, dict) or "name" not in spec or not isinstance(seed, int):
+    spec, seed = registry_spec(subject), subject.meta.get("seed")
+    if spec is None or not isinstance(seed, int):
         return None
-    options = {k: v for k, v in spec.items() if k != "name"}
     module = build_model(
-        MODELS.spec(spec["name"], **options),
-        input_shape=subject.data.input_shape,
-        num_outputs=subject.data.num_outputs,
-        seed=seed,
+        spec, input_shape=subject.data.input_shape, num_outputs=subject.data.num_outputs, seed=seed
     )
     init = {k: p.detach() for k, p in module.named_parameters() if p.requires_grad}
     own = subject.params()

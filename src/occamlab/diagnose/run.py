@@ -58,6 +58,15 @@ class Diagnosis(HtmlRepr):
         """The question of each answer and its one-sentence conclusion."""
         return {a.question: a.sentence for a in self.answers.values()}
 
+    def _repr_html_(self) -> str:
+        """In a notebook: the four questions and their sentences, then the fit's numbers."""
+        import html
+
+        answers = "".join(
+            f"<p><b>{html.escape(q)}</b> {html.escape(s)}</p>" for q, s in self.sentences.items()
+        )
+        return f"<div>{answers}{super()._repr_html_()}</div>"
+
     def to_dict(self) -> dict[str, Any]:
         return jsonable(
             {

@@ -11,45 +11,14 @@ passed explicitly.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
-from occamlab.models import MODELS, ModelSpec, build_model
-from occamlab.subject import Subject
+from occamlab.models import ModelSpec
+from occamlab.recipes import initial_params, registry_spec
+
+__all__ = ["initial_params", "registry_spec", "resized", "size_field"]
 
 WIDTH_FIELDS = ("width", "channels")
 DEPTH_FIELDS = ("depth", "layers", "blocks")
-
-
-def registry_spec(subject: Subject) -> ModelSpec | None:
-    """The model spec recorded in ``subject.meta`` (None for a user's own module)."""
-    recorded = subject.meta.get("model_spec")
-    if not isinstance(recorded, dict) or recorded.get("name") not in MODELS:
-        return None
-    fields = {k: v for k, v in recorded.items() if k != "name"}
-    return MODELS.spec(recorded["name"], **fields)
-
-
-def initial_params(subject: Subject) -> dict[str, Any] | None:
-    """The initial weights of a registry subject, rebuilt from its spec and seed (else None).
-
-    The rebuilt parameters must match the subject's names and shapes, or None is returned.
-    """
-    spec, seed = registry_spec(subject), subject.meta.get("seed")
-    if spec is None or not isinstance(seed, int):
-        return None
-    module = build_model(
-        spec,
-        input_shape=subject.data.input_shape,
-        num_outputs=subject.data.num_outputs,
-        seed=seed,
-    )
-    params = {k: p.detach() for k, p in module.named_parameters()}
-    own = subject.params()
-    if {k: tuple(v.shape) for k, v in params.items()} != {
-        k: tuple(v.shape) for k, v in own.items()
-    }:
-        return None
-    return params
 
 
 def size_field(spec: ModelSpec, kind: str) -> str | None:
