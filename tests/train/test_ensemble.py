@@ -172,3 +172,12 @@ def test_choose_method_leaves_members_untouched():
     assert choose_method(subjects, [TrainSpec(batch_size=16)] * 4) in ("stacked", "sequential")
     for s, b in zip(subjects, before, strict=True):
         assert all(torch.equal(v, b[k]) for k, v in s.params().items())
+
+
+def test_large_mlps_go_sequential_without_timing(monkeypatch):
+    from occamlab.train import ensemble
+
+    subjects = members(k=2)
+    batch = ensemble.STACKED_MAX_WORK // subjects[0].num_parameters + 1
+    monkeypatch.setattr(ensemble, "fit", lambda *a, **k: pytest.fail("timed a large MLP"))
+    assert choose_method(subjects, [TrainSpec(batch_size=batch)] * 2) == "sequential"
