@@ -113,3 +113,22 @@ def test_scores_and_bootstrap_intervals():
     # missing values: a measure undefined on a model is scored on the others
     rows[0]["only_b"] = None
     assert scores(zoo(rows))[3]["models"] == 11
+
+
+def test_copies_of_one_model_in_a_resample_are_not_ties():
+    z = zoo(grid_rows())
+    resample = z.take(np.array([0, 0, 1, 1, 1, 5, 6, 6, 11]))
+    table = {r["measure"]: r for r in scores(resample)}
+    # the perfect measure stays perfect: copies do not pull τ, Ψ or the CMI towards 0
+    assert table["perfect"]["tau"] == 1.0 and table["reversed"]["tau"] == -1.0
+    assert table["perfect"]["psi"] == 1.0
+    assert conditional_mutual_information(resample, 0) == pytest.approx(
+        conditional_mutual_information(z.take(np.array([0, 1, 5, 6, 11])), 0)
+    )
+    # τ over distinct pairs weights each model by its multiplicity
+    w = np.array([2, 3, 1, 2, 1])
+    x = z.values[[0, 1, 5, 6, 11], 2]
+    g = z.gaps[[0, 1, 5, 6, 11]]
+    s = np.sign(x[:, None] - x[None, :]) * np.sign(g[:, None] - g[None, :])
+    weights = np.outer(w, w) * ~np.eye(5, dtype=bool)
+    assert table["noise"]["tau"] == pytest.approx((weights * s).sum() / weights.sum())

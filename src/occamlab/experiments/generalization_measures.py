@@ -382,7 +382,7 @@ def figure(table: list[dict[str, Any]]) -> Any:
         low = np.array([r.get(f"{key}_low", np.nan) for r in rows], dtype=float)
         high = np.array([r.get(f"{key}_high", np.nan) for r in rows], dtype=float)
         err = np.vstack([np.nan_to_num(values - low), np.nan_to_num(high - values)])
-        ax.barh(y + offset, values, height=0.34, color=color, label=key.replace("psi", "Ψ"))
+        ax.barh(y + offset, values, height=0.34, color=color, label={"tau": "τ", "psi": "Ψ"}[key])
         ax.errorbar(values, y + offset, xerr=np.abs(err), fmt="none", ecolor="black", lw=0.7)
     ax.set_yticks(y, [r["measure"] for r in rows], fontsize=7)
     ax.axvline(0, color="black", lw=0.8)

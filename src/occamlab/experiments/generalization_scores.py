@@ -29,7 +29,9 @@ pair matrices.
   configuration pair) need more seeds than a CPU zoo has.
 
 Bootstrap confidence intervals resample the clusters (a seed, or one star of the star design)
-with replacement and recompute every score (percentile intervals).
+with replacement and recompute every score (percentile intervals). A model drawn twice is one
+model with weight two: the pair of its two copies is not a pair of models (it would count as a
+tie and pull every score towards 0), so every score runs over pairs of *distinct* models only.
 """
 
 from __future__ import annotations
@@ -45,7 +47,11 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Zoo:
-    """Models as arrays: measure values (n × k), gaps (n), hyperparameter codes (n × h)."""
+    """Models as arrays: measure values (n × k), gaps (n), hyperparameter codes (n × h).
+
+    ``ids`` names each row's model: a bootstrap resample repeats rows, and pairs of two copies of
+    one model are left out of every score.
+    """
 
     measures: tuple[str, ...]
     hyperparameters: tuple[str, ...]
@@ -56,6 +62,7 @@ class Zoo:
     seeds: np.ndarray
     clusters: np.ndarray
     test_examples: int
+    ids: np.ndarray | None = None
 
     @classmethod
     def from_rows(
@@ -83,7 +90,13 @@ class Zoo:
             seeds=np.array([int(r["seed"]) for r in rows]),
             clusters=np.array([r["cluster"] for r in rows]),
             test_examples=test_examples,
+            ids=np.arange(len(rows)),
         )
+
+    def distinct(self) -> np.ndarray:
+        """n × n: True for pairs of rows that are different models."""
+        ids = np.arange(len(self.gaps)) if self.ids is None else self.ids
+        return ids[:, None] != ids[None, :]
 
     def take(self, index: np.ndarray) -> Zoo:
         return Zoo(
@@ -96,6 +109,7 @@ class Zoo:
             seeds=self.seeds[index],
             clusters=self.clusters[index],
             test_examples=self.test_examples,
+            ids=None if self.ids is None else self.ids[index],
         )
 
 
@@ -103,29 +117,33 @@ def _signs(x: np.ndarray) -> np.ndarray:
     return np.sign(x[:, None] - x[None, :])
 
 
-def kendall_tau(values: np.ndarray, gaps: np.ndarray) -> float:
-    """τ-a between a measure and the gaps (nan for fewer than 2 models).
+def kendall_tau(values: np.ndarray, gaps: np.ndarray, distinct: np.ndarray | None = None) -> float:
+    """τ-a between a measure and the gaps over the ordered pairs marked in ``distinct`` (n × n;
+    default: every pair a ≠ b); nan without a pair.
 
     >>> kendall_tau(np.array([1.0, 2.0, 3.0]), np.array([0.1, 0.3, 0.2]))
     0.3333333333333333
     """
-    n = len(values)
-    if n < 2:
+    if distinct is None:
+        distinct = ~np.eye(len(values), dtype=bool)
+    pairs = int(distinct.sum())
+    if pairs == 0:
         return math.nan
-    return float((_signs(values) * _signs(gaps)).sum() / (n * (n - 1)))
+    return float((_signs(values) * _signs(gaps))[distinct].sum() / pairs)
 
 
-def _tau_in(mask: np.ndarray, product: np.ndarray) -> float:
-    n = int(mask.sum())
-    if n < 2:
-        return math.nan
+def _tau_in(mask: np.ndarray, product: np.ndarray, distinct: np.ndarray) -> float:
     index = np.flatnonzero(mask)
-    return float(product[np.ix_(index, index)].sum() / (n * (n - 1)))
+    pairs = int(distinct[np.ix_(index, index)].sum())
+    if pairs == 0:
+        return math.nan
+    return float(product[np.ix_(index, index)].sum() / pairs)
 
 
 def granulated_tau(zoo: Zoo, column: int) -> tuple[float, dict[str, float]]:
     """(Ψ, {hyperparameter: ψ_i}) for measure ``column``."""
-    product = _signs(zoo.values[:, column]) * _signs(zoo.gaps)
+    distinct = zoo.distinct()
+    product = _signs(zoo.values[:, column]) * _signs(zoo.gaps) * distinct
     psi = {}
     for i, name in enumerate(zoo.hyperparameters):
         others = np.delete(zoo.codes, i, axis=1)
@@ -134,7 +152,7 @@ def granulated_tau(zoo: Zoo, column: int) -> tuple[float, dict[str, float]]:
         for key in np.unique(keys, axis=0):
             mask = (keys == key).all(axis=1)
             if len(np.unique(zoo.codes[mask, i])) > 1:
-                taus.append(_tau_in(mask, product))
+                taus.append(_tau_in(mask, product, distinct))
         if taus:
             psi[name] = float(np.mean(taus))
     return (float(np.mean(list(psi.values()))) if psi else math.nan), psi
@@ -153,7 +171,9 @@ def conditional_mutual_information(zoo: Zoo, column: int) -> float:
     n = len(zoo.gaps)
     if n < 2:
         return math.nan
-    off = ~np.eye(n, dtype=bool)
+    off = zoo.distinct()
+    if not off.any():
+        return math.nan
     gap_up = (zoo.gaps[:, None] > zoo.gaps[None, :])[off].astype(np.int64)
     values = zoo.values[:, column]
     measure_up = (values[:, None] > values[None, :])[off].astype(np.int64)
@@ -216,7 +236,7 @@ def scores(zoo: Zoo) -> list[dict[str, Any]]:
             {
                 "measure": name,
                 "models": int(ok.sum()),
-                "tau": kendall_tau(sub.values[:, j], sub.gaps),
+                "tau": kendall_tau(sub.values[:, j], sub.gaps, sub.distinct()),
                 "psi": psi,
                 "cmi": conditional_mutual_information(sub, j),
                 "sign_error": mean_error,
