@@ -54,6 +54,15 @@ def test_the_parser_finds_blocks_and_honours_no_exec(tmp_path):
     assert len(PAGES) >= 10, "the docs lost their examples"
 
 
+def test_every_code_block_says_its_language():
+    """A Python example fenced as ``py`` or ``pycon`` would silently escape execution."""
+    for page in DOCS.rglob("*.md"):
+        fences = re.findall(r"^```(.*)$", page.read_text(encoding="utf-8"), re.MULTILINE)
+        openings = fences[::2]
+        assert len(fences) % 2 == 0, f"{page}: unbalanced code fences"
+        assert set(openings) <= {"python", "bash", "toml", "text"}, f"{page}: {openings}"
+
+
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(DOCS)))
 def test_docs_examples_run(page, tmp_path, monkeypatch):
     import matplotlib
