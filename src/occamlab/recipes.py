@@ -36,7 +36,8 @@ def make_subject(
         weights: a ``.safetensors`` file (or a plain tensor file readable with
             ``torch.load(weights_only=True)``) to load into the model.
         data_root: folder for datasets read from files (MNIST IDX, CIFAR-10, npz).
-        model_options, data_options: overrides of the named specs' fields.
+        model_options: overrides of the named model spec's fields.
+        data_options: overrides of the named data spec's fields.
     """
     model_spec = MODELS.spec(model, **(model_options or {})) if isinstance(model, str) else model
     data_spec = DATASETS.spec(data, **(data_options or {})) if isinstance(data, str) else data

@@ -87,7 +87,7 @@ class Subject:
         name: a label for reports.
         meta: JSON-safe description of how the subject was made (model/data specs, seed, ...).
 
-    Example:
+    Examples:
         >>> from occamlab import make_subject
         >>> s = make_subject(model="mlp", data="gaussian_mixture", seed=0)
         >>> s.num_parameters > 0

@@ -6,7 +6,7 @@ share no code path with the streaming operators of :mod:`occamlab.linalg` beyond
 pass, so agreement is a meaningful check. Sizes are ``P × P``: keep models small (a few hundred
 parameters).
 
-Example:
+Examples:
     >>> import torch
     >>> s = least_squares_subject(n=30, d=4, seed=0)
     >>> X = s.data.train.x.double()

@@ -131,7 +131,7 @@ def diagnose(
             budget). None: rebuilt for registry subjects, else unknown.
         log: called with a short line as each stage starts.
 
-    Example:
+    Examples:
         >>> from occamlab import TrainSpec, fit, make_subject
         >>> s = make_subject(model="mlp", data="gaussian_mixture", model_options={"width": 8},
         ...                  data_options={"num_train": 200, "num_test": 100})

@@ -135,7 +135,7 @@ def ggn_diagonal(
     parameters use chunked per-example Jacobians (module docs). Hooks are removed afterwards
     and the module's parameters are never modified.
 
-    Example:
+    Examples:
         >>> from occamlab.testing import least_squares_subject
         >>> s = least_squares_subject(n=20, d=3, seed=0)
         >>> X = s.data.train.x.double()

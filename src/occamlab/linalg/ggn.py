@@ -205,7 +205,7 @@ class GGNOperator(JacobianProductOperator):
     eval mode, streamed over batches (exact for ragged batches), optionally on a ``block`` of
     parameters and in float64.
 
-    Example:
+    Examples:
         >>> from occamlab.testing import least_squares_subject
         >>> s = least_squares_subject(n=20, d=3, seed=0)
         >>> G = GGNOperator(s, dtype=torch.float64)

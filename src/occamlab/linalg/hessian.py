@@ -336,7 +336,7 @@ class HessianOperator(CurvatureOperator):
             backward. Holds the graph (activations of the whole batch) while the operator lives;
             :meth:`clear_cache` frees it.
 
-    Example:
+    Examples:
         >>> from occamlab.testing import least_squares_subject
         >>> s = least_squares_subject(n=20, d=3, seed=0)
         >>> H = HessianOperator(s, dtype=torch.float64)

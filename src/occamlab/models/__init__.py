@@ -1,6 +1,6 @@
 """Model families as typed specs, built with seeded, global-RNG-free initialization.
 
-Example:
+Examples:
     >>> from occamlab.models import build_model, count_parameters, model_spec
     >>> spec = model_spec("mlp", width=128, depth=2)
     >>> model = build_model(spec, input_shape=(40,), num_outputs=10, seed=0)

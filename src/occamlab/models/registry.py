@@ -93,7 +93,7 @@ MODELS: Registry[ModelSpec] = Registry("model")
 def model_spec(name: str, **overrides: Any) -> ModelSpec:
     """The spec registered as ``name`` with ``overrides`` applied (coerced and validated).
 
-    Example:
+    Examples:
         >>> model_spec("mlp", width="256", depth=3)  # doctest: +NORMALIZE_WHITESPACE
         MLPSpec(width=256, depth=3, activation='relu', bias=True, init_scale=1.0, init='default',
                 dropout=0.0)

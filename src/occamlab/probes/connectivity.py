@@ -151,7 +151,8 @@ def interpolate(
 
     Args:
         subject: gives the architecture, loss and data; its module is not modified.
-        start, end: parameter dicts with the same names and shapes (e.g. ``subject.params()``).
+        start: the parameter dict at α = 0 (e.g. ``subject.params()``).
+        end: the parameter dict at α = 1 (the same names and shapes as ``start``).
         num_points: points on [0, 1], endpoints included (α = 0 and 1 give start and end
             exactly).
         limit: use only the first ``limit`` examples of each split.

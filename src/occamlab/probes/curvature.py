@@ -7,7 +7,7 @@ from the diagonal where the architecture allows, Hutch++ otherwise; stochastic L
 quadrature for the density). :class:`SharpnessMonitor` tracks λ_max during training (the edge of
 stability, Cohen et al. 2021) with warm-started Lanczos.
 
-Example:
+Examples:
     >>> from occamlab import make_subject
     >>> from occamlab.probes.curvature import hessian_spectrum
     >>> s = make_subject(model="mlp", data="gaussian_mixture", model_options={"width": 8})

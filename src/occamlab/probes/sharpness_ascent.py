@@ -212,7 +212,8 @@ def adaptive_sharpness(
         steps: projected-gradient-ascent steps (each one loss-and-gradient evaluation).
         step_size: step length in normalized coordinates (default ρ).
         seed: seeds the random start.
-        split, limit: the data whose full mean loss is L.
+        split: the data split whose full mean loss is L.
+        limit: use only its first ``limit`` examples (None: all).
     """
     rho, steps, step_size = _check_ascent(rho, steps, step_size)
     p = check_choice("p", p, (2, "inf"))
@@ -265,8 +266,11 @@ def filter_normalized_sharpness(
         rho: relative radius ρ ≥ 0: ‖δ_f‖₂ ≤ ρ‖w_f‖₂ for every filter f.
         vectors: ``"ignore"`` leaves 1-D/0-D parameters (biases, norm scales) unperturbed;
             ``"normalize"`` lets each move by at most ρ times its own ℓ2 norm.
-        steps, step_size, seed: as in :func:`adaptive_sharpness` (step length default ρ).
-        split, limit: the data whose full mean loss is L.
+        steps: as in :func:`adaptive_sharpness`.
+        step_size: as in :func:`adaptive_sharpness` (default ρ).
+        seed: as in :func:`adaptive_sharpness`.
+        split: the data split whose full mean loss is L.
+        limit: use only its first ``limit`` examples (None: all).
     """
     rho, steps, step_size = _check_ascent(rho, steps, step_size)
     vectors = check_choice("vectors", vectors, ("ignore", "normalize"))

@@ -99,7 +99,8 @@ def keskar_sharpness(
             parameters) for a random N(0, 1) matrix A ∈ R^{n×p} (Keskar et al. use p = 100).
         max_iter: L-BFGS-B iterations (Keskar et al. use 10).
         seed: seeds A and the random start in the box.
-        split, limit: the data whose full mean loss is L (the first ``limit`` examples).
+        split: the data split whose full mean loss is L.
+        limit: use only its first ``limit`` examples (None: all).
 
     Returns:
         A :class:`KeskarSharpness`; the module's parameters are not modified.

@@ -117,7 +117,8 @@ def pacbayes_sigma(
         magnitude_aware: use σ_i² = σ²w_i² + ε² (Jiang et al.'s magnitude-aware variant).
         magnitude_epsilon: ε ≥ 0 of that variant.
         seed: seeds the Gaussian draws.
-        split, limit: the data whose error or mean loss is L̂.
+        split: the data split whose error or mean loss is L̂.
+        limit: use only its first ``limit`` examples (None: all).
     """
     measure = check_choice("measure", measure, ("error", "loss"))
     target_deviation = check_real("target_deviation", target_deviation, strict=True)

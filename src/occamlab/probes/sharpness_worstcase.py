@@ -110,7 +110,8 @@ def worst_case_alpha(
         search_depth: log-space bisection steps after bracketing.
         alpha_range: initial bracket ``(low, high)``, 0 < low < high.
         seed: seeds the random start of every ascent.
-        split, limit: the data whose error or mean loss is L̂.
+        split: the data split whose error or mean loss is L̂.
+        limit: use only its first ``limit`` examples (None: all).
     """
     measure = check_choice("measure", measure, ("error", "loss"))
     target_deviation = check_real("target_deviation", target_deviation, strict=True)

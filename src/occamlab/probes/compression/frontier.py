@@ -52,11 +52,12 @@ def pareto(points: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Points not dominated by one with fewer or as many parameters and a better-or-equal score,
     sorted by parameters.
 
-    >>> pts = [{"num_parameters": 10, "test_accuracy": 0.9},
-    ...        {"num_parameters": 5, "test_accuracy": 0.95},
-    ...        {"num_parameters": 2, "test_accuracy": 0.5}]
-    >>> [p["num_parameters"] for p in pareto(pts)]
-    [2, 5]
+    Examples:
+        >>> pts = [{"num_parameters": 10, "test_accuracy": 0.9},
+        ...        {"num_parameters": 5, "test_accuracy": 0.95},
+        ...        {"num_parameters": 2, "test_accuracy": 0.5}]
+        >>> [p["num_parameters"] for p in pareto(pts)]
+        [2, 5]
     """
     ordered = sorted(points, key=lambda p: (p["num_parameters"], -score(p)))
     front, best = [], float("-inf")

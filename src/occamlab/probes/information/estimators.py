@@ -83,8 +83,9 @@ def binning_information(
         t: representations ``(n, d)`` of the ``n`` inputs.
         y: class labels ``(n,)``.
         bins: equal-width bins per unit.
-        low, high: the binned range (default: the min and max of ``t``); Shwartz-Ziv & Tishby
+        low: lower end of the binned range (default: the min of ``t``); Shwartz-Ziv & Tishby
             bin tanh units over ``[-1, 1]``.
+        high: upper end of the binned range (default: the max of ``t``).
         width: instead of ``bins`` over a range, bins of this fixed width (unbounded units;
             Saxe et al. 2018 bin ReLU layers with the width tanh layers get).
     """

@@ -152,7 +152,7 @@ def analytic_ntk(
         parameterization: ``"ntk"`` or ``"standard"``.
         width: hidden width; required by (and only used in) the standard parameterization.
 
-    Example:
+    Examples:
         >>> x = torch.eye(2, dtype=torch.float64)
         >>> k = analytic_ntk(x, depth=1, activation="identity")
         >>> k.ntk.tolist()  # a deep linear net: Θ = 2 x·x'/d

@@ -7,7 +7,7 @@ products, per-layer structured contraction; Novak et al. 2022, arXiv 2206.08720)
 the kernel in blocks of inputs that fit a memory budget. When ``x2`` is omitted the kernel of
 ``x1`` with itself is symmetric and only the blocks on and above the diagonal are computed.
 
-Example:
+Examples:
     >>> import torch
     >>> net = torch.nn.Sequential(torch.nn.Linear(3, 16), torch.nn.ReLU(), torch.nn.Linear(16, 2))
     >>> x = torch.randn(5, 3, generator=torch.Generator().manual_seed(0))

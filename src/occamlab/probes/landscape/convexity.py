@@ -112,7 +112,8 @@ def curvature_map(
     Args:
         subject: the subject (never modified).
         directions: two directions (as for a plane).
-        steps, span: the symmetric grid (``steps`` odd) on [−span, span]².
+        steps: points per side of the symmetric grid on [−span, span]² (odd).
+        span: half-width of the grid.
         limit: training examples the loss is averaged over (None: all).
         tol: relative residual tolerance of Lanczos (the ratio needs no more than 2 digits).
         max_matvecs: budget per point; points that exhaust it report ``converged=False``.

@@ -71,7 +71,8 @@ class CurveModule(nn.Module):
     Args:
         network: the architecture (copied; the copy's own parameters are frozen and unused,
             its buffers, e.g. BatchNorm statistics, are the curve's).
-        start, end: the two endpoint parameter dicts (names of trainable parameters).
+        start: the first endpoint's parameter dict (names of trainable parameters).
+        end: the second endpoint's parameter dict (the same names).
         kind: ``"bezier"`` or ``"polychain"``.
         bends: number of trained control points between the endpoints.
         seed: seeds the module's own generator of t (no global random state).
@@ -214,7 +215,8 @@ def mode_connectivity(
 
     Args:
         subject: architecture, loss and data (its module is never modified).
-        start, end: the two solutions (parameter dicts, e.g. ``subject.params()`` of two runs).
+        start: the first solution (a parameter dict, e.g. ``subject.params()`` of one run).
+        end: the second solution (a parameter dict with the same names).
         train: recipe for the bends (Garipov et al.: SGD, the networks' own schedule).
         kind: ``"bezier"`` (default; quadratic with one bend) or ``"polychain"``.
         bends: trained control points between the endpoints.

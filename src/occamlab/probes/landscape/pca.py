@@ -136,8 +136,11 @@ def trajectory_plane(
         recorder: the :class:`TrajectoryRecorder` passed to ``fit`` (or its ``(T, P)`` tensor).
         steps: grid points per axis (odd).
         margin: the grid extends this fraction beyond the trajectory on each axis.
-        splits, limit, reestimate_bn, points_per_pass, progress: as in
-            :func:`~occamlab.probes.landscape.surface.loss_surface`.
+        splits: as in :func:`~occamlab.probes.landscape.surface.loss_surface`.
+        limit: as in :func:`~occamlab.probes.landscape.surface.loss_surface`.
+        reestimate_bn: as in :func:`~occamlab.probes.landscape.surface.loss_surface`.
+        points_per_pass: as in :func:`~occamlab.probes.landscape.surface.loss_surface`.
+        progress: as in :func:`~occamlab.probes.landscape.surface.loss_surface`.
     """
     if isinstance(recorder, TrajectoryRecorder):
         traj, recorded = recorder.trajectory(), recorder.steps

@@ -209,7 +209,8 @@ def loss_surface(
         subject: architecture, loss and data; its module is never modified.
         directions: one or two directions (dicts shaped like ``subject.params()``).
         center: θ₀ (default: the subject's parameters).
-        steps, span: the symmetric grid on [−span, span] (``steps`` odd) along every direction.
+        steps: points of the symmetric grid on [−span, span] along every direction (odd).
+        span: half-width of the grid.
         coordinates: explicit coordinates per direction instead (each must contain 0.0).
         splits: which splits to evaluate.
         limit: use the first ``limit`` examples of each split (None: all).
@@ -409,7 +410,7 @@ def landscape_plane(
     Options are the fields of :class:`LandscapeSpec` (as ``spec`` and/or keywords). The result
     has ``plot()`` (contour with labelled levels; ``kind="surface"`` for 3-D) and ``to_dict()``.
 
-    Example:
+    Examples:
         >>> from occamlab import make_subject
         >>> s = make_subject(model="mlp", data="gaussian_mixture", model_options={"width": 8})
         >>> surface = landscape_plane(s, steps=5, limit=100)

@@ -144,7 +144,8 @@ def line_regions(
     Args:
         model: a ReLU network (see :func:`occamlab.probes.regions.activations.relu_modules`);
             a float64 copy is evaluated, the module itself is untouched.
-        a, b: the segment's end points (input-shaped, no batch dimension).
+        a: the segment's start point (input-shaped, no batch dimension).
+        b: the segment's end point (the same shape as ``a``).
         tol: regions shorter than this fraction of the segment are merged with a neighbour.
         initial_points: points evaluated in the first batch.
         max_regions: stop with an error beyond this many regions.

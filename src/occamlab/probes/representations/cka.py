@@ -90,7 +90,7 @@ def linear_cka(
     examples (float64 accumulation of centred products). Invariant to orthogonal transforms,
     isotropic scaling and constant offsets of either input; 1 for identical inputs.
 
-    Example:
+    Examples:
         >>> import torch
         >>> x = torch.randn(500, 8, generator=torch.Generator().manual_seed(0))
         >>> round(linear_cka(x, 3 * x + 1), 6)
@@ -117,7 +117,7 @@ class StreamingCKA:
     rounding (~1e-17); with the default float32 products both carry float32 rounding of the
     products (~1e-8 absolute).
 
-    Example:
+    Examples:
         >>> import torch
         >>> g = torch.Generator().manual_seed(0)
         >>> x, y = torch.randn(300, 5, generator=g), torch.randn(300, 4, generator=g)

@@ -33,7 +33,7 @@ class FeatureStats:
         dims: feature count of each representation.
         dtype: precision of the batch products (accumulation is always float64).
 
-    Example:
+    Examples:
         >>> import torch
         >>> x = torch.randn(100, 3, dtype=torch.float64)
         >>> stats = FeatureStats([3, 3])

@@ -179,7 +179,7 @@ def fit_power_law(
         ValueError: no values, non-positive values, fewer than ``min_tail`` values, or a tail
             whose values are all equal (no exponent exists).
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> x = (1 - np.random.default_rng(0).random(20000)) ** (-1 / 4.0)   # Pareto, α = 5
         >>> round(fit_power_law(x).alpha, 1)

@@ -11,7 +11,7 @@ the norm metrics (:mod:`.metrics`), the Marchenko–Pastur bulk and spikes
 model averages. Results never carry sentinel values: what was not computed is ``None`` and the
 layer's ``notes`` say why.
 
-Example:
+Examples:
     >>> from torch import nn
     >>> from occamlab.probes.spectra import weight_spectra
     >>> report = weight_spectra(nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10)))
