@@ -295,18 +295,24 @@ def _parameter_clauses(spectra, hessian, sharp, landscape, similarity, recipe):
     }
     low, high = ALPHA_RANGE
     if alphas:
+
+        def span(values: list[float]) -> str:
+            lo, hi = min(values), max(values)
+            return f"α {lo:.2f}" if len(values) == 1 else f"α {lo:.2f}–{hi:.2f}"
+
         outside = {n: a for n, a in alphas.items() if not low <= a <= high}
-        span = f"α {min(alphas.values()):.2f}–{max(alphas.values()):.2f}"
+        inside = [a for n, a in alphas.items() if n not in outside]
         if not outside:
             clauses.append(
-                f"the weight spectra look well trained (layer {span}, inside WeightWatcher's "
-                f"{low:g}–{high:g})"
+                f"the weight spectra look well trained (layer {span(inside)}, inside "
+                f"WeightWatcher's {low:g}–{high:g})"
             )
         else:
             verdict = {True: "under-trained, close to random", False: "very heavy-tailed"}
             parts = [f"{n} (α {a:.2f}: {verdict[a > high]})" for n, a in outside.items()]
             clauses.append(
-                f"layer {span}; outside WeightWatcher's {low:g}–{high:g}: {', '.join(parts)}"
+                f"outside WeightWatcher's well-trained {low:g}–{high:g}: {', '.join(parts)}"
+                + (f" (the other layers: {span(inside)})" if inside else "")
             )
     else:
         clauses.append(f"no layer has the {MIN_EIGENVALUES} eigenvalues a power-law reading needs")
