@@ -121,6 +121,8 @@ class GeneralizationMeasures:
         num_samples: Monte Carlo draws per σ in the PAC-Bayes searches.
         search_depth: bisection steps of the σ and α searches.
         ascent_steps: gradient-ascent steps per α.
+        measure_examples: training examples the sharpness searches and the gradient noise
+            use (the first this many; 0: all). Every other measure uses the whole split.
         replicates: bootstrap replicates of the confidence intervals.
         design_seed: seeds the choice of base configurations and the bootstrap.
     """
@@ -141,6 +143,7 @@ class GeneralizationMeasures:
             "search_depth": 12,
             "num_samples": 16,
             "ascent_steps": 10,
+            "measure_examples": 0,
             "replicates": 500,
         },
     }
@@ -164,6 +167,7 @@ class GeneralizationMeasures:
     num_samples: int = 8
     search_depth: int = 8
     ascent_steps: int = 5
+    measure_examples: int = 1000
     replicates: int = 200
     design_seed: int = 0
 
@@ -231,6 +235,7 @@ class GeneralizationMeasures:
             num_samples=self.num_samples,
             search_depth=self.search_depth,
             ascent_steps=self.ascent_steps,
+            limit=self.measure_examples,
         )
 
     def run(self, ctx: Context) -> ExperimentResult:
