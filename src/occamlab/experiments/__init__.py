@@ -26,4 +26,11 @@ __all__ = [
 
 # isort: split
 # Experiment modules (each registers itself), one line each, after the names above exist:
-from occamlab.experiments import random_labels  # noqa: E402, F401
+from occamlab.experiments import (
+    double_descent,  # noqa: E402, F401
+    forgetting,  # noqa: E402, F401
+    grokking,  # noqa: E402, F401
+    label_noise,  # noqa: E402, F401
+    memorization,  # noqa: E402, F401
+    random_labels,  # noqa: E402, F401
+)
