@@ -86,7 +86,7 @@ def test_summaries_find_threshold_and_peak():
         fit_error=0.01,
     )["summary"]["noise=0.15"]
     assert mlp["interpolation_width"] == 16 and mlp["peak_width"] == 16
-    assert abs(mlp["peak_height"] - (0.76 - 0.65)) < 1e-12
+    assert abs(mlp["peak_height"] - (0.76 - 0.70)) < 1e-12
 
 
 def test_tiny_run_end_to_end(tmp_path):

@@ -21,6 +21,7 @@ def rows(grok_steps, control_test, *, train_step=800):
             "seed": s,
             "train_step": train_step,
             "test_step": None,
+            "steps": 30000,
             "final_train_accuracy": 1.0,
             "final_test_accuracy": acc,
         }
@@ -54,7 +55,10 @@ def test_tiny_run_end_to_end(tmp_path):
     spec = Grokking(seeds=1, p=7, embed_dim=8, width=16, max_steps=30, eval_every=2)
     run = run_experiment(spec, Store(tmp_path / "runs.sqlite"))
     d = run.to_dict()
-    assert len(d["tables"]["runs"]) == 2 and len(d["claims"]) == 3
+    runs = d["tables"]["runs"]
+    assert len(runs) == 2 and len(d["claims"]) == 3
+    # Nothing generalized in 30 steps, so the control gets the full budget as well.
+    assert [r["budget"] for r in runs] == [30, 30]
     assert all(isinstance(c["passed"], bool) and c["evidence"] for c in d["claims"])
     assert "train and test accuracy" in d["figures"] and run.report.is_file()
     assert {r["run"] for r in d["tables"]["curves (seed 0)"]} == {"weight decay", "control"}

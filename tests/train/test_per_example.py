@@ -33,3 +33,15 @@ def test_monitor_errors():
         ExampleCorrectness(every=0)
     with pytest.raises(RuntimeError, match="nothing recorded"):
         ExampleCorrectness(every=1).matrix()
+
+
+def test_monitoring_does_not_change_training():
+    spec = TrainSpec(batch_size=16, epochs=2, lr=0.1, seed=3)
+    plain, watched = (
+        Subject(model=toy_model(), data=toy_data()),
+        Subject(model=toy_model(), data=toy_data()),
+    )
+    fit(plain, spec)
+    fit(watched, spec, callbacks=[ExampleCorrectness(every=1)])
+    for p, q in zip(plain.model.parameters(), watched.model.parameters(), strict=True):
+        assert torch.equal(p, q)

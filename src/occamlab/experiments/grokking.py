@@ -13,6 +13,7 @@ every few epochs by the training loop; a run with weight decay stops once it has
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -52,7 +53,9 @@ class Grokking:
         weight_decay: AdamW (decoupled) weight decay of the grokking runs.
         control_weight_decay: weight decay of the control runs.
         batch_size: minibatch size.
-        max_steps: step budget of every run.
+        max_steps: step budget of the weight-decay runs (each stops once it generalizes).
+        control_factor: the control runs train for this many times the steps the slowest
+            weight-decay run needed to generalize (``max_steps`` if one never did).
         eval_every: evaluate train and test accuracy every this many epochs.
         target: accuracy that counts as fitted (train) or generalized (test).
     """
@@ -64,7 +67,7 @@ class Grokking:
     paper: ClassVar[str] = SOURCE
     scales: ClassVar[dict[str, dict[str, Any]]] = {
         "quick": {},
-        "paper": {"seeds": 5, "max_steps": 100_000, "embed_dim": 128, "width": 512},
+        "paper": {"seeds": 5, "lr": 1e-3, "max_steps": 100_000, "control_factor": 4.0},
     }
 
     seeds: int = 3
@@ -72,26 +75,27 @@ class Grokking:
     train_fraction: float = 0.3
     embed_dim: int = 128
     width: int = 256
-    lr: float = 1e-3
+    lr: float = 5e-3
     weight_decay: float = 1.0
     control_weight_decay: float = 0.0
     batch_size: int = 512
     max_steps: int = 20_000
+    control_factor: float = 2.0
     eval_every: int = 5
     target: float = 0.99
 
     def __post_init__(self) -> None:
-        if self.seeds < 1 or self.max_steps < 1:
-            raise ValueError("grokking needs seeds >= 1 and max_steps >= 1")
+        if self.seeds < 1 or self.max_steps < 1 or self.control_factor <= 0:
+            raise ValueError("grokking needs seeds >= 1, max_steps >= 1 and control_factor > 0")
 
-    def recipe(self, weight_decay: float, seed: int) -> TrainSpec:
+    def recipe(self, weight_decay: float, seed: int, steps: int) -> TrainSpec:
         return TrainSpec(
             optimizer="adamw",
             lr=self.lr,
             weight_decay=weight_decay,
             batch_size=self.batch_size,
             epochs=0,
-            max_steps=self.max_steps,
+            max_steps=steps,
             schedule="constant",
             eval_every=self.eval_every,
             seed=seed,
@@ -99,43 +103,46 @@ class Grokking:
 
     def run(self, ctx: Context) -> ExperimentResult:
         model = model_spec("embed_mlp", embed_dim=self.embed_dim, width=self.width, depth=1)
-        runs = [
-            (wd, seed)
-            for wd in (self.weight_decay, self.control_weight_decay)
-            for seed in range(self.seeds)
-        ]
         rows, curves = [], {}
-        for wd, seed in ctx.track(runs, "training"):
-            data = data_spec("modular", p=self.p, train_fraction=self.train_fraction, seed=seed)
-            recipe = self.recipe(wd, seed)
-            stop = wd == self.weight_decay  # the grokking runs stop once they generalize
-            key = {
-                "model": model,
-                "data": data,
-                "train": recipe,
-                "seed": seed,
-                "stop_at": self.target if stop else None,
-            }
-            out = ctx.cached(
-                "train",
-                key,
-                lambda _d, data=data, recipe=recipe, seed=seed, stop=stop: _train(
-                    model, data, recipe, seed, self.target if stop else None
-                ),
-            )
-            curves[(wd, seed)] = out["history"]
-            rows.append(
-                {
-                    "weight_decay": wd,
+        # Weight-decay runs first: the control's budget follows from how long they took.
+        for wd in (self.weight_decay, self.control_weight_decay):
+            control = wd != self.weight_decay
+            steps = self.max_steps
+            if control:
+                took = [r["test_step"] for r in rows]
+                steps = control_budget(took, factor=self.control_factor, fallback=self.max_steps)
+            for seed in ctx.track(range(self.seeds), f"weight decay {wd:g}"):
+                data = data_spec("modular", p=self.p, train_fraction=self.train_fraction, seed=seed)
+                recipe = self.recipe(wd, seed, steps)
+                stop_at = None if control else self.target
+                key = {
+                    "model": model,
+                    "data": data,
+                    "train": recipe,
                     "seed": seed,
-                    "train_step": first_step(out["history"], "train_accuracy", self.target),
-                    "test_step": first_step(out["history"], "test_accuracy", self.target),
-                    "steps": out["steps"],
-                    "final_train_accuracy": out["history"][-1]["train_accuracy"],
-                    "final_test_accuracy": out["history"][-1]["test_accuracy"],
-                    "seconds": out["seconds"],
+                    "stop_at": stop_at,
                 }
-            )
+                out = ctx.cached(
+                    "train",
+                    key,
+                    lambda _d, data=data, recipe=recipe, seed=seed, stop_at=stop_at: _train(
+                        model, data, recipe, seed, stop_at
+                    ),
+                )
+                curves[(wd, seed)] = out["history"]
+                rows.append(
+                    {
+                        "weight_decay": wd,
+                        "seed": seed,
+                        "budget": steps,
+                        "train_step": first_step(out["history"], "train_accuracy", self.target),
+                        "test_step": first_step(out["history"], "test_accuracy", self.target),
+                        "steps": out["steps"],
+                        "final_train_accuracy": out["history"][-1]["train_accuracy"],
+                        "final_test_accuracy": out["history"][-1]["test_accuracy"],
+                        "seconds": out["seconds"],
+                    }
+                )
         summary = summarize(rows, grok_wd=self.weight_decay, control_wd=self.control_weight_decay)
         return ExperimentResult(
             metrics=summary,
@@ -164,6 +171,21 @@ def _train(model: Any, data: Any, recipe: TrainSpec, seed: int, stop_at: float |
     return {"history": history, "steps": result.steps, "seconds": result.seconds}
 
 
+def control_budget(test_steps: list[int | None], *, factor: float, fallback: int) -> int:
+    """Steps for the control: ``factor`` × the slowest run's step of generalization.
+
+    ``fallback`` (the full budget) if some run never generalized.
+
+    >>> control_budget([1200, 2950], factor=2.0, fallback=20000)
+    5900
+    >>> control_budget([1200, None], factor=2.0, fallback=20000)
+    20000
+    """
+    if not test_steps or any(t is None for t in test_steps):
+        return fallback
+    return max(1, math.ceil(factor * max(test_steps)))
+
+
 def first_step(history: list[dict[str, Any]], key: str, target: float) -> int | None:
     """The first evaluated step at which ``history[key] >= target`` (None if never)."""
     return next((h["step"] for h in history if (h[key] or 0) >= target), None)
@@ -190,6 +212,7 @@ def summarize(rows: list[dict[str, Any]], *, grok_wd: float, control_wd: float) 
         [r["final_test_accuracy"] for r in control]
     )
     out["control_max_test_accuracy"] = max(r["final_test_accuracy"] for r in control)
+    out["control_steps"] = max(r["steps"] for r in control)
     return out
 
 
@@ -223,7 +246,7 @@ def claims(summary: dict[str, Any], *, target: float, max_steps: int) -> list[Cl
             "without weight decay the network fits the train set but does not generalize",
             passed=summary["control_train_accuracy"] >= target
             and summary["control_max_test_accuracy"] < 0.5,
-            evidence=f"control after {max_steps} steps: train accuracy "
+            evidence=f"control after {summary['control_steps']} steps: train accuracy "
             f"{summary['control_train_accuracy']:.3f}, test accuracy "
             f"{summary['control_test_accuracy']:.3f} ± {summary['control_test_accuracy_std']:.3f} "
             f"(best seed {summary['control_max_test_accuracy']:.3f}; threshold 0.5)",
