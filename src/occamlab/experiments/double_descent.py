@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from occamlab.data import data_spec, load_data
+from occamlab.data import Data, data_spec, load_data
 from occamlab.experiments import EXPERIMENTS, Claim, Context, ExperimentResult
 from occamlab.experiments.stats import mean_std
 from occamlab.experiments.sweep import Member, train_members
@@ -113,12 +113,13 @@ class DoubleDescent:
 
     # -- (a) random Fourier features ---------------------------------------------------------
     def random_features(self, ctx: Context) -> list[dict[str, Any]]:
-        data = data_spec("mnist1d", num_train=self.rff_train)
+        spec = data_spec("mnist1d", num_train=self.rff_train)
+        data = load_data(spec)
         grid = [(r, s) for r in self.ratios() for s in range(self.seeds)]
         rows = []
         for ratio, seed in ctx.track(grid, "random features"):
             features = max(1, round(ratio * self.rff_train))
-            key = {"data": data, "features": features, "bandwidth": self.bandwidth, "seed": seed}
+            key = {"data": spec, "features": features, "bandwidth": self.bandwidth, "seed": seed}
             out = ctx.cached(
                 "rff",
                 key,
@@ -172,11 +173,10 @@ class DoubleDescent:
         ]
 
 
-def rff_fit(data: Any, *, features: int, bandwidth: float, seed: int) -> dict[str, float]:
+def rff_fit(d: Data, *, features: int, bandwidth: float, seed: int) -> dict[str, float]:
     """Fit one-hot targets by minimum-norm least squares on random Fourier features."""
     from occamlab.experiments.rff import RandomFourierFeatures, min_norm_least_squares
 
-    d = load_data(data)
     phi = RandomFourierFeatures.sample(
         input_dim=d.train.x[0].numel(),
         num_features=features,
