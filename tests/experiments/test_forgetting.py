@@ -89,7 +89,7 @@ def test_claims_fail_where_the_pattern_breaks():
 
 
 def test_tiny_run_end_to_end(tmp_path):
-    spec = Forgetting(seeds=1, num_train=120, width=8, depth=1, epochs=3, batch_size=40)
+    spec = Forgetting(seeds=1, num_train=120, channels=4, epochs=3, batch_size=40)
     run = run_experiment(spec, Store(tmp_path / "runs.sqlite"))
     d = run.to_dict()
     assert len(d["tables"]["removal"]) == 3 and len(d["claims"]) == 4

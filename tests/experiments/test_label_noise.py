@@ -50,7 +50,9 @@ def test_tiny_run_end_to_end(tmp_path):
         max_alpha=1,
         width=8,
         depth=1,
-        epochs=1,
+        steps=6,
+        check_every=2,
+        num_heldout=20,
         small_batch=8,
         large_batch=32,
     )
@@ -59,6 +61,7 @@ def test_tiny_run_end_to_end(tmp_path):
     settings = {(r["alpha"], r["batch_size"]) for r in d["tables"]["runs"]}
     assert settings == {(0, 128), (1, 128), (0, 8), (1, 8), (0, 32), (1, 32)}
     assert {r["num_train"] for r in d["tables"]["runs"]} == {30, 60}
+    assert {r["chosen_step"] for r in d["tables"]["runs"]} <= {0, 2, 4, 6}
     assert len(d["claims"]) == 3
     assert all(isinstance(c["passed"], bool) and c["evidence"] for c in d["claims"])
     assert run.report.is_file()

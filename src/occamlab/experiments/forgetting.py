@@ -9,9 +9,11 @@ the least forgotten examples can be removed from the training set at little cost
 much less than removing a random subset of the same size (Fig. 5).
 
 Here correctness of every training example is checked once per epoch (the frequency at which
-Toneva et al. see each example in its minibatch) by a training callback. Three training sets: the
-clean MNIST-1D training set, the same set with noisy labels, and the clean set with its least
-forgotten (or a random) fraction removed.
+Toneva et al. see each example in its minibatch) by a training callback. The network is a 1-D CNN,
+which generalizes on MNIST-1D (test accuracy near 0.9) as Toneva et al.'s ResNet does on
+CIFAR-10; an MLP fits MNIST-1D largely by memorizing hard examples, so its clean examples are forgotten
+often too and the contrast with relabelled ones shrinks. Three training sets: the clean MNIST-1D training set, the same
+set with noisy labels, and the clean set with its least forgotten (or a random) fraction removed.
 """
 
 from __future__ import annotations
@@ -83,8 +85,7 @@ class Forgetting:
     Attributes:
         seeds: seeds per training set (initialization, data order, noise and removal draws).
         num_train: MNIST-1D training examples (the test set is the standard 1,000).
-        width: hidden width of the MLP.
-        depth: hidden layers of the MLP.
+        channels: channels of the 1-D CNN (``cnn1d``, three strided convolutions).
         label_noise: probability that a training label is redrawn uniformly in the noisy run.
         remove_fraction: fraction of the training set removed (least forgotten vs random).
         lr: Adam learning rate.
@@ -99,18 +100,17 @@ class Forgetting:
     paper: ClassVar[str] = SOURCE
     scales: ClassVar[dict[str, dict[str, Any]]] = {
         "quick": {},
-        "paper": {"seeds": 5, "num_train": 10000, "width": 512, "epochs": 100},
+        "paper": {"seeds": 5, "num_train": 10000, "epochs": 200},
     }
 
     seeds: int = 3
     num_train: int = 4000
-    width: int = 256
-    depth: int = 2
+    channels: int = 64
     label_noise: float = 0.2
     remove_fraction: float = 0.2
-    lr: float = 1e-3
+    lr: float = 3e-3
     batch_size: int = 128
-    epochs: int = 40
+    epochs: int = 60
 
     def __post_init__(self) -> None:
         if self.seeds < 1 or not 0 < self.remove_fraction < 1 or not 0 < self.label_noise <= 1:
@@ -130,7 +130,7 @@ class Forgetting:
         )
 
     def run(self, ctx: Context) -> ExperimentResult:
-        model = model_spec("mlp", width=self.width, depth=self.depth)
+        model = model_spec("cnn1d", channels=self.channels)
         clean_spec = data_spec("mnist1d", num_train=self.num_train)
         clean = load_data(clean_spec)
         stats: dict[tuple[str, int], dict[str, Any]] = {}
