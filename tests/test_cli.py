@@ -221,3 +221,41 @@ def test_probe_hessian_and_sharpness_store_runs_with_pages(capsys, tmp_path):
     assert sharp["pacbayes"]["sigma"] > 0
     code, _, err = run(capsys, "probe", "hessian", *base, "--which", "XX")
     assert code == 2 and "must be one of" in err
+
+
+def test_probe_landscape_stores_the_numbers_and_draws_the_pictures(capsys, tmp_path):
+    store = str(tmp_path / "runs.sqlite")
+    args = ["probe", "landscape", *SMALL, "--store", store, "--json", "--steps", "5"]
+    code, out, _ = run(capsys, *args, "--limit", "50")
+    assert code == 0
+    result = json.loads(out)
+    assert len(result["axes"]) == 2 and len(result["values"]["train_loss"]) == 5
+    assert result["directions"]["kind"] == "filter" and result["directions"]["vectors"] == "ignore"
+    # The trained point is the grid's center, exactly.
+    from occamlab import TrainSpec, data_spec, model_spec
+    from occamlab.runs import train_run
+
+    trained = train_run(
+        Store(store),
+        model=model_spec("mlp", width=16),
+        data=data_spec("gaussian_mixture", num_train=200, num_test=100),
+        train=TrainSpec(),
+    )
+    assert trained.reused
+    expected = trained.subject.evaluate(split="train", limit=50).loss
+    assert result["at_center"]["train_loss"] == expected == result["values"]["train_loss"][2][2]
+    page = Path(result["report"]).read_text()
+    assert page.count("<img") == 3 and "The numbers behind the pictures" in page
+    line = result["init_line"]  # the stored run kept its initialization: α = 0 is the init
+    assert line["alphas"][0] == 0.0 and line["train_loss"][-1] == expected
+    numbers = json.loads(
+        (Path(store).parent / Store(store).get(result["id"]).artifacts["surface"]).read_text()
+    )
+    assert numbers["values"] == result["values"]
+    Path(result["report"]).unlink()  # `occam report` rewrites the page from the stored numbers
+    code, _, _ = run(capsys, "report", result["id"], "--store", store, "--json")
+    assert code == 0 and Path(result["report"]).read_text().count("<img") == 3
+    code, out, _ = run(capsys, *args, "--limit", "50", "--dims", "1")
+    assert code == 0 and len(json.loads(out)["axes"]) == 1
+    code, _, err = run(capsys, *args, "--steps", "4")
+    assert code == 2 and "odd" in err

@@ -21,8 +21,14 @@ from rich.table import Table
 
 from occamlab.cli_options import CliKit, spec_options
 from occamlab.cli_probe import register as register_probes
+from occamlab.cli_probe_compression import register as register_compression
+from occamlab.cli_probe_kernels import register as register_kernel_probes
+from occamlab.cli_probe_landscape import register as register_landscape
+from occamlab.cli_probe_spectra import register as register_spectra
+from occamlab.cli_report import register as register_reports
 from occamlab.cli_run import register as register_experiments
 from occamlab.cli_subject import SubjectChoice, resolve_subject, subject_options
+from occamlab.cli_sweep import register as register_sweep
 from occamlab.jsonable import jsonable
 from occamlab.store import DEFAULT_STORE, RunInProgressError, Store
 from occamlab.train import NonFiniteLossError, TrainSpec
@@ -37,6 +43,28 @@ app = typer.Typer(
 )
 out = Console()
 err = Console(stderr=True)
+
+
+@app.callback()
+def _root(
+    threads: Annotated[
+        int,
+        typer.Option(
+            "--threads",
+            min=0,
+            envvar="OCCAM_THREADS",
+            help="Torch threads of this process (0: torch's default). occamlab's workloads are "
+            "small networks, which run fastest on one thread; several threads slow them down "
+            "many times when the cores are busy.",
+        ),
+    ] = 1,
+) -> None:
+    """occamlab: probe what a trained network learned, and reproduce deep learning theory."""
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+
 
 USER_ERRORS = (
     ValueError,
@@ -243,13 +271,20 @@ kit = CliKit(
     command=command,
     emit=_emit,
     out=out,
+    err=err,
     store_opt=StoreOpt,
     json_opt=JsonOpt,
     default_store=DEFAULT_STORE,
 )
-probe_app = register_probes(app, kit)
 register_experiments(app, kit)
+register_sweep(app, kit)
+register_reports(app, kit)
+probe_app = register_probes(app, kit)
 # Probe families add their `occam probe NAME` commands here: register(probe_app, kit).
+register_compression(probe_app, kit)
+register_landscape(probe_app, kit)
+register_spectra(probe_app, kit)
+register_kernel_probes(probe_app, kit)
 
 
 def main(argv: list[str] | None = None) -> None:

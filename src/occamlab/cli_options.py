@@ -143,6 +143,7 @@ class CliKit:
             line on stderr and exit code 2 (and ``{"error": ...}`` under ``--json``).
         emit: ``emit(as_json, payload, human)`` prints one JSON document or calls ``human()``.
         out: the Rich console for human output (stdout).
+        err: the Rich console for logs and notes (stderr).
         store_opt: the annotated type of the ``--store`` option.
         json_opt: the annotated type of the ``--json`` option.
         default_store: the default store path.
@@ -151,6 +152,7 @@ class CliKit:
     command: Callable
     emit: Callable
     out: Any
+    err: Any
     store_opt: Any
     json_opt: Any
     default_store: Any

@@ -8,7 +8,7 @@ from occamlab.cli_options import CliKit, spec_options
 from occamlab.cli_subject import SubjectChoice, resolve_subject, subject_options
 from occamlab.probes.curvature import HessianReport, HessianSpec, hessian_spectrum
 from occamlab.probes.sharpness_summary import SharpnessSpec, sharpness_summary
-from occamlab.report import figure, key_values, table, write_run_page
+from occamlab.report import figure, key_values, register_renderer, table, write_run_page
 from occamlab.specs import spec_to_dict
 from occamlab.store import Store
 
@@ -27,8 +27,19 @@ def stored_probe(
     with store.run(f"probe/{kind}", run_spec, name=f"{kind} · {subject.name}") as run:
         if not run.reused:
             run.metrics.update(compute(subject))
-    page = write_run_page(store, run.record, sections(run.metrics), title=f"{kind}: {subject.name}")
+    page = probe_renderer(kind, sections)(store, run.record)
     return {"id": run.id, "reused": run.reused, "report": str(page), **run.metrics}
+
+
+def probe_renderer(kind: str, sections) -> Any:
+    """Register (and return) the page writer of ``probe/KIND`` runs: ``sections(metrics)``
+    gives the page's sections, so ``occam report`` can rewrite it from the store."""
+
+    def render(store: Store, record: Any) -> Any:
+        name = record.spec.get("subject", {}).get("name", record.name)
+        return write_run_page(store, record, sections(record.metrics), title=f"{kind}: {name}")
+
+    return register_renderer(f"probe/{kind}")(render)
 
 
 def _hessian_sections(result: dict[str, Any]) -> list[tuple[str, str]]:
@@ -116,6 +127,8 @@ def register(app: typer.Typer, kit: CliKit) -> typer.Typer:
     """Add the ``probe`` command group to ``app`` and return it (probe families add to it)."""
     command, emit, out = kit.command, kit.emit, kit.out
     store_opt, json_opt, default_store = kit.store_opt, kit.json_opt, kit.default_store
+    probe_renderer("hessian", _hessian_sections)
+    probe_renderer("sharpness", _sharpness_sections)
     probe_app = typer.Typer(help="Run one probe on a subject.", no_args_is_help=True)
     app.add_typer(probe_app, name="probe")
 

@@ -62,22 +62,9 @@ def _add_experiment(run_app: typer.Typer, kit: CliKit, cls: type) -> None:
         force: Annotated[
             bool, typer.Option("--force", help="Recompute even if stored (parts included).")
         ] = False,
-        threads: Annotated[
-            int,
-            typer.Option(
-                "--threads",
-                min=1,
-                help="Torch intra-op threads of this process. The experiments train small "
-                "networks, which run fastest on one thread (several threads slow them down "
-                "many times on a busy machine).",
-            ),
-        ] = 1,
         store: store_opt = default_store,
         as_json: json_opt = False,
     ) -> None:
-        import torch
-
-        torch.set_num_threads(threads)
         spec = spec_at_scale(cls, scale, overrides)
         run = run_experiment(spec, Store(store), progress=not as_json, force=force)
         payload = {**run.to_dict(), "scale": scale}

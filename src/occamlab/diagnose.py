@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
+from occamlab.notebook import HtmlRepr
 from occamlab.report import esc, figure, key_values, training_curves, write_run_page
-from occamlab.store import Store
+from occamlab.report.render import register_renderer
+from occamlab.store import RunRecord, Store
 from occamlab.subject import Evaluation, Subject
 
 
 @dataclass(frozen=True)
-class Diagnosis:
+class Diagnosis(HtmlRepr):
     """What ``occam diagnose`` found about a subject."""
 
     subject: dict[str, Any]
@@ -115,3 +118,19 @@ def diagnose_run(
     )
     store.update_metrics(run.id, {"report": str(page)})
     return replace(result, run_id=run.id, report=str(page))
+
+
+@register_renderer("diagnose")
+def render_diagnosis(store: Store, record: RunRecord) -> Path:
+    """Rewrite a diagnosis page from its stored record."""
+    m = record.metrics
+    diagnosis = Diagnosis(
+        subject=m["subject"],
+        train=Evaluation(**m["train"]),
+        test=Evaluation(**m["test"]),
+        eval_mode=m["eval_mode"],
+        answers=m["answers"],
+    )
+    return write_run_page(
+        store, record, _sections(diagnosis, None), title=f"diagnose: {m['subject']['name']}"
+    )

@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from occamlab.data.base import Data, Split
+from occamlab.notebook import HtmlRepr
 
 LossName = Literal["cross_entropy", "mse"]
 SplitName = Literal["train", "test"]
@@ -34,7 +35,7 @@ _STOCHASTIC = (nn.modules.batchnorm._BatchNorm, nn.modules.dropout._DropoutNd, n
 
 
 @dataclass(frozen=True)
-class Evaluation:
+class Evaluation(HtmlRepr):
     """Loss (mean over examples) and accuracy (classification only) on ``n`` examples."""
 
     loss: float
@@ -144,6 +145,11 @@ class Subject:
         """The trainable parameters by name, detached (shared storage; do not modify in place)."""
         return {k: p.detach() for k, p in self.model.named_parameters() if p.requires_grad}
 
+    def optimizer_groups(self) -> list[dict[str, Any]]:
+        """Parameter groups for the training loop's optimizer: one group of the trainable
+        parameters (an ensemble gives one group per member, with its own rates)."""
+        return [{"params": [p for p in self.model.parameters() if p.requires_grad]}]
+
     def buffers(self) -> dict[str, torch.Tensor]:
         return {k: b.detach() for k, b in self.model.named_buffers()}
 
@@ -220,6 +226,20 @@ class Subject:
             stop = min(start + size, n)
             yield data.x[start:stop], data.y[start:stop]
 
+    def num_examples(self, split: SplitName = "train", limit: int | None = None) -> int:
+        """Examples a full-data mean over ``split`` runs over (all processes together)."""
+        n = len(self.split(split))
+        return n if limit is None else min(limit, n)
+
+    def all_sum(self, tensor: torch.Tensor) -> torch.Tensor:
+        """Sum of this process's partial result over every process holding part of the data.
+
+        The identity for a subject that holds all its data. Every full-data sum (losses,
+        gradients, curvature products) passes through here, so a data-parallel subject
+        (:func:`occamlab.sweep.distributed.shard`) makes every probe data-parallel.
+        """
+        return tensor
+
     def evaluate(
         self, params: Params | None = None, *, split: SplitName = "train", limit: int | None = None
     ) -> Evaluation:
@@ -236,6 +256,8 @@ class Subject:
                 if classification:
                     correct += int((out.argmax(dim=-1) == y).sum())
                 n += len(y)
+        sums = self.all_sum(torch.tensor([total, correct, n], dtype=torch.float64))
+        total, correct, n = float(sums[0]), int(sums[1]), int(sums[2])
         if n == 0:
             raise ValueError(f"the {split} split of {self.data.name!r} is empty")
         return Evaluation(loss=total / n, accuracy=correct / n if classification else None, n=n)

@@ -25,6 +25,7 @@ EXPECTED_NAMES = [
     "parity",
     "product",
     "teacher",
+    "twelve_bit",
 ]
 CORRUPTION_FIELDS = ["seed", "label_noise", "inputs", "corruption_seed"]
 

@@ -246,7 +246,7 @@ def test_part_keys_store_specs_with_their_registry_names(tmp_path):
     assert (ctx.parts_computed, ctx.parts_reused) == (1, 1)
 
 
-def test_cli_sets_the_thread_count(capsys, tmp_path, monkeypatch):
+def test_root_threads_option_sets_the_thread_count_of_a_run(capsys, tmp_path, monkeypatch):
     import torch
 
     seen = []
@@ -259,7 +259,7 @@ def test_cli_sets_the_thread_count(capsys, tmp_path, monkeypatch):
     store = str(tmp_path / "runs.sqlite")
     for threads in ("2", "1"):
         code, _, _ = run_cli(
-            capsys, "run", "random-labels", "--threads", threads, "--store", store, "--json"
+            capsys, "--threads", threads, "run", "random-labels", "--store", store, "--json"
         )
         assert code == 0
     assert seen == [2, 1]

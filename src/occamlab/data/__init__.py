@@ -23,6 +23,7 @@ from occamlab.data.parity import ParitySpec, parity_support
 from occamlab.data.product import ProductSpec
 from occamlab.data.registry import DATASETS, DatasetSpec
 from occamlab.data.teacher import TeacherSpec, teacher_forward, teacher_weights
+from occamlab.data.twelve_bit import TwelveBitSpec
 
 
 def data_spec(name: str, **overrides: Any) -> DatasetSpec:
@@ -83,6 +84,7 @@ __all__ = [
     "Split",
     "Task",
     "TeacherSpec",
+    "TwelveBitSpec",
     "data_spec",
     "load_data",
     "parity_support",

@@ -9,11 +9,12 @@ the least forgotten examples can be removed from the training set at little cost
 much less than removing a random subset of the same size (Fig. 5).
 
 Here correctness of every training example is checked once per epoch (the frequency at which
-Toneva et al. see each example in its minibatch) by a training callback. The network is a 1-D CNN,
-which generalizes on MNIST-1D (test accuracy near 0.9) as Toneva et al.'s ResNet does on
-CIFAR-10; an MLP fits MNIST-1D largely by memorizing hard examples, so its clean examples are forgotten
-often too and the contrast with relabelled ones shrinks. Three training sets: the clean MNIST-1D training set, the same
-set with noisy labels, and the clean set with its least forgotten (or a random) fraction removed.
+Toneva et al. see each example in its minibatch) by a training callback. The network is a 1-D
+CNN, which generalizes on MNIST-1D (test accuracy near 0.9) as Toneva et al.'s ResNet does on
+CIFAR-10; an MLP fits MNIST-1D largely by memorizing hard examples, so its clean examples are
+forgotten often too and the contrast with relabelled ones shrinks. Three training sets: the clean
+MNIST-1D training set, the same set with noisy labels, and the clean set with its least forgotten
+(or a random) fraction removed.
 """
 
 from __future__ import annotations

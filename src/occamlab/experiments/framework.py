@@ -26,6 +26,7 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 
 from occamlab.jsonable import jsonable
+from occamlab.notebook import HtmlRepr
 from occamlab.specs import Registry, make_spec, spec_to_dict
 from occamlab.store import RunRecord, Store
 
@@ -174,6 +175,17 @@ class Context:
             self.parts_computed += 1
         return trained
 
+    def train_many(self, jobs: Sequence[Any]) -> list[Any]:
+        """Train many registry models once each (:func:`occamlab.runs.train_runs`): jobs that
+        share an architecture and recipe train together as one vectorized ensemble where that
+        is faster. Returns one :class:`occamlab.runs.TrainedSubject` per job, in order."""
+        from occamlab.runs import train_runs
+
+        trained = train_runs(self.store, jobs, force=self.force)
+        self.parts_reused += sum(t.reused for t in trained)
+        self.parts_computed += sum(not t.reused for t in trained)
+        return trained
+
     def track(
         self, items: Iterable[T], description: str, *, total: int | None = None
     ) -> Iterator[T]:
@@ -194,7 +206,7 @@ class Context:
 
 
 @dataclass(frozen=True)
-class ExperimentRun:
+class ExperimentRun(HtmlRepr):
     """A finished (or reused) experiment run: its record and the page written for it."""
 
     record: RunRecord

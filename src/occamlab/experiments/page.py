@@ -7,6 +7,7 @@ from typing import Any
 
 from occamlab.report.html import esc, key_values, png, table
 from occamlab.report.pages import write_run_page
+from occamlab.report.render import register_renderer
 from occamlab.store import RunRecord, Store
 
 
@@ -60,3 +61,15 @@ def write_experiment_page(store: Store, record: RunRecord, spec: Any) -> Path:
         note = f"{seconds:.1f} s; parts computed {parts.get('computed', 0)}, reused "
         sections.append(("Run", f"<p>{esc(note + str(parts.get('reused', 0)))}</p>"))
     return write_run_page(store, record, sections, title=f"{cls.name}: {cls.paper}")
+
+
+@register_renderer("experiment")
+def render_experiment(store: Store, record: RunRecord) -> Path:
+    """Rewrite an experiment's page from its stored record."""
+    from occamlab.experiments.framework import EXPERIMENTS
+    from occamlab.specs import make_spec
+
+    fields = {k: v for k, v in record.spec.items() if k != "name"}
+    return write_experiment_page(
+        store, record, make_spec(EXPERIMENTS.get(record.spec["name"]), fields)
+    )

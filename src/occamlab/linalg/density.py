@@ -59,6 +59,7 @@ import torch
 
 from occamlab.linalg.lanczos import lanczos
 from occamlab.linalg.operator import Operator
+from occamlab.notebook import HtmlRepr
 
 # A simple eigenvalue's Gauss weight times the dimension is ≈ χ²₁; above this it is not locked.
 _MULTIPLICITY_THRESHOLD = 20.0
@@ -73,7 +74,7 @@ def _as_array(x: ArrayLike) -> np.ndarray:
 
 
 @dataclass(frozen=True, eq=False)
-class SpectralDensity:
+class SpectralDensity(HtmlRepr):
     """A discrete spectral density Σ_j w_j δ(λ − θ_j) from stochastic Lanczos quadrature.
 
     Attributes:

@@ -188,7 +188,7 @@ def ggn_diagonal(
         del out, store
         if rest:
             _generic_part(ctx, rest, x, factor, diag)
-    return torch.cat([diag[n].reshape(-1) for n in names]) / ctx.num_examples
+    return subject.all_sum(torch.cat([diag[n].reshape(-1) for n in names])) / ctx.num_examples
 
 
 def _linear_part(

@@ -163,8 +163,7 @@ class CurvatureOperator(Operator):
         self.split = split
         self.limit = limit
         self.batch_size = int(batch_size or subject.eval_batch_size)
-        data = subject.split(split)  # validates the split name
-        self.num_examples = len(data) if limit is None else min(limit, len(data))
+        self.num_examples = subject.num_examples(split, limit)  # validates the split name
         if self.num_examples == 0:
             raise ValueError(f"the {split} split of {subject.data.name!r} is empty")
         self.num_batches = -(-self.num_examples // self.batch_size)
@@ -219,6 +218,14 @@ class CurvatureOperator(Operator):
                 )
             out[k] = v
         return out
+
+    # Products, losses and gradients are sums over the data: each ends in subject.all_sum, the
+    # identity unless the subject holds one shard of data-parallel data.
+    def matvec(self, v: torch.Tensor) -> torch.Tensor:
+        return self.subject.all_sum(super().matvec(v))
+
+    def matmat(self, m: torch.Tensor) -> torch.Tensor:
+        return self.subject.all_sum(super().matmat(m))
 
     # -- evaluation helpers -------------------------------------------------------------------
     def _batches(self) -> Iterator[tuple[torch.Tensor, torch.Tensor, float]]:
@@ -280,7 +287,7 @@ class CurvatureOperator(Operator):
         with torch.no_grad(), self.subject.eval_mode():
             for x, y, w in self._batches():
                 total += float(self._loss(self._primals(), x, y)) * w
-        return total
+        return float(self.subject.all_sum(torch.tensor(total, dtype=torch.float64)))
 
     def gradient(self) -> torch.Tensor:
         """The full-data gradient ``∇L(θ)`` over the block, flat, in the compute dtype."""
@@ -291,7 +298,7 @@ class CurvatureOperator(Operator):
                 loss = self._loss(dict(zip(self.param_names, leaves, strict=True)), x, y) * w
                 g = torch.autograd.grad(loss, leaves, allow_unused=True, materialize_grads=True)
                 out += self._flat(g)
-        return out
+        return self.subject.all_sum(out)
 
     def describe(self) -> dict[str, Any]:
         """JSON-safe description for reports (including that eval mode was used)."""
@@ -460,11 +467,13 @@ class HessianOperator(CurvatureOperator):
     def gradient(self) -> torch.Tensor:
         if self.cache_graph:
             _, g, _ = self._cached_state()
-            return self._flat(
-                [
-                    torch.zeros_like(p) if gi is None else gi.detach()
-                    for gi, p in zip(g, self._like.values(), strict=True)
-                ]
+            return self.subject.all_sum(
+                self._flat(
+                    [
+                        torch.zeros_like(p) if gi is None else gi.detach()
+                        for gi, p in zip(g, self._like.values(), strict=True)
+                    ]
+                )
             )
         return super().gradient()
 

@@ -69,6 +69,7 @@ import scipy.linalg
 import torch
 
 from occamlab.linalg.operator import Operator
+from occamlab.notebook import HtmlRepr
 
 Which = Literal["LA", "SA", "LM", "BE"]
 _WHICH = ("LA", "SA", "LM", "BE")
@@ -324,7 +325,7 @@ def _priority(theta: np.ndarray, which: str) -> np.ndarray:
 
 
 @dataclass(frozen=True, eq=False)
-class EigenResult:
+class EigenResult(HtmlRepr):
     """Eigenpairs from :func:`eigsh`.
 
     Attributes:

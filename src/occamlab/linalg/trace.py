@@ -51,6 +51,7 @@ import scipy.stats
 import torch
 
 from occamlab.linalg.operator import Operator
+from occamlab.notebook import HtmlRepr
 
 Distribution = Literal["rademacher", "gaussian"]
 _DISTRIBUTIONS = ("rademacher", "gaussian")
@@ -61,7 +62,7 @@ def _float_or_none(x: float | None) -> float | None:
 
 
 @dataclass(frozen=True)
-class TraceResult:
+class TraceResult(HtmlRepr):
     """A randomized estimate with its uncertainty.
 
     Attributes:

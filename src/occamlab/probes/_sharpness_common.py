@@ -19,6 +19,7 @@ import torch
 
 from occamlab.jsonable import jsonable
 from occamlab.linalg.params import flatten, unflatten
+from occamlab.notebook import HtmlRepr
 from occamlab.subject import Evaluation, Subject
 
 
@@ -59,7 +60,8 @@ class FlatObjective:
                 total += float(self.subject.loss_of(params, x, y, reduction="sum"))
                 n += len(y)
         self.loss_evaluations += 1
-        return self._mean(total, n)
+        sums = self.subject.all_sum(torch.tensor([total, n], dtype=torch.float64))
+        return self._mean(float(sums[0]), int(sums[1]))
 
     def loss_and_grad(self, theta: torch.Tensor) -> tuple[float, torch.Tensor]:
         """Mean loss at ``theta`` and its exact gradient (one streamed forward/backward pass)."""
@@ -75,8 +77,10 @@ class FlatObjective:
                 total += float(batch_loss.detach())
                 n += len(y)
         self.gradient_evaluations += 1
+        sums = self.subject.all_sum(torch.tensor([total, n], dtype=torch.float64))
+        total, n = float(sums[0]), int(sums[1])
         mean = self._mean(total, n)
-        return mean, grad / n
+        return mean, self.subject.all_sum(grad) / n
 
     def evaluate(self, theta: torch.Tensor) -> Evaluation:
         """Loss and accuracy at ``theta`` via :meth:`Subject.evaluate` (counted as a loss call)."""
@@ -132,7 +136,7 @@ def check_common(seed: Any, limit: Any) -> None:
 
 # -- results ---------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class SharpnessResult:
+class SharpnessResult(HtmlRepr):
     """Fields every sharpness result carries (how and where the loss was evaluated).
 
     Attributes:

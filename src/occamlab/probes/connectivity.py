@@ -18,15 +18,16 @@ parameter set through the functional view (the module is never written) in eval 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
+from occamlab.notebook import HtmlRepr
 from occamlab.subject import Params, Subject
-from occamlab.train import TrainSpec, fit
+from occamlab.train import Callback, TrainSpec, fit
 
 
 def barrier(values: Sequence[float], alphas: Sequence[float]) -> float:
@@ -50,7 +51,7 @@ def _check_alphas(num_points: int) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class PathResult:
+class PathResult(HtmlRepr):
     """Loss and accuracy along the line between two parameter sets.
 
     Attributes:
@@ -61,6 +62,7 @@ class PathResult:
         error_barrier: :func:`barrier` of the test error (None for regression).
         instability: max test error − mean endpoint test error (Frankle et al. 2020).
         limit: examples per split used (None: all).
+        reestimate_bn: whether BatchNorm statistics were recomputed at every point.
     """
 
     alphas: list[float]
@@ -72,6 +74,7 @@ class PathResult:
     error_barrier: float | None
     instability: float | None
     limit: int | None
+    reestimate_bn: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -91,6 +94,50 @@ class PathResult:
         return ax
 
 
+def evaluate_path(
+    subject: Subject,
+    fill: Callable[[float, dict[str, torch.Tensor]], None],
+    *,
+    num_points: int = 11,
+    limit: int | None = None,
+    reestimate_bn: bool = False,
+) -> PathResult:
+    """Evaluate ``subject`` along any path θ(α), α ∈ [0, 1], and measure its barriers.
+
+    ``fill(alpha, out)`` writes θ(α) into the tensors of ``out`` (shaped like
+    ``subject.params()``). Points are evaluated by the landscape engine
+    (:class:`occamlab.probes.landscape.evaluate.PointEvaluator`): functional view, eval mode,
+    streamed, spread over torch.distributed ranks when initialized; with ``reestimate_bn`` the
+    BatchNorm statistics are recomputed at every point from the training split (Garipov et al.
+    2018), which BN networks need for meaningful errors away from the endpoints.
+    """
+    # Imported here: the landscape package builds on this module (curves use PathResult).
+    from occamlab.probes.landscape.evaluate import PointEvaluator
+
+    alphas = _check_alphas(num_points)
+    # One point per pass: paths are short, and every point then matches Subject.evaluate to
+    # the bit (identical endpoints give an exactly flat path).
+    evaluator = PointEvaluator(subject, limit=limit, reestimate_bn=reestimate_bn, points_per_pass=1)
+    values = evaluator.run(lambda i, out: fill(float(alphas[i]), out), len(alphas))
+    rows = {c: values[:, j].tolist() for j, c in enumerate(evaluator.columns)}
+    classification = evaluator.classification
+    test_error = [1.0 - a for a in rows["test_accuracy"]] if classification else None
+    return PathResult(
+        alphas=alphas.tolist(),
+        train_loss=rows["train_loss"],
+        test_loss=rows["test_loss"],
+        train_accuracy=rows["train_accuracy"] if classification else None,
+        test_accuracy=rows["test_accuracy"] if classification else None,
+        loss_barrier=barrier(rows["train_loss"], alphas),
+        error_barrier=barrier(test_error, alphas) if test_error else None,
+        instability=(
+            max(test_error) - (test_error[0] + test_error[-1]) / 2 if test_error else None
+        ),
+        limit=limit,
+        reestimate_bn=bool(reestimate_bn),
+    )
+
+
 def interpolate(
     subject: Subject,
     start: Params,
@@ -98,49 +145,36 @@ def interpolate(
     *,
     num_points: int = 11,
     limit: int | None = None,
+    reestimate_bn: bool = False,
 ) -> PathResult:
     """Evaluate ``subject`` at θ(α) = (1 − α)·start + α·end for ``num_points`` evenly spaced α.
 
     Args:
         subject: gives the architecture, loss and data; its module is not modified.
         start, end: parameter dicts with the same names and shapes (e.g. ``subject.params()``).
-        num_points: points on [0, 1], endpoints included.
+        num_points: points on [0, 1], endpoints included (α = 0 and 1 give start and end
+            exactly).
         limit: use only the first ``limit`` examples of each split.
+        reestimate_bn: recompute BatchNorm statistics at every point (see
+            :func:`evaluate_path`).
     """
-    alphas = _check_alphas(num_points)
     if set(start) != set(end):
         raise ValueError("start and end must name the same parameters")
     for name in start:
         if start[name].shape != end[name].shape:
             raise ValueError(f"parameter {name!r} differs in shape between start and end")
-    rows: dict[str, list[float]] = {k: [] for k in ("tl", "vl", "ta", "va")}
-    for a in alphas:
-        params = {k: torch.lerp(start[k].detach(), end[k].detach(), float(a)) for k in start}
-        train = subject.evaluate(params, split="train", limit=limit)
-        test = subject.evaluate(params, split="test", limit=limit)
-        rows["tl"].append(train.loss)
-        rows["vl"].append(test.loss)
-        rows["ta"].append(train.accuracy)
-        rows["va"].append(test.accuracy)
-    classification = rows["va"][0] is not None
-    test_error = [1.0 - a for a in rows["va"]] if classification else None
-    return PathResult(
-        alphas=alphas.tolist(),
-        train_loss=rows["tl"],
-        test_loss=rows["vl"],
-        train_accuracy=rows["ta"] if classification else None,
-        test_accuracy=rows["va"] if classification else None,
-        loss_barrier=barrier(rows["tl"], alphas),
-        error_barrier=barrier(test_error, alphas) if test_error else None,
-        instability=(
-            max(test_error) - (test_error[0] + test_error[-1]) / 2 if test_error else None
-        ),
-        limit=limit,
+
+    def fill(alpha: float, out: dict[str, torch.Tensor]) -> None:
+        for k in start:  # parameters not named keep the module's values
+            torch.lerp(start[k].detach(), end[k].detach(), alpha, out=out[k])
+
+    return evaluate_path(
+        subject, fill, num_points=num_points, limit=limit, reestimate_bn=reestimate_bn
     )
 
 
 @dataclass(frozen=True)
-class ConnectivityResult:
+class ConnectivityResult(HtmlRepr):
     """Two copies trained from one checkpoint, and the path between them.
 
     Attributes:
@@ -165,6 +199,8 @@ def linear_mode_connectivity(
     seeds: tuple[int, int] = (1, 2),
     num_points: int = 11,
     limit: int | None = None,
+    callbacks: Sequence[Callback] = (),
+    reestimate_bn: bool = False,
 ) -> ConnectivityResult:
     """Train two copies from ``checkpoint`` with different data orders; return the path between.
 
@@ -178,16 +214,21 @@ def linear_mode_connectivity(
         seeds: data-order seeds of the two copies; they must differ.
         num_points: points on the path, endpoints included.
         limit: examples per split used to evaluate the path.
+        callbacks: callbacks for both trainings (e.g. a
+            :class:`~occamlab.probes.compression.MaskKeeper` for a sparse subnetwork).
+        reestimate_bn: recompute BatchNorm statistics at every point of the path.
     """
     if seeds[0] == seeds[1]:
         raise ValueError("the two copies need different data-order seeds")
     ends, finals = [], []
     for seed in seeds:
         copy = subject.clone(checkpoint)
-        result = fit(copy, _with_seed(train, seed))
+        result = fit(copy, _with_seed(train, seed), callbacks=list(callbacks))
         ends.append(copy.params())
         finals.append({k: v for k, v in result.final.items() if k not in ("epoch", "step", "lr")})
-    path = interpolate(subject, ends[0], ends[1], num_points=num_points, limit=limit)
+    path = interpolate(
+        subject, ends[0], ends[1], num_points=num_points, limit=limit, reestimate_bn=reestimate_bn
+    )
     return ConnectivityResult(seeds=(int(seeds[0]), int(seeds[1])), path=path, final=tuple(finals))
 
 

@@ -33,6 +33,7 @@ from occamlab.linalg.ggn import GGNOperator
 from occamlab.linalg.hessian import HessianOperator
 from occamlab.linalg.lanczos import eigsh
 from occamlab.linalg.trace import TraceResult, hutchpp
+from occamlab.notebook import HtmlRepr
 from occamlab.specs import make_spec
 from occamlab.subject import Subject
 from occamlab.train.loop import Callback, TrainState
@@ -110,7 +111,7 @@ class LayerCurvature:
 
 
 @dataclass(frozen=True)
-class HessianReport:
+class HessianReport(HtmlRepr):
     """What :func:`hessian_spectrum` measured, with the cost and accuracy of each number."""
 
     spec: HessianSpec

@@ -3,6 +3,7 @@
 from occamlab.report.figures import training_curves
 from occamlab.report.html import esc, figure, key_values, page, png, table
 from occamlab.report.pages import environment, write_index, write_run_page
+from occamlab.report.render import register_renderer, render_all, render_run
 
 __all__ = [
     "environment",
@@ -11,6 +12,9 @@ __all__ = [
     "key_values",
     "page",
     "png",
+    "register_renderer",
+    "render_all",
+    "render_run",
     "table",
     "training_curves",
     "write_index",

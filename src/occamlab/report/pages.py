@@ -61,29 +61,81 @@ def write_run_page(
     return path
 
 
+_FILTER_JS = """
+<script>
+function occamFilter() {
+  const text = document.getElementById('q').value.toLowerCase();
+  const kind = document.getElementById('kind').value;
+  const status = document.getElementById('status').value;
+  let shown = 0;
+  for (const row of document.querySelectorAll('#runs tbody tr')) {
+    const ok = (!kind || row.dataset.kind === kind) && (!status || row.dataset.status === status)
+      && (!text || row.textContent.toLowerCase().includes(text));
+    row.style.display = ok ? '' : 'none';
+    shown += ok ? 1 : 0;
+  }
+  document.getElementById('shown').textContent = shown;
+}
+</script>
+"""
+
+
+def _headline(record: RunRecord) -> str:
+    """One number worth seeing in the index: claims passed, test accuracy or λ_max."""
+    m = record.metrics
+    if "claims" in m:
+        claims = m["claims"]
+        return f"{sum(bool(c['passed']) for c in claims)}/{len(claims)} claims"
+    for key, label in (("test_accuracy", "test acc"), ("lambda_max", "λ_max")):
+        value = m.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return f"{label} {value:.4g}"
+    test = m.get("test")
+    if isinstance(test, dict) and isinstance(test.get("accuracy"), float):
+        return f"test acc {test['accuracy']:.4g}"
+    return ""
+
+
 def write_index(store: Store) -> Path:
-    """Write ``reports/index.html`` listing every run, linking the runs that have pages."""
+    """Write ``reports/index.html``: every run (linked where it has a page), with filters by
+    kind, status and text that work offline (inline script, no network)."""
     out = reports_dir(store)
     out.mkdir(parents=True, exist_ok=True)
+    records = store.runs()
     rows = []
-    for record in store.runs():
+    for record in records:
         has_page = (out / f"{record.id}.html").exists()
         link = (
             f"<a href='{esc(record.id)}.html'>{esc(record.id)}</a>" if has_page else esc(record.id)
         )
         rows.append(
-            "<tr>"
+            f"<tr data-kind='{esc(record.kind)}' data-status='{esc(record.status)}'>"
             f"<td>{link}</td><td>{esc(record.kind)}</td><td>{esc(record.name)}</td>"
-            f"<td>{esc(record.status)}</td>"
+            f"<td>{esc(record.status)}</td><td>{esc(_headline(record))}</td>"
             f"<td>{esc(time.strftime('%Y-%m-%d %H:%M', time.localtime(record.updated)))}</td>"
             "</tr>"
         )
+
+    def options(values: list[str]) -> str:
+        return "".join(f"<option value='{esc(v)}'>{esc(v)}</option>" for v in sorted(set(values)))
+
+    controls = (
+        "<p><input id='q' type='search' placeholder='filter text' oninput='occamFilter()'> "
+        "<select id='kind' onchange='occamFilter()'><option value=''>all kinds</option>"
+        f"{options([r.kind for r in records])}</select> "
+        "<select id='status' onchange='occamFilter()'><option value=''>any status</option>"
+        f"{options([r.status for r in records])}</select> "
+        f"<span id='shown'>{len(records)}</span> of {len(records)} runs</p>"
+    )
     listing = (
-        "<table><thead><tr><th>run</th><th>kind</th><th>name</th><th>status</th><th>updated</th>"
-        f"</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        controls + "<table id='runs'><thead><tr><th>run</th><th>kind</th><th>name</th>"
+        "<th>status</th><th>result</th><th>updated</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>" + _FILTER_JS
         if rows
         else table([])
     )
     path = out / "index.html"
-    path.write_text(page("occamlab runs", [("Runs", listing)]), encoding="utf-8")
+    tmp = path.with_suffix(".html.tmp")
+    tmp.write_text(page("occamlab runs", [("Runs", listing)]), encoding="utf-8")
+    tmp.replace(path)
     return path

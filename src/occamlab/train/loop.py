@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 
+from occamlab.notebook import HtmlRepr
 from occamlab.subject import Subject
 from occamlab.train.optim import lr_factor, make_optimizer
 from occamlab.train.spec import TrainSpec
@@ -61,7 +62,7 @@ class Callback:
 
 
 @dataclass(frozen=True)
-class TrainResult:
+class TrainResult(HtmlRepr):
     """Outcome of :func:`fit`: steps taken, why it stopped, and the evaluation history."""
 
     steps: int
@@ -106,7 +107,7 @@ def _evaluate(state: TrainState) -> dict[str, Any]:
     return record
 
 
-def _targets_met(spec: TrainSpec, record: dict[str, Any]) -> str | None:
+def targets_met(spec: TrainSpec, record: dict[str, Any]) -> str | None:
     if spec.target_loss > 0 and record["train_loss"] <= spec.target_loss:
         return f"train loss {record['train_loss']:.4g} <= target {spec.target_loss}"
     acc = record["train_accuracy"]
@@ -144,11 +145,10 @@ def fit(
     if spec.max_steps:
         total_steps = min(total_steps, spec.max_steps)
     epochs = math.ceil(total_steps / steps_per_epoch)
-    params = [p for p in model.parameters() if p.requires_grad]
     state = TrainState(
         subject=subject,
         spec=spec,
-        optimizer=make_optimizer(params, spec),
+        optimizer=_optimizer(subject, spec),
         total_steps=total_steps,
         steps_per_epoch=steps_per_epoch,
         lr=spec.lr * lr_factor(0, total_steps, spec),
@@ -169,7 +169,7 @@ def fit(
                 else:
                     idx = order[i * batch : (i + 1) * batch]
                     x, y = train.x[idx], train.y[idx]
-                _step(state, params, x, y)
+                _step(state, x, y)
                 if bar is not None:
                     bar[0].update(bar[1], advance=1, description=f"loss {state.batch_loss:.4f}")
                 for cb in callbacks:
@@ -180,7 +180,7 @@ def fit(
             last = state.stop_reason is not None or state.step >= total_steps
             if (epoch + 1) % spec.eval_every == 0 or last:
                 state.history.append(_evaluate(state))
-                reason = _targets_met(spec, state.last)
+                reason = targets_met(spec, state.last)
                 if reason:
                     state.request_stop(reason)
             for cb in callbacks:
@@ -206,11 +206,21 @@ def fit(
     )
 
 
-def _step(state: TrainState, params: list[torch.Tensor], x: torch.Tensor, y: torch.Tensor) -> None:
+def _optimizer(subject: Subject, spec: TrainSpec) -> Any:
+    """The optimizer named by ``spec`` over the subject's parameter groups, or the subject's own
+    when it brings one (an ensemble: an optimizer over its stacked parameters)."""
+    own = getattr(subject, "make_optimizer", None)
+    return own(spec) if own is not None else make_optimizer(subject.optimizer_groups(), spec)
+
+
+def _step(state: TrainState, x: torch.Tensor, y: torch.Tensor) -> None:
     spec, optimizer = state.spec, state.optimizer
-    state.lr = spec.lr * lr_factor(state.step, state.total_steps, spec)
+    factor = lr_factor(state.step, state.total_steps, spec)
+    state.lr = spec.lr * factor
     for group in optimizer.param_groups:
-        group["lr"] = state.lr
+        # A frozen group (an ensemble member that reached its target) takes no steps: lr 0
+        # leaves SGD, Adam and AdamW parameters exactly unchanged.
+        group["lr"] = 0.0 if group.get("frozen") else group["base_lr"] * factor
     optimizer.zero_grad(set_to_none=True)
     loss = state.subject.loss_of(None, x, y)
     value = loss.item()
@@ -221,7 +231,8 @@ def _step(state: TrainState, params: list[torch.Tensor], x: torch.Tensor, y: tor
         )
     loss.backward()
     if spec.grad_clip:
-        torch.nn.utils.clip_grad_norm_(params, spec.grad_clip)
+        for group in optimizer.param_groups:  # per group: each ensemble member clips its own
+            torch.nn.utils.clip_grad_norm_(group["params"], spec.grad_clip)
     optimizer.step()
     state.step += 1
     state.batch_loss = value

@@ -4,24 +4,39 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from typing import Any
 
 import torch
 
 from occamlab.train.spec import TrainSpec
 
 
-def make_optimizer(params: Iterable[torch.nn.Parameter], spec: TrainSpec) -> torch.optim.Optimizer:
-    """The optimizer named by ``spec``."""
+def make_optimizer(
+    params: Iterable[torch.nn.Parameter] | Iterable[dict[str, Any]], spec: TrainSpec
+) -> torch.optim.Optimizer:
+    """The optimizer named by ``spec``.
+
+    ``params`` is a list of parameters or of param groups (dicts with ``"params"`` and optional
+    ``"lr"``/``"weight_decay"`` overriding the spec's, e.g. one group per ensemble member). Each
+    group remembers its peak rate as ``"base_lr"`` for the schedule.
+    """
     params = list(params)
+    # foreach: one multi-tensor update per group instead of a Python loop over its tensors
+    # (PyTorch picks the per-tensor loop on CPU by default); the arithmetic is the same.
+    options = {"lr": spec.lr, "weight_decay": spec.weight_decay, "foreach": True}
     if spec.optimizer == "sgd":
-        return torch.optim.SGD(
-            params, lr=spec.lr, momentum=spec.momentum, weight_decay=spec.weight_decay
+        optimizer: torch.optim.Optimizer = torch.optim.SGD(
+            params, momentum=spec.momentum, **options
         )
-    if spec.optimizer == "adam":
-        return torch.optim.Adam(params, lr=spec.lr, weight_decay=spec.weight_decay)
-    if spec.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=spec.lr, weight_decay=spec.weight_decay)
-    raise ValueError(f"unknown optimizer {spec.optimizer!r}; valid: sgd, adam, adamw")
+    elif spec.optimizer == "adam":
+        optimizer = torch.optim.Adam(params, **options)
+    elif spec.optimizer == "adamw":
+        optimizer = torch.optim.AdamW(params, **options)
+    else:
+        raise ValueError(f"unknown optimizer {spec.optimizer!r}; valid: sgd, adam, adamw")
+    for group in optimizer.param_groups:
+        group["base_lr"] = group["lr"]
+    return optimizer
 
 
 def lr_factor(step: int, total_steps: int, spec: TrainSpec) -> float:

@@ -1,0 +1,132 @@
+"""``occam probe simplify``: can the subject be simpler? The compression frontier, stored as a run
+with its report page."""
+
+from typing import Any
+
+import typer
+
+from occamlab.cli_options import CliKit, spec_options
+from occamlab.cli_probe import probe_renderer, stored_probe
+from occamlab.cli_subject import SubjectChoice, subject_options
+from occamlab.probes.compression.simplify import SimplifySpec
+from occamlab.report import esc, figure, key_values, table
+from occamlab.store import Store
+
+_RECIPE_NOTE = (
+    "the subject's training recipe is unknown: fine-tuning and narrower networks use the default "
+    "TrainSpec (the recipe of occam train's default run)"
+)
+
+
+def _sections(result: dict[str, Any]) -> list[tuple[str, str]]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from occamlab.probes.compression.frontier import plot_frontier
+
+    ax = plot_frontier(result)
+    ax.set_title(f"{result['original']['num_parameters']:,} parameters originally")
+    best = result["smallest"]
+    summary = {
+        "model": best["method"],
+        "what was done": best["setting"],
+        "parameters": best["num_parameters"],
+        "fraction of the original's parameters": best["fraction"],
+        "test accuracy": best.get("test_accuracy"),
+        "original test accuracy": result["original"].get("test_accuracy"),
+        "test loss": best["test_loss"],
+        "original test loss": result["original"]["test_loss"],
+        "tolerance": result["spec"]["tolerance"],
+        "evaluated in eval mode": result["eval_mode"],
+        "seconds": result["seconds"],
+    }
+    columns = [
+        "method",
+        "setting",
+        "num_parameters",
+        "fraction",
+        "test_accuracy",
+        "test_loss",
+        "train_accuracy",
+    ]
+    points = sorted(result["points"], key=lambda p: (p["method"], -p["num_parameters"]))
+    sections = [
+        (
+            "Can it be simpler?",
+            f"<p class='answer'>{esc(result['answer'])}</p>"
+            f"<p class='answer'>Is the over-parameterization essential? "
+            f"{esc(result['essential'])}</p>",
+        ),
+        ("Accuracy against parameters", figure(ax.figure, alt="compression frontier")),
+        ("Smallest model within tolerance", key_values(summary)),
+        ("Every compressed model", table(points, columns)),
+        (
+            "Training recipe (fine-tuning scales it; narrower networks use it)",
+            key_values(result["recipe"]),
+        ),
+    ]
+    if result.get("lottery"):
+        sections.append(
+            ("Lottery tickets (rewound to initialization)", table(result["lottery"]["table"]))
+        )
+    if result["notes"]:
+        sections.append(("Notes", "".join(f"<p>{esc(n)}</p>" for n in result["notes"])))
+    return sections
+
+
+def register(probe_app: typer.Typer, kit: CliKit) -> None:
+    """Add ``occam probe simplify``."""
+    command, emit, out = kit.command, kit.emit, kit.out
+    store_opt, json_opt, default_store = kit.store_opt, kit.json_opt, kit.default_store
+    probe_renderer("simplify", _sections)
+
+    @command(on=probe_app, name="simplify")
+    @spec_options(SimplifySpec, param="options")
+    @subject_options()
+    def simplify_command(
+        options: SimplifySpec,
+        choice: SubjectChoice,
+        store: store_opt = default_store,
+        as_json: json_opt = False,
+    ) -> None:
+        """Can the model be simpler? Pruning, low rank and narrower retraining on one frontier,
+        and the smallest model within a tolerance of the original's test accuracy."""
+        from occamlab.probes.compression import initial_params, simplify
+        from occamlab.train import TrainSpec
+
+        err = kit.err
+
+        def compute(subject) -> dict[str, Any]:
+            # Without --subject/--weights the subject is the store's default run: its recipe is
+            # TrainSpec() and its initial weights are rebuilt from the init seed.
+            default_run = choice.subject is None and choice.weights is None
+            result = simplify(
+                subject,
+                spec=options,
+                train=TrainSpec(),
+                init=initial_params(subject) if default_run else None,
+                log=None if as_json else (lambda line: err.print(f"[dim]{line}…[/]")),
+            )
+            payload = result.to_dict()
+            if not default_run:
+                payload["notes"] = [_RECIPE_NOTE, *payload["notes"]]
+            return payload
+
+        result = stored_probe(
+            "simplify",
+            choice,
+            options,
+            Store(store),
+            progress=not as_json,
+            compute=compute,
+            sections=_sections,
+        )
+
+        def human() -> None:
+            out.print(result["answer"])
+            out.print(f"Is the over-parameterization essential? {result['essential']}")
+            for note in result["notes"]:
+                out.print(f"[dim]note: {note}[/]")
+            out.print(f"report: {result['report']}")
+
+        emit(as_json, result, human)

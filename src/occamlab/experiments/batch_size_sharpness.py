@@ -1,0 +1,282 @@
+"""Large-batch training finds sharper minima that generalize worse (Keskar et al. 2017).
+
+An MLP is trained on MNIST-1D with Adam at one learning rate and several batch sizes (the largest
+is the full training set), every run **stopped at the same training loss** (``target_loss``):
+compared at different losses the result can invert, because sharpness and test accuracy both
+move with the loss along a run. At the stopping point the experiment measures
+
+* Keskar et al.'s ε-sharpness φ_ε (:func:`occamlab.probes.sharpness_keskar.keskar_sharpness`:
+  L-BFGS-B maximization of the loss in the box |δᵢ| ≤ ε(|xᵢ| + 1)), in the full parameter space
+  at ε = 1e-3 and 5e-4, and in a random 100-dimensional subspace at ε = 1e-3;
+* the top Hessian eigenvalue λ_max (:func:`occamlab.probes.curvature.hessian_spectrum`);
+* test accuracy.
+
+The paper's findings (its Table 2, Table 3 and Fig. 4): at equal training accuracy, large-batch
+minima are sharper (φ several times larger) and their test accuracy is lower. With 1,000
+training examples instead of 4,000, φ at ε = 5e-4 and in the subspace did not separate the batch
+sizes here (runs stopped at a target loss are not exact minima, and in a small box the
+first-order term ε·Σ|∂L/∂xᵢ|(|xᵢ| + 1) of the remaining gradient dominates).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from occamlab.data import data_spec
+from occamlab.experiments import EXPERIMENTS, Claim, Context, ExperimentResult
+from occamlab.experiments.stats import mean_std
+from occamlab.models import model_spec
+from occamlab.train import TrainSpec
+
+SOURCE = "Keskar et al. 2017, arXiv 1609.04836"
+MEASURES = ("phi_1e-3", "phi_5e-4", "phi_subspace", "lambda_max", "test_accuracy")
+
+
+@EXPERIMENTS.register
+@dataclass(frozen=True)
+class BatchSizeSharpness:
+    """Sharpness and test accuracy against batch size, every run stopped at one training loss.
+
+    Attributes:
+        seeds: seeds per batch size (initialization and data order).
+        small_batch: the small batch size.
+        medium_batch: an intermediate batch size.
+        large_batch: the large batch size (0: the whole training set, full-batch Adam).
+        width: hidden width of the two-layer ReLU MLP.
+        num_train: MNIST-1D training examples (the test set is the standard 1,000).
+        lr: Adam learning rate (the same for every batch size).
+        target_loss: every run stops at this training loss (cross-entropy).
+        max_steps: give up after this many steps (a run that does not reach the target fails a
+            claim).
+        subspace_dim: dimension of Keskar's random subspace.
+    """
+
+    name: ClassVar[str] = "batch-size-sharpness"
+    summary: ClassVar[str] = (
+        "At equal training loss, large-batch minima are sharper (Keskar φ_ε, λ_max) and "
+        "generalize worse"
+    )
+    paper: ClassVar[str] = "Keskar et al. 2017, arXiv 1609.04836"
+    scales: ClassVar[dict[str, dict[str, Any]]] = {
+        "quick": {},
+        "paper": {"seeds": 5, "width": 512, "small_batch": 256, "target_loss": 0.01},
+    }
+
+    seeds: int = 3
+    small_batch: int = 32
+    medium_batch: int = 400
+    large_batch: int = 0
+    width: int = 128
+    num_train: int = 4000
+    lr: float = 1e-3
+    target_loss: float = 0.05
+    max_steps: int = 20_000
+    subspace_dim: int = 100
+
+    def __post_init__(self) -> None:
+        if self.seeds < 1 or self.target_loss <= 0:
+            raise ValueError("batch-size-sharpness needs seeds >= 1 and target_loss > 0")
+
+    def batch_sizes(self) -> list[int]:
+        """The batch sizes in increasing order (the full set written as num_train)."""
+        return [self.small_batch, self.medium_batch, self.large_batch or self.num_train]
+
+    def run(self, ctx: Context) -> ExperimentResult:
+        model = model_spec("mlp", width=self.width, depth=2)
+        data = data_spec("mnist1d", num_train=self.num_train)
+        runs = [(b, s) for b in self.batch_sizes() for s in range(self.seeds)]
+        rows = []
+        for batch, seed in ctx.track(runs, "training"):
+            steps_per_epoch = math.ceil(self.num_train / batch)
+            train = TrainSpec(
+                optimizer="adam",
+                lr=self.lr,
+                batch_size=0 if batch >= self.num_train else batch,
+                epochs=0,
+                max_steps=self.max_steps,
+                schedule="constant",
+                target_loss=self.target_loss,
+                eval_every=max(1, math.ceil(10 / steps_per_epoch)),
+                seed=seed,
+            )
+            trained = ctx.train(model=model, data=data, train=train, seed=seed)
+            key = {"run": trained.record.id, "subspace_dim": self.subspace_dim}
+            probes = ctx.cached("sharpness", key, lambda _, t=trained, s=seed: self._probe(t, s))
+            m = trained.record.metrics
+            rows.append(
+                {
+                    "batch_size": batch,
+                    "seed": seed,
+                    "steps": m["steps"],
+                    "train_loss": m["train_loss"],
+                    "test_accuracy": m["test_accuracy"],
+                    **probes,
+                }
+            )
+        summary = summarize(rows)
+        return ExperimentResult(
+            metrics=summary,
+            tables={"runs": rows, "by batch size": summary["by_batch"]},
+            figures={"sharpness vs batch size": figure(summary)},
+            claims=claims(rows, summary, target_loss=self.target_loss),
+        )
+
+    def _probe(self, trained: Any, seed: int) -> dict[str, float]:
+        from occamlab.probes.curvature import hessian_spectrum
+        from occamlab.probes.sharpness_keskar import keskar_sharpness
+
+        subject = trained.subject
+        common = {"seed": seed, "limit": None}
+        return {
+            "phi_1e-3": keskar_sharpness(subject, epsilon=1e-3, **common).sharpness,
+            "phi_5e-4": keskar_sharpness(subject, epsilon=5e-4, **common).sharpness,
+            "phi_subspace": keskar_sharpness(
+                subject, epsilon=1e-3, subspace_dim=self.subspace_dim, **common
+            ).sharpness,
+            "lambda_max": hessian_spectrum(
+                subject, k=1, trace=False, limit=0, tol=1e-4, seed=seed
+            ).lambda_max,
+        }
+
+
+def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Mean ± std over seeds of every measure, per batch size (increasing)."""
+    by_batch = []
+    for batch in sorted({r["batch_size"] for r in rows}):
+        rs = [r for r in rows if r["batch_size"] == batch]
+        entry: dict[str, Any] = {"batch_size": batch, "runs": len(rs)}
+        for key in (*MEASURES, "train_loss", "steps"):
+            entry[key], entry[f"{key}_std"] = mean_std([r[key] for r in rs])
+        by_batch.append(entry)
+    small, large = by_batch[0], by_batch[-1]
+    return {
+        "by_batch": by_batch,
+        "sharpness_ratio": large["phi_1e-3"] / small["phi_1e-3"],
+        "lambda_ratio": large["lambda_max"] / small["lambda_max"],
+        "accuracy_gap": small["test_accuracy"] - large["test_accuracy"],
+    }
+
+
+def _separated(small: dict[str, Any], large: dict[str, Any], key: str) -> bool:
+    """large − small exceeds the two seeds' standard deviations added (a clear gap)."""
+    return large[key] - small[key] > small[f"{key}_std"] + large[f"{key}_std"]
+
+
+def _monotone(by_batch: list[dict[str, Any]], key: str, *, sign: float = 1.0) -> bool:
+    """The means of ``key`` strictly increase with the batch size (decrease if sign = −1)."""
+    values = [sign * b[key] for b in by_batch]
+    return all(b > a for a, b in zip(values, values[1:], strict=False))
+
+
+def claims(rows: list[dict[str, Any]], s: dict[str, Any], *, target_loss: float) -> list[Claim]:
+    """Keskar et al.'s findings on the measured rows and their summary."""
+    by = s["by_batch"]
+    small, large = by[0], by[-1]
+    losses = [r["train_loss"] for r in rows]
+
+    def series(key: str, fmt: str) -> str:
+        return " / ".join(format(b[key], fmt) for b in by)
+
+    sizes = " / ".join(str(b["batch_size"]) for b in by)
+    return [
+        Claim(
+            "every run is compared at the same training loss",
+            passed=max(losses) <= target_loss and min(losses) >= 0.75 * target_loss,
+            evidence=f"final training losses in [{min(losses):.4f}, {max(losses):.4f}] "
+            f"(target {target_loss}; checked once per epoch, so a small batch may end up to 25% "
+            "below it)",
+            source=f"{SOURCE}, Table 2 (SB and LB at equal training accuracy)",
+        ),
+        Claim(
+            "larger batches find sharper minima: φ_ε (ε = 1e-3) rises with the batch size and "
+            "the largest batch is clearly sharper than the smallest",
+            passed=_monotone(by, "phi_1e-3") and _separated(small, large, "phi_1e-3"),
+            evidence=f"φ(1e-3) {series('phi_1e-3', '.2f')} for batch {sizes} "
+            f"(mean of {small['runs']} seeds; LB/SB ×{s['sharpness_ratio']:.2f})",
+            source=f"{SOURCE}, Table 3 and Fig. 4",
+        ),
+        Claim(
+            "the large batch is sharper also at ε = 5e-4 and in a random 100-d subspace",
+            passed=_separated(small, large, "phi_5e-4")
+            and _separated(small, large, "phi_subspace"),
+            evidence=f"φ(5e-4) {series('phi_5e-4', '.2f')}; subspace φ(1e-3) "
+            f"{series('phi_subspace', '.2f')}",
+            source=f"{SOURCE}, Tables 3 and 4",
+        ),
+        Claim(
+            "the top Hessian eigenvalue rises with the batch size",
+            passed=_monotone(by, "lambda_max") and _separated(small, large, "lambda_max"),
+            evidence=f"λ_max {series('lambda_max', '.2f')} (LB/SB ×{s['lambda_ratio']:.2f})",
+            source=f"{SOURCE}, Sec. 2.1 (large positive eigenvalues of ∇²f at LB minima)",
+        ),
+        Claim(
+            "larger batches generalize worse at the same training loss",
+            passed=_monotone(by, "test_accuracy", sign=-1.0)
+            and small["test_accuracy"] - large["test_accuracy"]
+            > small["test_accuracy_std"] + large["test_accuracy_std"],
+            evidence=f"test accuracy {series('test_accuracy', '.3f')} "
+            f"(SB − LB = {s['accuracy_gap']:.3f})",
+            source=f"{SOURCE}, Table 2 and Fig. 4",
+        ),
+    ]
+
+
+def figure(s: dict[str, Any]) -> Any:
+    """Keskar's Fig. 4: sharpness and test accuracy against batch size (mean ± std)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(10, 4))
+    ax, lx = fig.subplots(1, 2)
+    by = s["by_batch"]
+    sizes = [b["batch_size"] for b in by]
+    for key, label in (
+        ("phi_1e-3", "φ, ε = 1e-3"),
+        ("phi_5e-4", "φ, ε = 5e-4"),
+        ("phi_subspace", "φ, ε = 1e-3, random 100-d subspace"),
+    ):
+        ax.errorbar(
+            sizes,
+            [b[key] for b in by],
+            yerr=[b[f"{key}_std"] for b in by],
+            marker="o",
+            capsize=3,
+            label=label,
+        )
+    ax.set(
+        xscale="log",
+        xlabel="batch size",
+        ylabel="Keskar sharpness φ",
+        title="sharpness at equal training loss",
+    )
+    acc = ax.twinx()
+    acc.errorbar(
+        sizes,
+        [b["test_accuracy"] for b in by],
+        yerr=[b["test_accuracy_std"] for b in by],
+        color="k",
+        ls="--",
+        marker="s",
+        capsize=3,
+        label="test accuracy",
+    )
+    acc.set_ylabel("test accuracy")
+    ax.legend(fontsize=8, loc="upper left")
+    acc.legend(fontsize=8, loc="lower right")
+    lx.errorbar(
+        sizes,
+        [b["lambda_max"] for b in by],
+        yerr=[b["lambda_max_std"] for b in by],
+        marker="o",
+        capsize=3,
+        color="tab:red",
+    )
+    lx.set(
+        xscale="log",
+        xlabel="batch size",
+        ylabel="λ_max of the training loss",
+        title="top Hessian eigenvalue",
+    )
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,267 @@
+"""Edge of stability: full-batch GD drives λ_max up to 2/η and keeps it there (Cohen et al. 2021).
+
+A tanh MLP is trained on MNIST-1D with the MSE loss (one-hot targets) by full-batch gradient
+descent at step size η, through :func:`occamlab.train.fit` with a
+:class:`~occamlab.probes.curvature.SharpnessMonitor` callback (warm-started Lanczos on the training
+loss's Hessian every few steps). On a quadratic, GD diverges once λ_max > 2/η; Cohen et al. found
+that on neural networks λ_max first rises (progressive sharpening), then hovers at — just above —
+2/η while the loss keeps going down, non-monotonically over short times. Several step sizes
+give several thresholds 2/η; each run should settle at its own.
+
+Note on scale: occamlab's MSE is the mean over the 10 outputs of (f − y)², i.e. 1/20 of the
+½‖f − y‖² in Cohen et al., so the same dynamics need a step size 20× larger here.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from occamlab.data import data_spec
+from occamlab.experiments import EXPERIMENTS, Claim, Context, ExperimentResult
+from occamlab.models import model_spec
+
+SOURCE = "Cohen et al. 2021, arXiv 2103.00065"
+
+
+@EXPERIMENTS.register
+@dataclass(frozen=True)
+class EdgeOfStability:
+    """λ_max of the training loss under full-batch GD, against 2/η, over training.
+
+    Attributes:
+        threshold: 2/η of the first run; run i uses 2/η = threshold + i·spacing.
+        spacing: step between the thresholds 2/η of consecutive runs.
+        num_lrs: number of step sizes.
+        steps: GD steps per run.
+        every: steps between λ_max estimates.
+        width: hidden width of the tanh MLP.
+        depth: hidden layers.
+        num_train: MNIST-1D training examples (the loss and the Hessian are over all of them).
+        seed: initialization seed.
+    """
+
+    name: ClassVar[str] = "edge-of-stability"
+    summary: ClassVar[str] = (
+        "Full-batch GD: λ_max rises (progressive sharpening), then hovers at 2/η while the loss "
+        "keeps decreasing non-monotonically"
+    )
+    paper: ClassVar[str] = "Cohen et al. 2021, arXiv 2103.00065"
+    scales: ClassVar[dict[str, dict[str, Any]]] = {
+        "quick": {},
+        "paper": {"num_lrs": 4, "spacing": 1.0, "steps": 6000, "width": 200, "num_train": 5000},
+    }
+
+    threshold: float = 2.0
+    spacing: float = 0.5
+    num_lrs: int = 2
+    steps: int = 1500
+    every: int = 10
+    width: int = 64
+    depth: int = 2
+    num_train: int = 1000
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if (
+            self.threshold <= 0
+            or self.spacing <= 0
+            or self.num_lrs < 1
+            or self.steps < 10
+            or self.every < 1
+        ):
+            raise ValueError(
+                "edge-of-stability needs threshold > 0, num_lrs >= 1, steps >= 10, every >= 1"
+            )
+
+    def lrs(self) -> list[float]:
+        """The step sizes η = 2/(threshold + i·spacing)."""
+        return [2.0 / (self.threshold + i * self.spacing) for i in range(self.num_lrs)]
+
+    def run(self, ctx: Context) -> ExperimentResult:
+        runs = []
+        for lr in ctx.track(self.lrs(), "GD runs"):
+            key = {
+                "lr": lr,
+                "steps": self.steps,
+                "every": self.every,
+                "width": self.width,
+                "depth": self.depth,
+                "num_train": self.num_train,
+                "seed": self.seed,
+            }
+            runs.append(ctx.cached("gd", key, lambda _, lr=lr: self._train(lr)))
+        summary = summarize(runs)
+        table = [
+            {"lr": run["lr"], "two_over_lr": 2.0 / run["lr"], **rec}
+            for run in runs
+            for rec in run["records"]
+        ]
+        return ExperimentResult(
+            metrics=summary,
+            tables={"λ_max over training": table, "by step size": summary["runs"]},
+            figures={"λ_max against 2/η over steps": figure(runs)},
+            claims=claims(summary),
+        )
+
+    def _train(self, lr: float) -> dict[str, Any]:
+        from occamlab.probes.curvature import SharpnessMonitor
+        from occamlab.recipes import make_subject
+        from occamlab.train import StepLogger, TrainSpec, fit
+
+        subject = make_subject(
+            model=model_spec("mlp", width=self.width, depth=self.depth, activation="tanh"),
+            data=data_spec("mnist1d", num_train=self.num_train),
+            loss="mse",
+            seed=self.seed,
+        )
+        monitor = SharpnessMonitor(every=self.every, limit=0, tol=1e-3, seed=self.seed)
+        losses = StepLogger(every=1)
+        fit(
+            subject,
+            TrainSpec(
+                optimizer="sgd",
+                lr=lr,
+                momentum=0.0,
+                batch_size=0,
+                epochs=0,
+                max_steps=self.steps,
+                schedule="constant",
+                eval_every=self.steps + 1,
+                seed=self.seed,
+            ),
+            callbacks=[monitor, losses],
+        )
+        loss_at = {r["step"]: r["loss"] for r in losses.records}  # loss before step `step`
+        records = [
+            {
+                "step": m["step"],
+                "lambda_max": m["lambda_max"],
+                "relative_residual": m["relative_residual"],
+                "loss": loss_at.get(m["step"] + 1),
+            }
+            for m in monitor.records
+        ]
+        return {"lr": lr, "records": records, "losses": [r["loss"] for r in losses.records]}
+
+
+def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per step size: λ_max at the start, when it first reaches 0.95·2/η, and how it behaves and
+    how the loss moves afterwards."""
+    rows = []
+    for run in runs:
+        lr, recs, losses = run["lr"], run["records"], run["losses"]
+        limit = 2.0 / lr
+        crossed = next((r for r in recs if r["lambda_max"] >= 0.95 * limit), None)
+        row: dict[str, Any] = {
+            "lr": lr,
+            "two_over_lr": limit,
+            "lambda_initial": recs[0]["lambda_max"],
+            "lambda_peak": max(r["lambda_max"] for r in recs),
+            "reached_step": None if crossed is None else crossed["step"],
+            "steps": len(losses),
+        }
+        if crossed is not None:
+            after = [r["lambda_max"] / limit for r in recs if r["step"] > crossed["step"]]
+            tail = losses[crossed["step"] :]
+            row.update(
+                {
+                    "median_ratio_after": statistics.median(after) if after else None,
+                    "fraction_within_20pct": (
+                        sum(0.8 <= a <= 1.2 for a in after) / len(after) if after else None
+                    ),
+                    "loss_at_reach": tail[0] if tail else None,
+                    "loss_final": losses[-1],
+                    "loss_increases": (
+                        sum(b > a for a, b in zip(tail, tail[1:], strict=False))
+                        / max(len(tail) - 1, 1)
+                    ),
+                }
+            )
+        rows.append(row)
+    return {"runs": rows}
+
+
+def claims(s: dict[str, Any]) -> list[Claim]:
+    """Cohen et al.'s findings; each must hold at every step size."""
+    rows = s["runs"]
+    reached = [r for r in rows if r["reached_step"] is not None]
+    all_reached = len(reached) == len(rows)
+
+    def each(fmt) -> str:
+        return "; ".join(fmt(r) for r in rows)
+
+    return [
+        Claim(
+            "progressive sharpening: λ_max rises from below 2/η until it reaches 2/η",
+            passed=all_reached and all(r["lambda_initial"] < 0.7 * r["two_over_lr"] for r in rows),
+            evidence=each(
+                lambda r: (
+                    f"2/η={r['two_over_lr']:.2f}: λ_max {r['lambda_initial']:.2f} at step 0 "
+                    + (
+                        f"→ 0.95·2/η at step {r['reached_step']}"
+                        if r["reached_step"] is not None
+                        else f"→ peak {r['lambda_peak']:.2f}, never reached 2/η"
+                    )
+                )
+            ),
+            source=f"{SOURCE}, Fig. 1 and Sec. 3",
+        ),
+        Claim(
+            "edge of stability: afterwards λ_max hovers at 2/η (median within 10%, at least 80% "
+            "of estimates within 20%)",
+            passed=all_reached
+            and all(
+                r["median_ratio_after"] is not None
+                and 0.9 <= r["median_ratio_after"] <= 1.1
+                and r["fraction_within_20pct"] >= 0.8
+                for r in rows
+            ),
+            evidence=each(
+                lambda r: (
+                    f"2/η={r['two_over_lr']:.2f}: median λ_max/(2/η) "
+                    f"{r.get('median_ratio_after') or float('nan'):.3f}, within 20%: "
+                    f"{r.get('fraction_within_20pct') or 0:.0%}, peak {r['lambda_peak']:.2f}"
+                )
+            ),
+            source=f"{SOURCE}, Fig. 1 and Sec. 3",
+        ),
+        Claim(
+            "at the edge of stability the loss keeps decreasing, but non-monotonically",
+            passed=all_reached
+            and all(
+                r["loss_final"] < 0.95 * r["loss_at_reach"] and r["loss_increases"] >= 0.02
+                for r in rows
+            ),
+            evidence=each(
+                lambda r: (
+                    f"2/η={r['two_over_lr']:.2f}: loss {r.get('loss_at_reach') or 0:.4f} → "
+                    f"{r.get('loss_final') or 0:.4f}, rising on {r.get('loss_increases') or 0:.0%} "
+                    "of steps"
+                )
+            ),
+            source=f"{SOURCE}, Fig. 1 and Sec. 3",
+        ),
+    ]
+
+
+def figure(runs: list[dict[str, Any]]) -> Any:
+    """Cohen et al.'s Fig. 1: training loss, and λ_max with 2/η dashed, against the step."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(11, 4))
+    lx, sx = fig.subplots(1, 2)
+    for i, run in enumerate(runs):
+        color = f"C{i}"
+        label = f"η = {run['lr']:.3g}"
+        lx.plot(range(len(run["losses"])), run["losses"], color=color, lw=1, label=label)
+        steps = [r["step"] for r in run["records"]]
+        sx.plot(steps, [r["lambda_max"] for r in run["records"]], color=color, lw=1.2, label=label)
+        sx.axhline(2.0 / run["lr"], color=color, ls="--", lw=1)
+    lx.set(yscale="log", xlabel="GD step", ylabel="training loss (MSE)", title="training loss")
+    sx.set(xlabel="GD step", ylabel="λ_max (dashed: 2/η)", title="sharpness")
+    lx.legend(fontsize=8)
+    sx.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

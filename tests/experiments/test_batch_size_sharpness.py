@@ -1,0 +1,58 @@
+from occamlab.experiments import run_experiment
+from occamlab.experiments.batch_size_sharpness import BatchSizeSharpness, claims, summarize
+from occamlab.store import Store
+
+
+def _rows(phi=(6.0, 12.0, 14.0), lam=(8.5, 15.0, 17.0), acc=(0.63, 0.58, 0.56), loss=0.098):
+    rows = []
+    for batch, p, lm, a in zip((32, 400, 4000), phi, lam, acc, strict=True):
+        for seed, jitter in enumerate((-0.01, 0.0, 0.01)):
+            rows.append(
+                {
+                    "batch_size": batch,
+                    "seed": seed,
+                    "steps": 1000,
+                    "train_loss": loss,
+                    "test_accuracy": a + jitter,
+                    "phi_1e-3": p * (1 + jitter),
+                    "phi_5e-4": p / 4 * (1 + jitter),
+                    "phi_subspace": p / 2 * (1 + jitter),
+                    "lambda_max": lm * (1 + jitter),
+                }
+            )
+    return rows
+
+
+def verdicts(rows):
+    return [c.passed for c in claims(rows, summarize(rows), target_loss=0.1)]
+
+
+def test_claims_pass_on_the_papers_pattern():
+    assert verdicts(_rows()) == [True] * 5
+
+
+def test_claims_fail_where_the_pattern_breaks():
+    # Runs stopped at different losses; the large batch is flatter and generalizes better.
+    rows = _rows(phi=(14.0, 12.0, 6.0), lam=(17.0, 15.0, 8.5), acc=(0.56, 0.58, 0.63))
+    rows[0]["train_loss"] = 0.01
+    assert verdicts(rows) == [False] * 5
+
+
+def test_tiny_run_end_to_end(tmp_path):
+    spec = BatchSizeSharpness(
+        seeds=1,
+        small_batch=16,
+        medium_batch=32,
+        width=8,
+        num_train=64,
+        target_loss=2.0,
+        max_steps=5,
+        subspace_dim=5,
+    )
+    d = run_experiment(spec, Store(tmp_path / "runs.sqlite")).to_dict()
+    runs = d["tables"]["runs"]
+    assert [r["batch_size"] for r in runs] == [16, 32, 64]
+    assert all(r["phi_1e-3"] >= 0 and r["lambda_max"] > 0 for r in runs)
+    assert len(d["claims"]) == 5
+    assert all(isinstance(c["passed"], bool) and c["evidence"] for c in d["claims"])
+    assert "sharpness vs batch size" in d["figures"]

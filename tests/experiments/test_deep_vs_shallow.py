@@ -1,0 +1,78 @@
+import numpy as np
+
+from occamlab.experiments import run_experiment
+from occamlab.experiments.deep_vs_shallow import (
+    DeepVsShallow,
+    claims,
+    deep_product,
+    gate,
+    shallow_product,
+    summarize,
+    verify_construction,
+)
+from occamlab.store import Store
+
+
+def test_gate_is_sinh_product():
+    a, b = np.array([0.3, -0.7]), np.array([0.5, 0.9])
+    lam = 0.1
+    assert np.allclose(gate(a, b, lam), np.sinh(lam * a) * np.sinh(lam * b) / lam**2)
+
+
+def test_constructions_count_neurons_and_multiply():
+    x = np.random.default_rng(0).uniform(-1, 1, (100, 5))
+    deep, neurons, layers = deep_product(x, 1e-2)
+    assert (neurons, layers) == (16, 3)
+    assert np.abs(deep - x.prod(axis=1)).max() < 1e-3
+    shallow, count = shallow_product(x, 2e-2)
+    assert count == 32
+    # Exactly Π sinh(λxᵢ)/λ for σ = exp.
+    assert np.allclose(shallow, np.prod(np.sinh(2e-2 * x) / 2e-2, axis=1), atol=1e-6)
+
+
+def test_verification_meets_the_tolerance():
+    v = verify_construction(4, tolerance=1e-3, points=500, seed=0)
+    assert v["deep_max_error"] <= 1e-3 and v["shallow_max_error"] <= 1e-3
+    assert (v["deep_neurons"], v["shallow_neurons"]) == (12, 16)
+
+
+def _built(error=1e-4):
+    return [
+        {
+            "n": n,
+            "deep_max_error": error,
+            "shallow_max_error": error,
+            "deep_neurons": 4 * (n - 1),
+            "shallow_neurons": 2**n,
+        }
+        for n in range(2, 8)
+    ]
+
+
+def _trained(shallow=(4, 8, 32, 64), deep=(None, 8, 16, 24)):
+    rows = []
+    for n, s, dp in zip(range(2, 6), shallow, deep, strict=True):
+        rows.append({"n": n, "depth": 1, "neurons": s, "reached": s is not None})
+        if dp is not None:
+            depth = 2 if n <= 4 else 3
+            rows.append({"n": n, "depth": depth, "neurons": dp, "reached": True})
+    return rows
+
+
+def test_claims_pass_on_the_papers_pattern():
+    s = summarize(_built(), _trained(), tolerance=1e-3)
+    assert [c.passed for c in claims(s)] == [True, True, True]
+
+
+def test_claims_fail_where_the_pattern_breaks():
+    # Constructions miss the tolerance; shallow nets as small as deep ones.
+    s = summarize(_built(error=0.1), _trained(shallow=(4, 8, 16, 24)), tolerance=1e-3)
+    assert [c.passed for c in claims(s)] == [False, False, False]
+
+
+def test_tiny_run_end_to_end(tmp_path):
+    spec = DeepVsShallow(max_n=3, points=50, trained_n=4, max_width=2, steps=20, num_train=64)
+    d = run_experiment(spec, Store(tmp_path / "runs.sqlite")).to_dict()
+    assert len(d["tables"]["constructions"]) == 2 and len(d["claims"]) == 3
+    assert all(isinstance(c["passed"], bool) and c["evidence"] for c in d["claims"])
+    assert "neurons vs n" in d["figures"]

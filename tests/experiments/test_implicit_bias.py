@@ -1,0 +1,125 @@
+import math
+
+import numpy as np
+
+from occamlab.experiments import run_experiment
+from occamlab.experiments.implicit_bias import ImplicitBias, claims, summarize
+from occamlab.experiments.implicit_bias_problems import (
+    angle,
+    completion_problem,
+    hard_margin_svm,
+    min_l1_interpolant,
+    nuclear_norm_certificate,
+    separable_data,
+)
+from occamlab.store import Store
+
+
+def test_svm_matches_a_two_point_closed_form():
+    # Two points ±(1, 2): the max-margin direction is (1, 2), margin 1 at w = (1, 2)/5.
+    x = np.array([[1.0, 2.0], [-1.0, -2.0]])
+    w = hard_margin_svm(x, np.array([1.0, -1.0]))
+    assert np.allclose(w, [0.2, 0.4], atol=1e-6)
+
+
+def test_separable_data_keeps_the_svm_and_a_margin_gap():
+    x, y, svm = separable_data(60, 2, gap=2.0, seed=3)
+    margins = y * (x @ svm)
+    assert margins.min() > 1 - 1e-6
+    assert np.all((margins <= 1 + 1e-6) | (margins >= 2.0))
+    assert angle(hard_margin_svm(x, y), svm) < 1e-6
+
+
+def test_angle_is_accurate_for_tiny_angles():
+    assert abs(angle(np.array([1.0, 0.0]), np.array([1.0, 1e-9])) - 1e-9) < 1e-15
+
+
+def test_certificate_separates_recoverable_from_underdetermined():
+    m, mask = completion_problem(20, 1, 0.8, seed=0)
+    assert nuclear_norm_certificate(m, mask, 1)["certificate_norm"] < 1
+    m, mask = completion_problem(20, 1, 0.05, seed=0)  # too few entries: no certificate
+    cert = nuclear_norm_certificate(m, mask, 1)
+    assert cert["certificate_norm"] >= 1 or cert["injectivity"] < 1e-6
+
+
+def test_min_l1_interpolant_recovers_a_sparse_vector():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((30, 60))
+    w = np.zeros(60)
+    w[[3, 17, 40]] = [1.0, -2.0, 0.5]
+    assert np.allclose(min_l1_interpolant(x, x @ w), w, atol=1e-8)
+
+
+def _logistic(slope_ratio=0.97, angles=(0.05, 0.03, 0.02, 0.015)):
+    ts = [10**k for k in range(3, 3 + len(angles))]
+    svm_norm = 5.0
+    traj = [
+        {"t": t, "angle": a, "norm": svm_norm * slope_ratio * math.log(t) + 1.0}
+        for t, a in zip(ts, angles, strict=True)
+    ]
+    return [{"seed": 0, "trajectory": traj, "svm_norm": svm_norm, "svm_min_margin": 1.0}]
+
+
+def _completion(errors=(3e-5, 2e-4, 1e-3, 5e-3, 0.15), certificate=0.6):
+    runs = [
+        {"init_scale": a, "relative_error": e, "train_residual": 1e-5}
+        for a, e in zip((1e-4, 1e-3, 1e-2, 1e-1, 1.0), errors, strict=True)
+    ]
+    return [
+        {
+            "seed": 0,
+            "certificate_norm": certificate,
+            "certificate_residual": 1e-15,
+            "injectivity": 0.4,
+            "runs": runs,
+        }
+    ]
+
+
+def _diagonal(
+    to_l1=(0.002, 0.02, 0.3, 0.7, 0.74),
+    to_l2=(1.0, 1.0, 0.7, 0.005, 1e-6),
+    l1_norms=(5.0, 5.1, 6.8, 11.0, 11.02),
+):
+    runs = [
+        {"init_scale": a, "distance_to_l1": b, "distance_to_l2": c, "l1_norm": d, "residual": 1e-7}
+        for a, b, c, d in zip((1e-3, 1e-2, 1e-1, 1.0, 10.0), to_l1, to_l2, l1_norms, strict=True)
+    ]
+    return [{"seed": 0, "runs": runs}]
+
+
+def test_claims_pass_on_the_papers_pattern():
+    s = summarize(_logistic(), _completion(), _diagonal())
+    assert [c.passed for c in claims(s)] == [True] * 7
+
+
+def test_claims_fail_where_the_pattern_breaks():
+    # Angle stalls and grows, the norm grows at the wrong rate, no certificate, errors that do
+    # not shrink with the init, small init not sparse, large init not the min-ℓ2 solution.
+    s = summarize(
+        _logistic(slope_ratio=0.5, angles=(0.3, 0.4, 0.5, 0.9)),
+        _completion(errors=(0.1, 0.1, 0.1, 0.1, 0.1), certificate=1.3),
+        _diagonal(to_l1=(0.3,) * 5, to_l2=(0.3,) * 5, l1_norms=(9.0, 8.0, 7.0, 6.0, 5.0)),
+    )
+    assert [c.passed for c in claims(s)] == [False] * 7
+
+
+def test_tiny_run_end_to_end(tmp_path):
+    spec = ImplicitBias(
+        seeds=1,
+        num_points=12,
+        steps=1000,
+        matrix_size=8,
+        observed_fraction=0.9,
+        matrix_rank=1,
+        num_samples=8,
+        num_features=16,
+        sparsity=1,
+        completion_steps=200,
+        diagonal_steps=200,
+    )
+    d = run_experiment(spec, Store(tmp_path / "runs.sqlite")).to_dict()
+    assert len(d["claims"]) == 7
+    assert all(isinstance(c["passed"], bool) and c["evidence"] for c in d["claims"])
+    assert "angle to the SVM vs log t" in d["figures"]
+    assert d["tables"]["diagonal network"] and d["tables"]["matrix completion"]
