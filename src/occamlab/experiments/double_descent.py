@@ -22,7 +22,6 @@ import torch
 from occamlab.data import Data, data_spec, load_data
 from occamlab.experiments import EXPERIMENTS, Claim, Context, ExperimentResult
 from occamlab.experiments.stats import mean_std
-from occamlab.experiments.sweep import Member, train_members
 from occamlab.models import model_spec
 from occamlab.train import TrainSpec
 
@@ -132,6 +131,8 @@ class DoubleDescent:
 
     # -- (b) MLP width sweep -----------------------------------------------------------------
     def width_sweep(self, ctx: Context) -> list[dict[str, Any]]:
+        from occamlab.runs import TrainJob
+
         recipe = {
             "optimizer": "adam",
             "lr": self.lr,
@@ -147,18 +148,20 @@ class DoubleDescent:
             for width in self.widths()
             for seed in range(self.seeds)
         ]
-        members = [
-            Member(
+        # Full-batch training has no data order: one recipe seed lets the seeds (and both noise
+        # levels) of a width train together as one vectorized ensemble.
+        jobs = [
+            TrainJob(
                 model=model_spec("mlp", width=width, depth=self.depth),
                 data=data_spec(
                     "mnist1d", num_train=self.mlp_train, label_noise=noise, corruption_seed=seed
                 ),
-                train=TrainSpec(**recipe, seed=seed),
+                train=TrainSpec(**recipe, seed=seed if self.batch_size else 0),
                 seed=seed,
             )
             for noise, width, seed in runs
         ]
-        metrics = train_members(ctx, members, description="width sweep")
+        metrics = [dict(t.record.metrics) for t in ctx.train_many(jobs)]
         return [
             {
                 "label_noise": noise,
