@@ -343,7 +343,7 @@ def figure(rff: dict[str, Any], mlp: dict[str, Any], spec: DoubleDescent) -> Any
     """(a) test/train error and norm against N/n; (b) test/train error against width."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(12, 4))
+    fig = Figure(figsize=(12, 4), layout="constrained")
     ax1, ax2 = fig.subplots(1, 2)
     curve = rff["curve"]
     ratios = [r["features"] / spec.rff_train for r in curve]
@@ -379,13 +379,18 @@ def figure(rff: dict[str, Any], mlp: dict[str, Any], spec: DoubleDescent) -> Any
             color=f"C{3 * i}",
             label=f"test, label noise {noise:g}",
         )
-        ax2.plot(widths, [r["train_error"] for r in c], f"C{3 * i}--", label="train")
+        ax2.plot(
+            widths,
+            [r["train_error"] for r in c],
+            f"C{3 * i}--",
+            label=f"train, label noise {noise:g}",
+        )
         width = mlp["summary"][f"noise={noise}"]["interpolation_width"]
         if width is not None:
             ax2.axvline(width, color=f"C{3 * i}", ls=":", lw=1)
     ax2.set(
         xscale="log",
-        xlabel="hidden width",
+        xlabel="hidden width (dotted: first width that fits the train set)",
         ylabel="zero-one error",
         title=f"(b) MLP width sweep, MNIST-1D n={spec.mlp_train}",
     )
