@@ -373,7 +373,7 @@ def figure(stats, flipped, summary, spec: Forgetting) -> Any:
     """Events histogram (clean run), noisy vs true labels, and accuracy after removal."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(13, 3.8))
+    fig = Figure(figsize=(13, 3.8), layout="constrained")
     ax1, ax2, ax3 = fig.subplots(1, 3)
     c = stats[("clean", 0)]
     events = np.asarray(c["events"])[np.asarray(c["learned"])]

@@ -365,13 +365,13 @@ def figure(runs: dict[tuple[str, int], dict[str, Any]], spec: Memorization) -> A
     """Train accuracy per condition; the noisy run's clean/relabelled/test curves; CSR."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(13, 3.8))
+    fig = Figure(figsize=(13, 3.8), layout="constrained")
     ax1, ax2, ax3 = fig.subplots(1, 3)
     for i, condition in enumerate(CONDITIONS):
         r = runs[(condition, 0)]
         ax1.plot(r["epochs"], r["train_accuracy"], f"C{i}", label=condition)
         ax3.plot(r["csr_epochs"], r["csr"], f"C{i}o-", ms=3, label=condition)
-    ax1.set(xlabel="epoch", ylabel="train accuracy", title="fitting real data vs noise")
+    ax1.set(xlabel="epoch", ylabel="train accuracy", title="fitting real data vs noise (seed 0)")
     ax1.legend(fontsize=8)
     r = runs[("noisy labels", 0)]
     ax2.plot(r["epochs"], r["clean_accuracy"], "C0", label="clean examples (train)")
@@ -386,6 +386,7 @@ def figure(runs: dict[tuple[str, int], dict[str, Any]], spec: Memorization) -> A
     ax3.set(
         xlabel="epoch",
         ylabel="critical sample ratio",
-        title=f"CSR (r={spec.csr_radius}, {spec.csr_examples} examples)",
+        title=f"CSR (r={spec.csr_radius}, {spec.csr_examples} examples, seed 0)",
     )
+    ax3.legend(fontsize=8)
     return fig
