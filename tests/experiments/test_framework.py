@@ -230,3 +230,36 @@ def test_a_killed_experiment_process_resumes_where_it_stopped(tmp_path):
     payload = json.loads(out)
     assert payload["parts"] == {"computed": 3 - finished, "reused": finished}
     assert len(payload["claims"]) == 4
+
+
+def test_part_keys_store_specs_with_their_registry_names(tmp_path):
+    from occamlab.experiments import Context
+    from occamlab.models import model_spec
+
+    store = Store(tmp_path / "runs.sqlite")
+    ctx = Context(store, "toy")
+    spec = model_spec("mlp", width=8)
+    assert ctx.cached("p", {"model": spec, "seed": 1}, lambda d: {"v": 1}) == {"v": 1}
+    (part,) = store.runs(kind="experiment-part/toy")
+    assert part.spec["key"]["model"] == spec_to_dict(spec) and part.spec["key"]["model"]["name"]
+    assert ctx.cached("p", {"model": spec, "seed": 1}, lambda d: {"v": 2}) == {"v": 1}
+    assert (ctx.parts_computed, ctx.parts_reused) == (1, 1)
+
+
+def test_root_threads_option_sets_the_thread_count_of_a_run(capsys, tmp_path, monkeypatch):
+    import torch
+
+    seen = []
+
+    def fake_run(spec, store, **kwargs):
+        seen.append(torch.get_num_threads())
+        return run_experiment(Toy(), store)
+
+    monkeypatch.setattr("occamlab.cli_run.run_experiment", fake_run)
+    store = str(tmp_path / "runs.sqlite")
+    for threads in ("2", "1"):
+        code, _, _ = run_cli(
+            capsys, "--threads", threads, "run", "random-labels", "--store", store, "--json"
+        )
+        assert code == 0
+    assert seen == [2, 1]

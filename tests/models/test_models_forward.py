@@ -22,6 +22,7 @@ ACCEPTS = {
     "resnet": set(SHAPES),
     "cnn1d": {"mnist1d", "digits_flat"},
     "cnn2d": {"digits_image", "cifar", "mnist"},
+    "embed_mlp": set(SHAPES),  # every shape here has an even size: two one-hot blocks
 }
 
 CASES = [(model, data) for model in sorted(ACCEPTS) for data in sorted(ACCEPTS[model])]
@@ -78,7 +79,13 @@ def test_functional_call_matches_module(model: str, data: str) -> None:
 
 @pytest.mark.parametrize(
     ("model", "shape"),
-    [("mlp", (40,)), ("cnn1d", (40,)), ("cnn2d", (1, 8, 8)), ("resnet", (1, 8, 8))],
+    [
+        ("mlp", (40,)),
+        ("cnn1d", (40,)),
+        ("cnn2d", (1, 8, 8)),
+        ("resnet", (1, 8, 8)),
+        ("embed_mlp", (194,)),
+    ],
 )
 def test_vmap_over_an_ensemble_of_seeds(model: str, shape: tuple[int, ...]) -> None:
     nets = [

@@ -16,6 +16,7 @@ SHAPE_FOR = {
     "cnn1d": (40,),
     "cnn2d": (1, 8, 8),
     "resnet": (1, 8, 8),
+    "embed_mlp": (2 * 13,),
 }
 ALL_OPTIONS = {"cnn2d": {"batchnorm": True}}
 

@@ -28,14 +28,19 @@ __all__ = [
 # Experiment modules (each registers itself), one line each, after the names above exist:
 import occamlab.experiments.batch_size_sharpness  # noqa: E402, F401
 import occamlab.experiments.deep_vs_shallow  # noqa: E402, F401
+import occamlab.experiments.double_descent  # noqa: E402, F401
 import occamlab.experiments.edge_of_stability  # noqa: E402, F401
+import occamlab.experiments.forgetting  # noqa: E402, F401
 import occamlab.experiments.generalization_measures  # noqa: E402, F401
 import occamlab.experiments.gradient_failures  # noqa: E402, F401
+import occamlab.experiments.grokking  # noqa: E402, F401
 import occamlab.experiments.implicit_bias  # noqa: E402, F401
 import occamlab.experiments.information_plane  # noqa: E402, F401
+import occamlab.experiments.label_noise  # noqa: E402, F401
 import occamlab.experiments.layer_robustness  # noqa: E402, F401
 import occamlab.experiments.lazy_vs_rich  # noqa: E402, F401
 import occamlab.experiments.loss_landscape  # noqa: E402, F401
 import occamlab.experiments.lottery_ticket  # noqa: E402, F401
+import occamlab.experiments.memorization  # noqa: E402, F401
 import occamlab.experiments.random_labels  # noqa: E402, F401
 import occamlab.experiments.saddle_escape  # noqa: E402, F401

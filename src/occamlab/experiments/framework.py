@@ -143,10 +143,13 @@ class Context:
         """The result of ``compute(directory)`` for ``(part, key)``, computed once and stored.
 
         ``key`` must hold everything the part's result depends on (sizes, seeds, recipes): it
-        is hashed into the part's run id. ``directory`` is the part's own artifact folder. A
-        part that raises is stored as failed and recomputed on the next run.
+        is hashed into the part's run id; spec dataclasses in it (model, data, training
+        recipes) are stored with their registry name (:func:`occamlab.specs.spec_to_dict`).
+        ``directory`` is the part's own artifact folder. A part that raises is stored as failed
+        and recomputed on the next run.
         """
-        spec = {"experiment": self.experiment, "part": part, "key": jsonable(dict(key))}
+        plain = {k: _spec_or_value(v) for k, v in dict(key).items()}
+        spec = {"experiment": self.experiment, "part": part, "key": jsonable(plain)}
         kind = f"experiment-part/{self.experiment}"
         with self.store.run(kind, spec, name=f"{self.experiment} · {part}", force=self.force) as h:
             if h.reused:
@@ -275,6 +278,12 @@ def run_experiment(
         report=report,
         seconds=time.perf_counter() - started,
     )
+
+
+def _spec_or_value(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return spec_to_dict(value)
+    return value
 
 
 def _save_figure(fig: Any, path: Path) -> None:

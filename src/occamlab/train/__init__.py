@@ -3,17 +3,20 @@
 from occamlab.train.callbacks import Checkpointer, StepLogger, TrajectoryRecorder
 from occamlab.train.loop import Callback, NonFiniteLossError, TrainResult, TrainState, fit
 from occamlab.train.optim import lr_factor, make_optimizer
+from occamlab.train.per_example import ExampleCorrectness, correct_predictions
 from occamlab.train.spec import TrainSpec
 
 __all__ = [
     "Callback",
     "Checkpointer",
+    "ExampleCorrectness",
     "NonFiniteLossError",
     "StepLogger",
     "TrainResult",
     "TrainSpec",
     "TrainState",
     "TrajectoryRecorder",
+    "correct_predictions",
     "fit",
     "lr_factor",
     "make_optimizer",
