@@ -63,6 +63,41 @@ def test_every_code_block_says_its_language():
         assert set(openings) <= {"python", "bash", "toml", "text"}, f"{page}: {openings}"
 
 
+def nav_pages(config: str) -> list[str]:
+    """The pages in mkdocs.yml's ``nav`` (``- Title: page.md`` or ``- page.md``), in order."""
+    nav = config.split("\nnav:\n", 1)[1]
+    return re.findall(r"^\s+- (?:.*?: )?(\S+\.md)$", nav, re.MULTILINE)
+
+
+def test_nav_parser():
+    config = "x: 1\nnav:\n  - Home: index.md\n  - A b?: a/b.md\n  - P:\n      - p/index.md\n"
+    assert nav_pages(config) == ["index.md", "a/b.md", "p/index.md"]
+
+
+def test_every_experiment_has_a_page_in_the_nav_and_the_index():
+    """One page per registered experiment, with its summary and spec, so the docs cannot drift
+    from ``EXPERIMENTS`` (and no page for an experiment that is not registered)."""
+    from occamlab.experiments import EXPERIMENTS
+
+    names = EXPERIMENTS.names()
+    nav = nav_pages((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))
+    index = (DOCS / "experiments" / "index.md").read_text(encoding="utf-8")
+    assert len(names) >= 18, "experiments are no longer registered on import"
+    for name in names:
+        cls = EXPERIMENTS.get(name)
+        page = DOCS / "experiments" / f"{name}.md"
+        assert page.is_file(), f"experiment {name!r} has no page {page.relative_to(ROOT)}"
+        assert f"experiments/{name}.md" in nav, f"{name}.md is not in mkdocs.yml's nav"
+        assert f"[`{name}`]({name}.md)" in index, f"{name} is missing from the index table"
+        text = page.read_text(encoding="utf-8")
+        assert text.startswith(f"# {name}\n\n> {cls.summary}\n"), f"{name}.md: title or summary"
+        assert f"\n::: {cls.__module__}.{cls.__qualname__}\n" in text, f"{name}.md: no spec"
+    pages = {p.stem for p in (DOCS / "experiments").glob("*.md")} - {"index"}
+    listed = {p.removeprefix("experiments/")[:-3] for p in nav if p.startswith("experiments/")}
+    assert pages == set(names), f"pages of unregistered experiments: {pages - set(names)}"
+    assert listed - {"index"} == set(names), f"nav entries: {listed - {'index'} - set(names)}"
+
+
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(DOCS)))
 def test_docs_examples_run(page, tmp_path, monkeypatch):
     import matplotlib
