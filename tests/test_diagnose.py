@@ -88,7 +88,7 @@ def _spectra(alphas, size=64):
 
 
 HESSIAN = {"lambda_max": 4.0, "trace": 10.0, "max_stable_lr": 0.5}
-SHARP = {"pacbayes": {"sigma": 0.02}}
+SHARP = {"pacbayes": {"sigma": 0.02, "measure": "error"}}
 SIMILARITY = {
     "layers_a": ["a", "b", "head"],
     "ranks_a": [
@@ -140,3 +140,17 @@ def test_bad_options_are_refused():
         DiagnoseSpec(delta=0)
     assert DiagnoseSpec(deep=True).budget["seeds"] == 3
     assert DiagnoseSpec(seeds=5).budget["seeds"] == 5
+
+
+def test_a_regression_subject_is_diagnosed_without_bounds():
+    subject = make_subject(
+        model="mlp",
+        data="teacher",
+        model_options={"width": 8},
+        data_options={"num_train": 96, "num_test": 48},
+    )
+    fit(subject, RECIPE)
+    d = diagnose(subject, recipe=RECIPE, spec=DiagnoseSpec(limit=48))
+    assert d.answers["bounds"].sentence.startswith("Not measured: error bounds are stated")
+    assert "PAC-Bayes σ (train loss +0.1)" in d.answers["parameters"].numbers
+    assert d.test.accuracy is None and "test loss" in d.answers["simpler"].sentence

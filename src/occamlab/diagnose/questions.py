@@ -322,7 +322,7 @@ def _parameter_clauses(spectra, hessian, sharp, landscape, similarity, recipe):
             "Hessian λ_max": lam,
             "Hessian trace": hessian["trace"],
             "2/λ_max": hessian["max_stable_lr"],
-            "PAC-Bayes σ (train error +0.1)": sharp["pacbayes"]["sigma"],
+            f"PAC-Bayes σ (train {sharp['pacbayes']['measure']} +0.1)": sharp["pacbayes"]["sigma"],
         }
     )
     if recipe is not None and recipe.optimizer == "sgd" and lam > 0:

@@ -22,7 +22,8 @@ class SharpnessSpec:
         epsilon: Keskar et al.'s box size ε (also evaluated at ε/2).
         subspace_dim: dimension of Keskar's random subspace (0: skip the subspace variant).
         rho: radius of the adaptive and filter-normalized balls.
-        target_deviation: PAC-Bayes σ: largest σ whose expected train error rises by at most this.
+        target_deviation: PAC-Bayes σ: largest σ whose expected train error (regression: loss)
+            rises by at most this.
         split: which data the loss is averaged over.
         limit: use the first this many examples (0: all of the split).
         seed: seeds every random start, subspace and Monte Carlo draw.
@@ -56,7 +57,13 @@ def sharpness_summary(
         "keskar_half_epsilon": keskar_sharpness(subject, epsilon=spec.epsilon / 2, **common),
         "adaptive": adaptive_sharpness(subject, rho=spec.rho, **common),
         "filter_normalized": filter_normalized_sharpness(subject, rho=spec.rho, **common),
-        "pacbayes": pacbayes_sigma(subject, target_deviation=spec.target_deviation, **common),
+        "pacbayes": pacbayes_sigma(
+            subject,
+            target_deviation=spec.target_deviation,
+            # Jiang et al. perturb until the training error rises; regression has only a loss.
+            measure="error" if subject.data.task == "classification" else "loss",
+            **common,
+        ),
     }
     if spec.subspace_dim:
         out["keskar_subspace"] = keskar_sharpness(
