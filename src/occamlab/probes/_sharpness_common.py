@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,47 @@ from occamlab.jsonable import jsonable
 from occamlab.linalg.params import flatten, unflatten
 from occamlab.notebook import HtmlRepr
 from occamlab.subject import Evaluation, Subject
+
+MAX_EXPANSIONS = 6  # times each end of a scale search's bracket may move by a factor of 10
+
+
+def measure_value(evaluation: Evaluation, measure: str) -> float:
+    """The quantity a flatness search watches: the loss, or the error (1 − accuracy)."""
+    return evaluation.loss if measure == "loss" else 1.0 - float(evaluation.accuracy)
+
+
+def largest_satisfying(
+    satisfies: Callable[[float], bool], low: float, high: float, *, depth: int
+) -> tuple[float, float, bool]:
+    """The largest scale that ``satisfies`` (true for small scales, false for large ones).
+
+    The bracket's upper end is multiplied by 10 while it still satisfies, its lower end divided
+    by 10 while it fails (at most :data:`MAX_EXPANSIONS` times each), then ``depth`` geometric
+    bisection steps shrink it.
+
+    Returns:
+        ``(scale, upper, bracketed)``: the largest satisfying scale found (the lower end when no
+        bracket was found), the smallest failing one (inf if none), and whether the search
+        bracketed the answer.
+    """
+    for _ in range(MAX_EXPANSIONS):
+        if not satisfies(high):
+            break
+        low, high = high, high * 10.0
+    for _ in range(MAX_EXPANSIONS):
+        if satisfies(low):
+            break
+        low, high = low / 10.0, low
+    ok_low, ok_high = satisfies(low), not satisfies(high)
+    if ok_low and ok_high:
+        for _ in range(depth):
+            middle = math.sqrt(low * high)
+            if satisfies(middle):
+                low = middle
+            else:
+                high = middle
+    scale = high if ok_low and not ok_high else low
+    return scale, (math.inf if not ok_high else high), ok_low and ok_high
 
 
 class FlatObjective:

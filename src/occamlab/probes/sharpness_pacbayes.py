@@ -38,10 +38,10 @@ from occamlab.probes._sharpness_common import (
     check_int,
     check_real,
     common_fields,
+    largest_satisfying,
+    measure_value,
 )
-from occamlab.subject import Evaluation, SplitName, Subject
-
-_MAX_EXPANSIONS = 6
+from occamlab.subject import SplitName, Subject
 
 
 @dataclass(frozen=True)
@@ -86,10 +86,6 @@ class PacBayesSigma(SharpnessResult):
     magnitude_aware: bool
     magnitude_epsilon: float
     trace: tuple[tuple[float, float], ...]
-
-
-def _value(evaluation: Evaluation, measure: str) -> float:
-    return evaluation.loss if measure == "loss" else 1.0 - float(evaluation.accuracy)
 
 
 def pacbayes_sigma(
@@ -146,7 +142,7 @@ def pacbayes_sigma(
         objective = FlatObjective(subject, split, limit)
         w = objective.w
         base_eval = objective.evaluate(w)
-        base_value = _value(base_eval, measure)
+        base_value = measure_value(base_eval, measure)
         seeds = torch.randint(
             0, 2**62, (num_samples,), generator=torch.Generator().manual_seed(seed)
         ).tolist()
@@ -166,7 +162,7 @@ def pacbayes_sigma(
                     z = torch.randn(
                         w.shape, generator=torch.Generator().manual_seed(sample_seed), dtype=w.dtype
                     )
-                    values.append(_value(objective.evaluate(w + std * z), measure))
+                    values.append(measure_value(objective.evaluate(w + std * z), measure))
                 array = np.asarray(values, dtype=np.float64)
                 cache[sigma] = (
                     float(array.mean()),
@@ -178,30 +174,13 @@ def pacbayes_sigma(
         def satisfies(sigma: float) -> bool:
             return estimate(sigma)[0] - base_value <= target_deviation
 
-        for _ in range(_MAX_EXPANSIONS):
-            if not satisfies(high):
-                break
-            low, high = high, high * 10.0
-        for _ in range(_MAX_EXPANSIONS):
-            if satisfies(low):
-                break
-            low, high = low / 10.0, low
-        ok_low, ok_high = satisfies(low), not satisfies(high)
-        if ok_low and ok_high:
-            for _ in range(search_depth):
-                middle = math.sqrt(low * high)
-                if satisfies(middle):
-                    low = middle
-                else:
-                    high = middle
-        sigma = high if ok_low and not ok_high else low
-        upper = math.inf if not ok_high else high
+        sigma, upper, bracketed = largest_satisfying(satisfies, low, high, depth=search_depth)
         mean, standard_error = estimate(sigma)
         return PacBayesSigma(
             sigma=sigma,
             inverse_sigma_squared=1.0 / sigma**2,
             sigma_upper=upper,
-            bracketed=ok_low and ok_high,
+            bracketed=bracketed,
             measure=measure,
             target_deviation=target_deviation,
             base_loss=base_eval.loss,

@@ -23,7 +23,6 @@ every α (common random numbers). α is bracketed and bisected in log space exac
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -37,11 +36,11 @@ from occamlab.probes._sharpness_common import (
     check_int,
     check_real,
     common_fields,
+    largest_satisfying,
+    measure_value,
 )
 from occamlab.probes.sharpness_ascent import Ball, ascent_loop
-from occamlab.subject import Evaluation, SplitName, Subject
-
-_MAX_EXPANSIONS = 6
+from occamlab.subject import SplitName, Subject
 
 
 @dataclass(frozen=True)
@@ -77,10 +76,6 @@ class WorstCaseAlpha(SharpnessResult):
     step_size: float
     search_depth: int
     trace: tuple[tuple[float, float], ...]
-
-
-def _value(evaluation: Evaluation, measure: str) -> float:
-    return evaluation.loss if measure == "loss" else 1.0 - float(evaluation.accuracy)
 
 
 def worst_case_alpha(
@@ -132,7 +127,7 @@ def worst_case_alpha(
     with subject.eval_mode():
         objective = FlatObjective(subject, split, limit)
         w = objective.w
-        base_value = _value(objective.evaluate(w), measure)
+        base_value = measure_value(objective.evaluate(w), measure)
         base_loss = objective.loss(w)
         everywhere = torch.arange(w.numel())  # one group per coordinate: an ℓ∞ box
         cache: dict[float, float] = {}
@@ -148,35 +143,19 @@ def worst_case_alpha(
                 _, v = ascent_loop(
                     objective, ball, base=base_loss, steps=steps, step_size=step_size, seed=seed
                 )
-                cache[alpha] = _value(objective.evaluate(w + scale * v), measure)
+                cache[alpha] = measure_value(objective.evaluate(w + scale * v), measure)
                 trace.append((alpha, cache[alpha]))
             return cache[alpha]
 
         def satisfies(alpha: float) -> bool:
             return worst(alpha) - base_value <= target_deviation
 
-        for _ in range(_MAX_EXPANSIONS):
-            if not satisfies(high):
-                break
-            low, high = high, high * 10.0
-        for _ in range(_MAX_EXPANSIONS):
-            if satisfies(low):
-                break
-            low, high = low / 10.0, low
-        ok_low, ok_high = satisfies(low), not satisfies(high)
-        if ok_low and ok_high:
-            for _ in range(search_depth):
-                middle = math.sqrt(low * high)
-                if satisfies(middle):
-                    low = middle
-                else:
-                    high = middle
-        alpha = high if ok_low and not ok_high else low
+        alpha, upper, bracketed = largest_satisfying(satisfies, low, high, depth=search_depth)
         return WorstCaseAlpha(
             alpha=alpha,
             inverse_alpha_squared=1.0 / alpha**2,
-            alpha_upper=math.inf if not ok_high else high,
-            bracketed=ok_low and ok_high,
+            alpha_upper=upper,
+            bracketed=bracketed,
             measure=measure,
             target_deviation=target_deviation,
             base_value=base_value,
