@@ -32,13 +32,13 @@ from occamlab.data import data_spec, load_data
 from occamlab.experiments import EXPERIMENTS, Claim, Context, ExperimentResult
 from occamlab.experiments.stats import mean_std
 from occamlab.models import model_spec
-from occamlab.train import Callback, TrainSpec, TrainState
+from occamlab.train import PeriodicCallback, TrainSpec, TrainState
 
 SOURCE = "Arpit et al. 2017, arXiv 1706.05394"
 CONDITIONS = ("real", "noisy labels", "random labels", "random inputs")
 
 
-class CriticalSampleMonitor(Callback):
+class CriticalSampleMonitor(PeriodicCallback):
     """Measure the critical sample ratio of the first ``limit`` training examples periodically.
 
     Records at the start, every ``every`` optimizer steps and at the end; the random starts of
@@ -46,33 +46,20 @@ class CriticalSampleMonitor(Callback):
     """
 
     def __init__(self, *, every: int, radius: float, limit: int, seed: int = 0) -> None:
-        self.every, self.radius, self.limit, self.seed = every, radius, limit, seed
-        self.steps: list[int] = []
+        super().__init__(every=every)
+        self.radius, self.limit, self.seed = radius, limit, seed
         self.ratios: list[float] = []
 
-    def _record(self, state: TrainState) -> None:
+    def measure(self, state: TrainState) -> None:
         from occamlab.probes.critical_samples import critical_sample_ratio
 
-        if self.steps and self.steps[-1] == state.step:
-            return
         result = critical_sample_ratio(
             state.subject,
             radius=self.radius,
             limit=self.limit,
             generator=torch.Generator().manual_seed(self.seed),
         )
-        self.steps.append(state.step)
         self.ratios.append(result.ratio)
-
-    def on_train_begin(self, state: TrainState) -> None:
-        self._record(state)
-
-    def on_step_end(self, state: TrainState) -> None:
-        if state.step % self.every == 0:
-            self._record(state)
-
-    def on_train_end(self, state: TrainState) -> None:
-        self._record(state)
 
 
 @EXPERIMENTS.register

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from occamlab.train.loop import Callback, TrainState
+from occamlab.train.loop import Callback, PeriodicCallback, TrainState
 from occamlab.weights import save_weights
 
 
@@ -52,7 +52,7 @@ class Checkpointer(Callback):
         )
 
 
-class TrajectoryRecorder(Callback):
+class TrajectoryRecorder(PeriodicCallback):
     """Record the flattened parameter vector every ``every`` steps (and at the start and end).
 
     ``trajectory()`` gives a ``(T, P)`` float32 tensor and ``steps`` the step of each row: the
@@ -60,28 +60,12 @@ class TrajectoryRecorder(Callback):
     """
 
     def __init__(self, *, every: int = 1):
-        if every < 1:
-            raise ValueError(f"every must be >= 1, got {every}")
-        self.every = every
-        self.steps: list[int] = []
+        super().__init__(every=every)
         self._rows: list[torch.Tensor] = []
 
-    def _record(self, state: TrainState) -> None:
-        if self.steps and self.steps[-1] == state.step:
-            return
+    def measure(self, state: TrainState) -> None:
         flat = torch.cat([p.detach().reshape(-1) for p in state.subject.model.parameters()])
         self._rows.append(flat.clone())
-        self.steps.append(state.step)
-
-    def on_train_begin(self, state: TrainState) -> None:
-        self._record(state)
-
-    def on_step_end(self, state: TrainState) -> None:
-        if state.step % self.every == 0:
-            self._record(state)
-
-    def on_train_end(self, state: TrainState) -> None:
-        self._record(state)
 
     def trajectory(self) -> torch.Tensor:
         if not self._rows:

@@ -67,6 +67,37 @@ class Callback:
         pass
 
 
+class PeriodicCallback(Callback):
+    """A monitor that measures at the start, after every ``every`` optimizer steps and at the
+    end of training, at most once per step. Subclasses implement :meth:`measure`; ``steps``
+    lists the step of each measurement."""
+
+    def __init__(self, *, every: int) -> None:
+        if every < 1:
+            raise ValueError(f"every must be >= 1, got {every}")
+        self.every = every
+        self.steps: list[int] = []
+
+    def measure(self, state: TrainState) -> None:
+        raise NotImplementedError
+
+    def _record(self, state: TrainState) -> None:
+        if self.steps and self.steps[-1] == state.step:
+            return
+        self.measure(state)
+        self.steps.append(state.step)
+
+    def on_train_begin(self, state: TrainState) -> None:
+        self._record(state)
+
+    def on_step_end(self, state: TrainState) -> None:
+        if state.step % self.every == 0:
+            self._record(state)
+
+    def on_train_end(self, state: TrainState) -> None:
+        self._record(state)
+
+
 @dataclass(frozen=True)
 class TrainResult(HtmlRepr):
     """Outcome of :func:`fit`: steps taken, why it stopped, and the evaluation history."""

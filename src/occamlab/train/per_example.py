@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 
 from occamlab.subject import SplitName, Subject
-from occamlab.train.loop import Callback, TrainState
+from occamlab.train.loop import PeriodicCallback, TrainState
 
 
 def correct_predictions(
@@ -33,7 +33,7 @@ def correct_predictions(
     return torch.cat(parts)
 
 
-class ExampleCorrectness(Callback):
+class ExampleCorrectness(PeriodicCallback):
     """Record which examples of a split are classified correctly, every ``every`` steps.
 
     One boolean row per record: before the first step, after every ``every``-th optimizer step,
@@ -47,29 +47,13 @@ class ExampleCorrectness(Callback):
     """
 
     def __init__(self, *, every: int, split: SplitName = "train", limit: int | None = None):
-        if every < 1:
-            raise ValueError(f"every must be >= 1, got {every}")
-        self.every = every
+        super().__init__(every=every)
         self.split: SplitName = split
         self.limit = limit
-        self.steps: list[int] = []
         self._rows: list[torch.Tensor] = []
 
-    def _record(self, state: TrainState) -> None:
-        if self.steps and self.steps[-1] == state.step:
-            return
+    def measure(self, state: TrainState) -> None:
         self._rows.append(correct_predictions(state.subject, split=self.split, limit=self.limit))
-        self.steps.append(state.step)
-
-    def on_train_begin(self, state: TrainState) -> None:
-        self._record(state)
-
-    def on_step_end(self, state: TrainState) -> None:
-        if state.step % self.every == 0:
-            self._record(state)
-
-    def on_train_end(self, state: TrainState) -> None:
-        self._record(state)
 
     def matrix(self) -> torch.Tensor:
         """The ``(T, n)`` boolean record, one row per entry of :attr:`steps`."""

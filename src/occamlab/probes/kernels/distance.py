@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import torch
 
-from occamlab.train.loop import Callback, TrainState
+from occamlab.train.loop import PeriodicCallback, TrainState
 
 
 def _center(k: torch.Tensor) -> torch.Tensor:
@@ -47,7 +47,7 @@ def kernel_alignment(k: torch.Tensor, y: torch.Tensor, *, centered: bool = True)
     return float((k * t).sum() / norm)
 
 
-class KernelDistanceMonitor(Callback):
+class KernelDistanceMonitor(PeriodicCallback):
     """Record the NTK's movement during training on fixed inputs ``x``.
 
     ``records`` holds ``{"step", "kernel_distance", "parameter_distance"}`` every ``every``
@@ -62,9 +62,8 @@ class KernelDistanceMonitor(Callback):
     """
 
     def __init__(self, x: torch.Tensor, *, every: int = 50, memory_mb: float = 512.0):
-        if every < 1:
-            raise ValueError(f"every must be >= 1, got {every}")
-        self.x, self.every, self.memory_mb = x, every, memory_mb
+        super().__init__(every=every)
+        self.x, self.memory_mb = x, memory_mb
         self.records: list[dict[str, float]] = []
         self.initial_kernel: torch.Tensor | None = None
         self.kernel: torch.Tensor | None = None
@@ -82,9 +81,7 @@ class KernelDistanceMonitor(Callback):
             [p.detach().reshape(-1).double() for p in state.subject.model.parameters()]
         )
 
-    def _record(self, state: TrainState) -> None:
-        if self.records and self.records[-1]["step"] == state.step:
-            return
+    def measure(self, state: TrainState) -> None:
         kernel = self._kernel(state)
         theta = self._flat(state)
         if self.initial_kernel is None:
@@ -100,13 +97,3 @@ class KernelDistanceMonitor(Callback):
                 ),
             }
         )
-
-    def on_train_begin(self, state: TrainState) -> None:
-        self._record(state)
-
-    def on_step_end(self, state: TrainState) -> None:
-        if state.step % self.every == 0:
-            self._record(state)
-
-    def on_train_end(self, state: TrainState) -> None:
-        self._record(state)
