@@ -44,3 +44,26 @@ def toy_model(dim: int = 5, classes: int = 3, hidden: int = 8, seed: int = 0):
         for p in model.parameters():
             p.copy_(torch.randn(p.shape, generator=g) * 0.5)
     return model
+
+
+# The subject flags of the CLI tests: a width-16 MLP on a small Gaussian mixture.
+SMALL = [
+    "--data",
+    "gaussian_mixture",
+    "--data-opt",
+    "num_train=200",
+    "--data-opt",
+    "num_test=100",
+    "--model-opt",
+    "width=16",
+]
+
+
+def run(capsys, *args):
+    """``occam ARGS`` in this process: (exit code, stdout, stderr)."""
+    from occamlab.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(args))
+    captured = capsys.readouterr()
+    return exit_info.value.code, captured.out, captured.err

@@ -7,26 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from occamlab.cli import main
 from occamlab.store import Store
-
-SMALL = [
-    "--data",
-    "gaussian_mixture",
-    "--data-opt",
-    "num_train=200",
-    "--data-opt",
-    "num_test=100",
-    "--model-opt",
-    "width=16",
-]
-
-
-def run(capsys, *args):
-    with pytest.raises(SystemExit) as exit_info:
-        main(list(args))
-    captured = capsys.readouterr()
-    return exit_info.value.code, captured.out, captured.err
+from tests.conftest import SMALL, run
 
 
 def test_train_json_then_reuse(capsys, tmp_path):

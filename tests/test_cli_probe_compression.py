@@ -1,27 +1,7 @@
 import json
 from pathlib import Path
 
-import pytest
-
-from occamlab.cli import main
-
-SMALL = [
-    "--data",
-    "gaussian_mixture",
-    "--data-opt",
-    "num_train=200",
-    "--data-opt",
-    "num_test=100",
-    "--model-opt",
-    "width=16",
-]
-
-
-def run(capsys, *args):
-    with pytest.raises(SystemExit) as exit_info:
-        main(list(args))
-    captured = capsys.readouterr()
-    return exit_info.value.code, captured.out, captured.err
+from tests.conftest import SMALL, run
 
 
 def test_probe_simplify_names_the_smallest_model_and_writes_the_frontier(capsys, tmp_path):

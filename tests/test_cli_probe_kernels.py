@@ -1,8 +1,6 @@
 import json
 
-import pytest
-
-from occamlab.cli import main
+from tests.conftest import run
 
 SMALL = [
     "--data",
@@ -14,13 +12,6 @@ SMALL = [
     "--model-opt",
     "width=12",
 ]
-
-
-def run(capsys, *args):
-    with pytest.raises(SystemExit) as exit_info:
-        main(list(args))
-    captured = capsys.readouterr()
-    return exit_info.value.code, captured.out, captured.err
 
 
 def test_probe_ntk_information_regions_json_and_pages(capsys, tmp_path):

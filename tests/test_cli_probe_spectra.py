@@ -2,16 +2,9 @@ import json
 
 import pytest
 
-from occamlab.cli import main
+from tests.conftest import run
 
 SUBJECT = ["--subject", "occamlab.testing:tiny_subject"]
-
-
-def run(capsys, *args):
-    with pytest.raises(SystemExit) as exit_info:
-        main(list(args))
-    captured = capsys.readouterr()
-    return exit_info.value.code, captured.out, captured.err
 
 
 def test_spectra_json_and_report_page(capsys, tmp_path):
