@@ -270,14 +270,12 @@ def diagnose(
     runs = Store(store)
     resolved = resolve_subject(choice, runs, progress=not as_json)
     subject = resolved.subject
-    # The store's default run was trained with TrainSpec(); other subjects' recipes are unknown.
-    default_run = choice.subject is None and choice.weights is None
     result = diagnose_run(
         subject,
         store=runs,
         source=resolved.source,
         spec=dataclasses.replace(options, deep=deep),
-        recipe=TrainSpec() if default_run else None,
+        recipe=resolved.recipe,
         history=resolved.history,
         log=None if as_json else (lambda line: err.print(f"[dim]{line}…[/]")),
     )

@@ -6,8 +6,8 @@ from typing import Any
 import typer
 
 from occamlab.cli_options import CliKit, spec_options
-from occamlab.cli_probe import probe_renderer, stored_probe
-from occamlab.cli_subject import SubjectChoice, subject_options
+from occamlab.cli_probe import probe_renderer, stored_run
+from occamlab.cli_subject import ResolvedSubject, SubjectChoice, resolve_subject, subject_options
 from occamlab.probes.compression.simplify import SimplifySpec
 from occamlab.report import esc, figure, key_values, table
 from occamlab.store import Store
@@ -96,30 +96,27 @@ def register(probe_app: typer.Typer, kit: CliKit) -> None:
 
         err = kit.err
 
-        def compute(subject) -> dict[str, Any]:
-            # Without --subject/--weights the subject is the store's default run: its recipe is
-            # TrainSpec() and its initial weights are rebuilt from the init seed.
-            default_run = choice.subject is None and choice.weights is None
+        runs = Store(store)
+        resolved = resolve_subject(choice, runs, progress=not as_json)
+
+        def compute(r: ResolvedSubject) -> dict[str, Any]:
+            # A training run of the store has a known recipe, and its initial weights are
+            # rebuilt from the init seed; other subjects get TrainSpec() and a note saying so.
+            known = r.recipe is not None
             result = simplify(
-                subject,
+                r.subject,
                 spec=options,
-                train=TrainSpec(),
-                init=initial_params(subject) if default_run else None,
+                train=r.recipe or TrainSpec(),
+                init=initial_params(r.subject) if known else None,
                 log=None if as_json else (lambda line: err.print(f"[dim]{line}…[/]")),
             )
             payload = result.to_dict()
-            if not default_run:
+            if not known:
                 payload["notes"] = [_RECIPE_NOTE, *payload["notes"]]
             return payload
 
-        result = stored_probe(
-            "simplify",
-            choice,
-            options,
-            Store(store),
-            progress=not as_json,
-            compute=compute,
-            sections=simplify_sections,
+        result = stored_run(
+            "simplify", resolved, options, runs, compute=compute, sections=simplify_sections
         )
 
         def human() -> None:

@@ -109,11 +109,13 @@ def subject_options(param: str = "choice"):
 
 @dataclass(frozen=True)
 class ResolvedSubject:
-    """A subject, where it came from (part of any run spec about it), its training history."""
+    """A subject, where it came from (part of any run spec about it), its training history and
+    the recipe it was trained with (known only for the store's training runs)."""
 
     subject: Subject
     source: dict[str, Any]
     history: list[dict[str, Any]] | None = None
+    recipe: Any = None  # a TrainSpec
 
 
 def file_digest(path: Path) -> str:
@@ -144,15 +146,19 @@ def resolve_subject(choice: SubjectChoice, store: Store, *, progress: bool) -> R
         )
         source = {"weights": str(choice.weights), "sha256": file_digest(choice.weights)}
         return ResolvedSubject(subject, source)
+    recipe = TrainSpec()
     trained = train_run(
         store,
         model=model_spec,
         data=data_spec,
-        train=TrainSpec(),
+        train=recipe,
         seed=choice.init_seed,
         data_root=choice.data_root,
         progress=progress,
     )
     return ResolvedSubject(
-        trained.subject, {"train_run": trained.record.id}, trained.record.metrics.get("history")
+        trained.subject,
+        {"train_run": trained.record.id},
+        trained.record.metrics.get("history"),
+        recipe,
     )
