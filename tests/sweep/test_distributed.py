@@ -1,5 +1,4 @@
 import json
-import socket
 
 import pytest
 import torch
@@ -50,22 +49,18 @@ def measure(s) -> dict:
     }
 
 
-def _worker(rank: int, port: int, out: str) -> None:
-    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
+def _worker(rank: int, out: str) -> None:
+    # A file store: no TCP store server thread in rank 0 and no port to race for.
+    dist.init_process_group("gloo", init_method=f"file://{out}.store", rank=rank, world_size=2)
     try:
         sharded = shard(subject())
         assert len(sharded.data.train) in (50, 51)
         result = measure(sharded)
         with open(f"{out}.{rank}", "w") as f:
             json.dump(result, f)
+        dist.barrier()  # neither rank tears down while the other still talks to it
     finally:
         dist.destroy_process_group()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def close(a, b, path="") -> None:
@@ -85,7 +80,7 @@ def close(a, b, path="") -> None:
 @pytest.mark.slow
 def test_two_gloo_processes_give_the_single_process_numbers(tmp_path):
     out = str(tmp_path / "result")
-    mp.spawn(_worker, args=(free_port(), out), nprocs=2, join=True)
+    mp.spawn(_worker, args=(out,), nprocs=2, join=True)
     with open(f"{out}.0") as f0, open(f"{out}.1") as f1:
         r0, r1 = json.load(f0), json.load(f1)
     close(r0, r1)  # every process holds the same result

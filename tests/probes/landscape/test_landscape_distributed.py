@@ -1,7 +1,5 @@
 """Grid points spread over two gloo processes on 127.0.0.1 give the single-process surface."""
 
-import socket
-
 import numpy as np
 import torch
 import torch.distributed as dist
@@ -20,11 +18,10 @@ def _surface_and_map():
     return surface, cmap
 
 
-def _worker(rank: int, world: int, port: int, out: str) -> None:
+def _worker(rank: int, world: int, out: str) -> None:
     torch.set_num_threads(1)
-    dist.init_process_group(
-        "gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world
-    )
+    # A file store: no TCP store server thread in rank 0 and no port to race for.
+    dist.init_process_group("gloo", init_method=f"file://{out}/store", rank=rank, world_size=world)
     try:
         from occamlab.probes.landscape.evaluate import PointEvaluator
 
@@ -48,20 +45,15 @@ def _worker(rank: int, world: int, port: int, out: str) -> None:
             sharded_accuracy=halves.values["test_accuracy"],
             sharded_center=halves.at_center()["train_loss"] == sharded.evaluate().loss,
         )
+        dist.barrier()  # neither rank tears down while the other still talks to it
     finally:
         dist.destroy_process_group()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_points_are_split_over_ranks_and_gathered(tmp_path):
     surface, cmap = _surface_and_map()  # the reference, computed first so that the forked
     # children inherit every import (fork, not spawn: seconds saved; CPU only)
-    args = (2, _free_port(), str(tmp_path))
+    args = (2, str(tmp_path))
     mp.start_processes(_worker, args=args, nprocs=2, join=True, start_method="fork")
     ranks = [np.load(tmp_path / f"rank{r}.npz") for r in range(2)]
     assert [int(r["evaluated"]) for r in ranks] == [5, 4]  # 9 points: 0,2,4,6,8 and 1,3,5,7
