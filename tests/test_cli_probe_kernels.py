@@ -33,8 +33,21 @@ def test_probe_ntk_information_regions_json_and_pages(capsys, tmp_path):
     ntk = json.loads(out)
     assert ntk["plan"]["method"] == "structured" and ntk["num_inputs"] == 30
     assert 0 <= ntk["regression"]["ntk_accuracy"] <= 1 and ntk["lambda_max"] > 0
-    page = (tmp_path / "reports" / f"{ntk['id']}.html").read_text()
+    page_path = tmp_path / "reports" / f"{ntk['id']}.html"
+    page = page_path.read_text()
     assert "data:image/png;base64" in page and "Kernel regression" in page
+    assert (tmp_path / ntk["figures"]["Kernel"]).stat().st_size > 1000
+    # The picture is a stored artifact: a reused run and `occam report` keep it on the page.
+    page_path.unlink()
+    code, out, _ = run(
+        capsys, "probe", "ntk", *SMALL, "--limit", "30", "--test-limit", "20",
+        "--store", store, "--json",
+    )  # fmt: skip
+    assert code == 0 and json.loads(out)["reused"]
+    assert page_path.read_text().count("data:image/png;base64") == 1
+    page_path.unlink()
+    assert run(capsys, "report", ntk["id"], "--store", store)[0] == 0
+    assert page_path.read_text().count("data:image/png;base64") == 1
 
     code, out, _ = run(
         capsys,

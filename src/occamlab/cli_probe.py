@@ -13,7 +13,15 @@ from occamlab.cli_subject import (
 )
 from occamlab.probes.curvature import HessianReport, HessianSpec, hessian_spectrum
 from occamlab.probes.sharpness_summary import SharpnessSpec, sharpness_summary
-from occamlab.report import figure, key_values, register_renderer, table, write_run_page
+from occamlab.report import (
+    figure,
+    figure_sections,
+    key_values,
+    register_renderer,
+    save_run_figures,
+    table,
+    write_run_page,
+)
 from occamlab.specs import spec_to_dict
 from occamlab.store import Store
 
@@ -31,7 +39,12 @@ def stored_probe(
 def stored_run(
     kind: str, resolved: ResolvedSubject, spec: Any, store: Store, *, compute, sections
 ) -> dict[str, Any]:
-    """Run (or reuse) ``compute(resolved)`` as a stored probe run and write its page."""
+    """Run (or reuse) ``compute(resolved)`` as a stored probe run and write its page.
+
+    ``compute`` returns the run's metrics; matplotlib figures under its ``figures`` key
+    (``{title: figure}``) are stored as PNG artifacts, and ``figures`` then maps each title to
+    its file (relative to the store).
+    """
     subject = resolved.subject
     run_spec = {
         "source": resolved.source,
@@ -40,18 +53,24 @@ def stored_run(
     }
     with store.run(f"probe/{kind}", run_spec, name=f"{kind} · {subject.name}") as run:
         if not run.reused:
-            run.metrics.update(compute(resolved))
+            metrics = dict(compute(resolved))
+            figures = metrics.pop("figures", None)
+            if figures:
+                metrics["figures"] = save_run_figures(store, run, figures)
+            run.metrics.update(metrics)
     page = probe_renderer(kind, sections)(store, run.record)
     return {"id": run.id, "reused": run.reused, "report": str(page), **run.metrics}
 
 
 def probe_renderer(kind: str, sections) -> Any:
     """Register (and return) the page writer of ``probe/KIND`` runs: ``sections(metrics)``
-    gives the page's sections, so ``occam report`` can rewrite it from the store."""
+    gives the page's sections, followed by the run's stored figures, so ``occam report`` can
+    rewrite it from the store."""
 
     def render(store: Store, record: Any) -> Any:
         name = record.spec.get("subject", {}).get("name", record.name)
-        return write_run_page(store, record, sections(record.metrics), title=f"{kind}: {name}")
+        parts = sections(record.metrics) + figure_sections(store, record.metrics.get("figures", {}))
+        return write_run_page(store, record, parts, title=f"{kind}: {name}")
 
     return register_renderer(f"probe/{kind}")(render)
 

@@ -1,6 +1,7 @@
 """``occam probe ntk | information | regions``: kernels, information and expressivity probes.
 
-Each stores its result as a run and writes a report page with the numbers and a picture.
+Each stores its result as a run, its picture as a PNG artifact of the run, and writes a report
+page with the numbers and the picture (``occam report`` rewrites it from the store).
 Heavy modules are imported inside the commands.
 """
 
@@ -9,28 +10,65 @@ from typing import Any
 import typer
 
 from occamlab.cli_options import CliKit, spec_options
-from occamlab.cli_probe import stored_probe
+from occamlab.cli_probe import probe_renderer, stored_probe
 from occamlab.cli_subject import SubjectChoice, subject_options
 from occamlab.probes.information.probe import InformationSpec
 from occamlab.probes.kernels.probe import NTKSpec
 from occamlab.probes.regions.probe import RegionsSpec
-from occamlab.report import figure, key_values, table
+from occamlab.report import key_values, table
 from occamlab.store import Store
 
 
-def _figure_of(report: Any, alt: str) -> str:
+def _with_figure(report: Any, title: str) -> dict[str, Any]:
+    """The report's numbers, with its picture under ``figures`` (stored as a run artifact)."""
     import matplotlib
 
     matplotlib.use("Agg")
     axes = report.plot()
     first = axes[0] if hasattr(axes, "__len__") else axes
-    return figure(first.figure, alt=alt)
+    return {**report.to_dict(), "figures": {title: first.figure}}
+
+
+def ntk_sections(result: dict[str, Any]) -> list[tuple[str, str]]:
+    summary = {
+        "method (cost model)": result["plan"]["method"],
+        "estimated seconds per method": result["plan"]["estimated_seconds"],
+        "inputs": result["num_inputs"],
+        "λ_max": result["lambda_max"],
+        "condition number": result["condition_number"],
+        "effective rank (trace/λ_max)": result["effective_rank"],
+        "label alignment (centered)": result["label_alignment"],
+        "evaluated in eval mode": True,
+        "seconds": result["seconds"],
+    }
+    parts = [("Summary", key_values(summary))]
+    if result["regression"]:
+        parts.append(("Kernel regression vs the network", key_values(result["regression"])))
+    return parts
+
+
+def information_sections(result: dict[str, Any]) -> list[tuple[str, str]]:
+    return [("Layers now (bits)", table(result["layers"]))]
+
+
+_SEGMENT_COLUMNS = ("regions", "pieces", "length", "regions_per_unit_length", "bound", "queries")
+_PLANE_KEYS = ("regions", "refined", "grid", "area", "regions_per_unit_area", "bound")
+
+
+def regions_sections(result: dict[str, Any]) -> list[tuple[str, str]]:
+    parts = [("Segments (exact)", table(result["lines"], list(_SEGMENT_COLUMNS)))]
+    if result["plane"]:
+        parts.append(("Plane", key_values({k: result["plane"][k] for k in _PLANE_KEYS})))
+    return parts
 
 
 def register(probe_app: typer.Typer, kit: CliKit) -> None:
     """Add ``ntk``, ``information`` and ``regions`` to the ``occam probe`` group."""
     command, emit, out = kit.command, kit.emit, kit.out
     store_opt, json_opt, default_store = kit.store_opt, kit.json_opt, kit.default_store
+    probe_renderer("ntk", ntk_sections)  # also used by `occam report`
+    probe_renderer("information", information_sections)
+    probe_renderer("regions", regions_sections)
 
     @command(on=probe_app, name="ntk")
     @spec_options(NTKSpec, param="options")
@@ -44,31 +82,8 @@ def register(probe_app: typer.Typer, kit: CliKit) -> None:
         """Empirical NTK: method chosen by cost, spectrum, label alignment, kernel regression."""
         from occamlab.probes.kernels.probe import ntk_probe
 
-        pictures: dict[str, str] = {}
-
         def compute(subject) -> dict[str, Any]:
-            report = ntk_probe(subject, spec=options)
-            pictures["kernel"] = _figure_of(report, "empirical NTK and its spectrum")
-            return report.to_dict()
-
-        def sections(result: dict[str, Any]) -> list[tuple[str, str]]:
-            summary = {
-                "method (cost model)": result["plan"]["method"],
-                "estimated seconds per method": result["plan"]["estimated_seconds"],
-                "inputs": result["num_inputs"],
-                "λ_max": result["lambda_max"],
-                "condition number": result["condition_number"],
-                "effective rank (trace/λ_max)": result["effective_rank"],
-                "label alignment (centered)": result["label_alignment"],
-                "evaluated in eval mode": True,
-                "seconds": result["seconds"],
-            }
-            parts = [("Summary", key_values(summary))]
-            if result["regression"]:
-                parts.append(("Kernel regression vs the network", key_values(result["regression"])))
-            if "kernel" in pictures:
-                parts.append(("Kernel", pictures["kernel"]))
-            return parts
+            return _with_figure(ntk_probe(subject, spec=options), "Kernel")
 
         result = stored_probe(
             "ntk",
@@ -77,7 +92,7 @@ def register(probe_app: typer.Typer, kit: CliKit) -> None:
             Store(store),
             progress=not as_json,
             compute=compute,
-            sections=sections,
+            sections=ntk_sections,
         )
 
         def human() -> None:
@@ -107,18 +122,8 @@ def register(probe_app: typer.Typer, kit: CliKit) -> None:
         """Information plane per layer: I(X;T), I(T;Y), nHSIC; with --epochs, a trajectory."""
         from occamlab.probes.information.probe import information_probe
 
-        pictures: dict[str, str] = {}
-
         def compute(subject) -> dict[str, Any]:
-            report = information_probe(subject, spec=options)
-            pictures["plane"] = _figure_of(report, "information plane")
-            return report.to_dict()
-
-        def sections(result: dict[str, Any]) -> list[tuple[str, str]]:
-            parts = [("Layers now (bits)", table(result["layers"]))]
-            if "plane" in pictures:
-                parts.append(("Information plane", pictures["plane"]))
-            return parts
+            return _with_figure(information_probe(subject, spec=options), "Information plane")
 
         result = stored_probe(
             "information",
@@ -127,7 +132,7 @@ def register(probe_app: typer.Typer, kit: CliKit) -> None:
             Store(store),
             progress=not as_json,
             compute=compute,
-            sections=sections,
+            sections=information_sections,
         )
 
         def human() -> None:
@@ -152,52 +157,8 @@ def register(probe_app: typer.Typer, kit: CliKit) -> None:
         """Linear regions of a ReLU net: exact along segments, counted on a plane."""
         from occamlab.probes.regions.probe import regions_probe
 
-        pictures: dict[str, str] = {}
-
         def compute(subject) -> dict[str, Any]:
-            report = regions_probe(subject, spec=options)
-            pictures["regions"] = _figure_of(report, "linear regions")
-            return report.to_dict()
-
-        def sections(result: dict[str, Any]) -> list[tuple[str, str]]:
-            rows = [
-                {
-                    k: line[k]
-                    for k in (
-                        "regions",
-                        "pieces",
-                        "length",
-                        "regions_per_unit_length",
-                        "bound",
-                        "queries",
-                    )
-                }
-                for line in result["lines"]
-            ]
-            parts = [("Segments (exact)", table(rows))]
-            if result["plane"]:
-                plane = result["plane"]
-                parts.append(
-                    (
-                        "Plane",
-                        key_values(
-                            {
-                                k: plane[k]
-                                for k in (
-                                    "regions",
-                                    "refined",
-                                    "grid",
-                                    "area",
-                                    "regions_per_unit_area",
-                                    "bound",
-                                )
-                            }
-                        ),
-                    )
-                )
-            if "regions" in pictures:
-                parts.append(("Picture", pictures["regions"]))
-            return parts
+            return _with_figure(regions_probe(subject, spec=options), "Picture")
 
         result = stored_probe(
             "regions",
@@ -206,7 +167,7 @@ def register(probe_app: typer.Typer, kit: CliKit) -> None:
             Store(store),
             progress=not as_json,
             compute=compute,
-            sections=sections,
+            sections=regions_sections,
         )
 
         def human() -> None:

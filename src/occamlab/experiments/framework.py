@@ -16,7 +16,6 @@ an interrupted experiment resumes without recomputing finished parts.
 from __future__ import annotations
 
 import dataclasses
-import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ import numpy as np
 
 from occamlab.jsonable import jsonable
 from occamlab.notebook import HtmlRepr
+from occamlab.report.pages import save_run_figures
 from occamlab.specs import Registry, make_spec, spec_to_dict
 from occamlab.store import RunRecord, Store
 
@@ -111,10 +111,6 @@ def spec_at_scale(cls: type[T], scale: str = "quick", overrides: Mapping[str, An
             f"valid scales: {', '.join(scales)}"
         )
     return make_spec(cls, {**scales[scale], **dict(overrides or {})})
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "figure"
 
 
 class Context:
@@ -253,12 +249,7 @@ def run_experiment(
             result = spec.run(ctx)
             if not isinstance(result, ExperimentResult):
                 raise TypeError(f"{name}.run must return an ExperimentResult")
-            figures = {}
-            for title, fig in result.figures.items():
-                path = handle.directory / f"figure-{_slug(title)}.png"
-                _save_figure(fig, path)
-                figures[title] = str(path.relative_to(store.root))
-            handle.artifacts.update({f"figure: {k}": v for k, v in figures.items()})
+            figures = save_run_figures(store, handle, result.figures)
             handle.metrics.update(
                 {
                     "metrics": jsonable(result.metrics),
@@ -284,12 +275,3 @@ def _spec_or_value(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return spec_to_dict(value)
     return value
-
-
-def _save_figure(fig: Any, path: Path) -> None:
-    import matplotlib.pyplot as plt
-
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    tmp.replace(path)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from occamlab.report.html import esc, key_values, png, table
-from occamlab.report.pages import write_run_page
+from occamlab.report.html import esc, key_values, table
+from occamlab.report.pages import figure_sections, write_run_page
 from occamlab.report.render import register_renderer
 from occamlab.store import RunRecord, Store
 
@@ -46,10 +46,7 @@ def write_experiment_page(store: Store, record: RunRecord, spec: Any) -> Path:
         f"<p>{passed} of {len(m.get('claims', []))} claims hold in this run.</p>"
     )
     sections = [("About", about), ("Claims", claims_table(m.get("claims", [])))]
-    for title, rel in m.get("figures", {}).items():
-        path = store.root / rel
-        if path.exists():
-            sections.append((title, png(path.read_bytes(), alt=title)))
+    sections += figure_sections(store, m.get("figures", {}))
     for title, rows in m.get("tables", {}).items():
         sections.append((title, table(rows)))
     scalars = _scalars(m.get("metrics", {}))

@@ -2,19 +2,27 @@
 
 from occamlab.report.figures import training_curves
 from occamlab.report.html import esc, figure, key_values, page, png, table
-from occamlab.report.pages import environment, write_index, write_run_page
+from occamlab.report.pages import (
+    environment,
+    figure_sections,
+    save_run_figures,
+    write_index,
+    write_run_page,
+)
 from occamlab.report.render import register_renderer, render_all, render_run
 
 __all__ = [
     "environment",
     "esc",
     "figure",
+    "figure_sections",
     "key_values",
     "page",
     "png",
     "register_renderer",
     "render_all",
     "render_run",
+    "save_run_figures",
     "table",
     "training_curves",
     "write_index",

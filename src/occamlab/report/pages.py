@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import platform
+import re
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
-from occamlab.report.html import esc, key_values, page, table
-from occamlab.store import RunRecord, Store
+from occamlab.report.html import esc, key_values, page, png, table
+from occamlab.store import RunHandle, RunRecord, Store
 
 
 def environment() -> dict[str, str]:
@@ -32,6 +34,40 @@ def environment() -> dict[str, str]:
 
 def reports_dir(store: Store) -> Path:
     return store.root / "reports"
+
+
+def save_run_figures(store: Store, run: RunHandle, figures: Mapping[str, Any]) -> dict[str, str]:
+    """Save each figure (a matplotlib figure, or PNG bytes) as a PNG artifact of ``run``.
+
+    Returns ``{title: path relative to the store}``, what ``figure_sections`` reads back; the
+    artifacts are keyed ``figure: <title>``. Each file is written whole or not at all.
+    """
+    saved: dict[str, str] = {}
+    for title, fig in figures.items():
+        slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "figure"
+        path = run.directory / f"figure-{slug}.png"
+        tmp = path.with_suffix(".tmp.png")
+        if isinstance(fig, bytes):
+            tmp.write_bytes(fig)
+        else:
+            import matplotlib.pyplot as plt
+
+            fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+            plt.close(fig)
+        tmp.replace(path)
+        saved[title] = str(path.relative_to(store.root))
+        run.add_artifact(f"figure: {title}", saved[title])
+    return saved
+
+
+def figure_sections(store: Store, figures: Mapping[str, str]) -> list[tuple[str, str]]:
+    """Page sections embedding the PNGs that ``save_run_figures`` stored (missing ones skipped)."""
+    sections = []
+    for title, rel in figures.items():
+        path = store.root / rel
+        if path.exists():
+            sections.append((title, png(path.read_bytes(), alt=title)))
+    return sections
 
 
 def write_run_page(

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from occamlab.report.pages import save_run_figures
 from occamlab.runs import TrainJob, _group_key
 from occamlab.specs import spec_to_dict
 from occamlab.store import Store
@@ -73,15 +74,8 @@ def _store_experiment(store: Store, spec: Any, payload: dict[str, Any]) -> str:
 
     name = type(spec).name
     with store.run("experiment", spec_to_dict(spec), name=name, force=True) as run:
-        metrics = dict(payload["metrics"])
-        figures = {}
-        for title, blob in payload["figures"].items():
-            path = run.directory / f"figure-{len(figures)}.png"
-            path.write_bytes(blob)
-            figures[title] = str(path.relative_to(store.root))
-            run.add_artifact(f"figure: {title}", figures[title])
-        metrics["figures"] = figures
-        run.metrics.update(metrics)
+        figures = save_run_figures(store, run, payload["figures"])
+        run.metrics.update({**payload["metrics"], "figures": figures})
     write_experiment_page(store, run.record, spec)
     return run.id
 
