@@ -32,6 +32,8 @@ SPEC = TrainSpec(
     lr=0.05, batch_size=128, epochs=0, max_steps=200, schedule="constant", eval_every=10**6
 )
 CASES = [(16, 32, 5.0), (64, 32, None), (16, 64, 3.0), (16, 256, None)]
+REPEATS = 4
+NOISE = 0.05  # run-to-run spread of the same code's best-of-4 time on this machine
 
 
 def subjects(k: int, width: int, dtype: torch.dtype = torch.float32):
@@ -70,30 +72,35 @@ def main() -> None:
     rows = []
     for k, width, target in CASES:
         name = f"{k} x 40-{width}-{width}-10"
-        members = subjects(k, width)
-        alone = [s.clone() for s in members]
-        start = time.perf_counter()
-        for s in alone:
-            fit(s, SPEC)
-        sequential = time.perf_counter() - start
-        start = time.perf_counter()
-        method = choose_method(members, [SPEC] * k)
-        fit_ensemble(members, SPEC, method=method)
-        ours = time.perf_counter() - start  # the choice's own timing included
+        times: dict[str, list[float]] = {"sequential": [], "ours": []}
+        for rep in range(REPEATS):  # best of each, interleaved in alternating order: the
+            members = subjects(k, width)  # machine is noisy and a process's history matters
+            alone = [s.clone() for s in members]
+            for side in ("sequential", "ours") if rep % 2 == 0 else ("ours", "sequential"):
+                start = time.perf_counter()
+                if side == "ours":
+                    method = choose_method(members, [SPEC] * k)  # its timing trial included
+                    fit_ensemble(members, SPEC, method=method)
+                else:
+                    for s in alone:
+                        fit(s, SPEC)
+                times[side].append(time.perf_counter() - start)
+        sequential, ours = min(times["sequential"]), min(times["ours"])
         diff32 = max_difference(members, alone)
         diff64 = weights_difference(k, width, torch.float64) if k <= 16 else None
         print(
             f"{name}: method {method}, speed-up {sequential / ours:.2f}x, max |dw| float32 "
             f"{diff32:.1e}, float64 {diff64 if diff64 is None else f'{diff64:.1e}'}"
         )
-        # Throughput target t: ours <= sequential / t. Without a target: never slower.
+        # Throughput target t: ours <= sequential / t. Without a target: never slower, up to
+        # NOISE (a fallback to sequential runs the very same loop, timed twice).
         rows.append(
             row(
                 f"{name} ({method}) time vs sequential",
                 ours,
                 "sequential loop",
                 sequential,
-                1 / target if target else 1.0,
+                1 / target if target else 1.0 + NOISE,
             )
         )
         if diff64 is not None:

@@ -39,9 +39,16 @@ def assert_same(a: Subject, b: Subject, tol=1e-10):
         assert torch.allclose(p, q, atol=tol, rtol=tol), name
 
 
+RECIPES = {  # (learning rate, weight decay) per member
+    "per-member": [(0.05, 0.0), (0.02, 1e-3), (0.1, 0.0), (0.01, 1e-2)],
+    "shared": [(0.05, 1e-3)] * 4,  # one rate for all: the multi-tensor update path
+}
+
+
 @pytest.mark.parametrize("method", ["stacked", "vmap"])
 @pytest.mark.parametrize("optimizer", ["sgd", "adam", "adamw"])
-def test_members_train_as_they_would_alone(method, optimizer):
+@pytest.mark.parametrize("recipes", list(RECIPES))
+def test_members_train_as_they_would_alone(method, optimizer, recipes):
     subjects = members(noise=(0.0, 0.3, 0.0, 1.0))
     specs = [
         TrainSpec(
@@ -53,7 +60,7 @@ def test_members_train_as_they_would_alone(method, optimizer):
             grad_clip=1.0,
             eval_every=2,
         )
-        for lr, wd in [(0.05, 0.0), (0.02, 1e-3), (0.1, 0.0), (0.01, 1e-2)]
+        for lr, wd in RECIPES[recipes]
     ]
     alone = [s.clone() for s in subjects]
     expected = [fit(s, spec) for s, spec in zip(alone, specs, strict=True)]

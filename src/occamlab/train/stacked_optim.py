@@ -83,41 +83,70 @@ class StackedOptimizer:
         if self.spec.grad_clip:
             self._clip(self.spec.grad_clip)
         self.steps += 1
-        lr = torch.tensor([g["lr"] for g in self.param_groups], dtype=torch.float64)
-        for i, p in enumerate(self.params):
-            if p.grad is None:
-                continue
-            state = self.state.setdefault(i, {})
-            lr_k, wd_k = self._column(lr, p), self._column(self.weight_decays, p)
-            if self.spec.optimizer == "sgd":
-                self._sgd(p, state, lr_k, wd_k)
-            else:
-                self._adam(p, state, lr_k, wd_k, lr)
+        live = [i for i, p in enumerate(self.params) if p.grad is not None]
+        if not live:
+            return
+        params = [self.params[i] for i in live]
+        grads = [p.grad for p in params]
+        states = [self.state.setdefault(i, {}) for i in live]
+        rates = [g["lr"] for g in self.param_groups]
+        # One rate for every member (the usual case): multi-tensor updates with a scalar.
+        lr = float(rates[0]) if len(set(rates)) == 1 else torch.tensor(rates, dtype=torch.float64)
+        if self.spec.optimizer == "sgd":
+            self._sgd(params, grads, states, lr)
+        else:
+            self._adam(params, grads, states, lr)
 
-    def _sgd(self, p, state, lr_k, wd_k) -> None:
-        g = p.grad + wd_k * p if bool(self.weight_decays.any()) else p.grad
+    def _decayed(self, params, grads) -> list[torch.Tensor]:
+        """Gradients plus each member's L2 term (the coupled weight decay of SGD and Adam)."""
+        if not bool(self.weight_decays.any()):
+            return grads
+        decays = [self._column(self.weight_decays, p) for p in params]
+        return [g + d * p for g, d, p in zip(grads, decays, params, strict=True)]
+
+    def _sgd(self, params, grads, states, lr) -> None:
+        grads = self._decayed(params, grads)
         momentum = self.spec.momentum
         if momentum:
-            if "momentum" not in state:
-                state["momentum"] = g.clone()
-            else:
-                state["momentum"].mul_(momentum).add_(g)
-            g = state["momentum"]
-        p.sub_(lr_k * g)
+            pairs = zip(states, grads, strict=True)
+            running = [(s["momentum"], g) for s, g in pairs if "momentum" in s]
+            if running:
+                bufs, new = map(list, zip(*running, strict=True))
+                torch._foreach_mul_(bufs, momentum)
+                torch._foreach_add_(bufs, new)
+            for s, g in zip(states, grads, strict=True):
+                s.setdefault("momentum", g.clone())
+            grads = [s["momentum"] for s in states]
+        if isinstance(lr, float):
+            torch._foreach_add_(params, grads, alpha=-lr)
+        else:
+            for p, g in zip(params, grads, strict=True):
+                p.sub_(self._column(lr, p) * g)
 
-    def _adam(self, p, state, lr_k, wd_k, lr) -> None:
-        g = p.grad
+    def _adam(self, params, grads, states, lr) -> None:
         if self.spec.optimizer == "adamw":
-            p.mul_(1 - lr_k * wd_k)
-        elif bool(self.weight_decays.any()):
-            g = g + wd_k * p
-        if "exp_avg" not in state:
-            state["exp_avg"] = torch.zeros_like(p)
-            state["exp_avg_sq"] = torch.zeros_like(p)
-        m, v = state["exp_avg"], state["exp_avg_sq"]
+            if bool(self.weight_decays.any()):
+                rates = torch.full((self.k,), lr) if isinstance(lr, float) else lr
+                for p in params:
+                    p.mul_(1 - self._column(rates, p) * self._column(self.weight_decays, p))
+        else:
+            grads = self._decayed(params, grads)
+        for s, p in zip(states, params, strict=True):
+            if "exp_avg" not in s:
+                s["exp_avg"] = torch.zeros_like(p)
+                s["exp_avg_sq"] = torch.zeros_like(p)
+        m = [s["exp_avg"] for s in states]
+        v = [s["exp_avg_sq"] for s in states]
         beta1, beta2 = BETAS
-        m.lerp_(g, 1 - beta1)
-        v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
-        step_size = self._column(lr / (1 - beta1**self.steps), p)
-        denom = v.sqrt().div_(math.sqrt(1 - beta2**self.steps)).add_(EPS)
-        p.sub_(step_size * (m / denom))
+        torch._foreach_lerp_(m, grads, 1 - beta1)
+        torch._foreach_mul_(v, beta2)
+        torch._foreach_addcmul_(v, grads, grads, value=1 - beta2)
+        denom = torch._foreach_sqrt(v)
+        torch._foreach_div_(denom, math.sqrt(1 - beta2**self.steps))
+        torch._foreach_add_(denom, EPS)
+        bias = 1 - beta1**self.steps
+        if isinstance(lr, float):
+            torch._foreach_addcdiv_(params, m, denom, value=-lr / bias)
+        else:
+            for p, m_p, d in zip(params, m, denom, strict=True):
+                p.sub_(self._column(lr / bias, p) * (m_p / d))
