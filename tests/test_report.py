@@ -89,3 +89,29 @@ def test_report_rewrites_pages_from_the_store_and_the_index_filters(tmp_path, ca
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_run_figures_are_png_artifacts_read_back(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from occamlab.report import figure_sections, save_run_figures
+
+    store = Store(tmp_path / "runs.sqlite")
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [1, 0])
+    png_bytes = b"\x89PNG\r\n\x1a\n" + b"0" * 16
+    with store.run("probe/test", {"x": 1}) as run:
+        saved = save_run_figures(store, run, {"Loss": fig, "loss": png_bytes, EVIL: png_bytes})
+        run.metrics["figures"] = saved
+    assert list(saved) == ["Loss", "loss", EVIL] and len(set(saved.values())) == 3
+    assert (tmp_path / saved["Loss"]).read_bytes().startswith(b"\x89PNG")
+    assert (tmp_path / saved["loss"]).read_bytes() == png_bytes
+    record = store.get(run.id)
+    assert record.artifacts == {f"figure: {k}": v for k, v in saved.items()}
+    (tmp_path / saved["loss"]).unlink()  # a missing file is skipped, not an error
+    sections = figure_sections(store, record.metrics["figures"])
+    assert sorted(title for title, _ in sections) == sorted(["Loss", EVIL])
+    assert all(html.startswith("<img") and "<script>" not in html for _, html in sections)

@@ -46,6 +46,8 @@ def save_run_figures(store: Store, run: RunHandle, figures: Mapping[str, Any]) -
     for title, fig in figures.items():
         slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "figure"
         path = run.directory / f"figure-{slug}.png"
+        if str(path.relative_to(store.root)) in saved.values():  # titles alike up to case
+            path = run.directory / f"figure-{slug}-{len(saved)}.png"
         tmp = path.with_suffix(".tmp.png")
         if isinstance(fig, bytes):
             tmp.write_bytes(fig)
