@@ -126,9 +126,9 @@ class StackedOptimizer:
     def _adam(self, params, grads, states, lr) -> None:
         if self.spec.optimizer == "adamw":
             if bool(self.weight_decays.any()):
-                rates = torch.full((self.k,), lr) if isinstance(lr, float) else lr
                 for p in params:
-                    p.mul_(1 - self._column(rates, p) * self._column(self.weight_decays, p))
+                    rate = lr if isinstance(lr, float) else self._column(lr, p)
+                    p.mul_(1 - rate * self._column(self.weight_decays, p))
         else:
             grads = self._decayed(params, grads)
         for s, p in zip(states, params, strict=True):
