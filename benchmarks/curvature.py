@@ -9,7 +9,6 @@ float64, Lanczos to 1e-11) and the exact trace (float64 diagonal).
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import report, row  # noqa: E402
+from _common import report, row, timed  # noqa: E402
 
 from occamlab import TrainSpec, fit, make_subject  # noqa: E402
 from occamlab.linalg.density import slq  # noqa: E402
@@ -28,15 +27,6 @@ from occamlab.linalg.lanczos import eigsh  # noqa: E402
 from occamlab.linalg.operator import DenseOperator  # noqa: E402
 
 N = 1000
-
-
-def timed(fn, repeats=3):
-    best, out = float("inf"), None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, out
 
 
 def sequential_copy(subject) -> nn.Sequential:

@@ -24,7 +24,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +31,7 @@ import torch
 from torch.func import functional_call, jacrev, jvp, vjp, vmap
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import report, row  # noqa: E402
+from _common import report, row, timed  # noqa: E402
 
 from occamlab import make_subject  # noqa: E402
 from occamlab.probes.kernels import empirical_ntk, plan_ntk  # noqa: E402
@@ -43,15 +42,6 @@ N = 200
 # method once (for a busy machine).
 QUICK = "--quick" in sys.argv
 REPEATS = 1 if QUICK else 2
-
-
-def timed(fn, repeats=3):
-    best, out = float("inf"), None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, out
 
 
 # -- the anchors: torch.func recipes as the PyTorch NTK tutorial writes them ----------------------

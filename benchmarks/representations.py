@@ -24,11 +24,14 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import report, row  # noqa: E402
+from _common import best_of, report, row, timed  # noqa: E402
 
 from occamlab.probes.representations import StreamingCKA, linear_cka, rbf_cka  # noqa: E402
 
 N = 10_000
+# Timings count this process's CPU time: on a shared machine, wall time mostly measures the
+# other processes.
+CPU = time.process_time
 
 
 def pair(d: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -81,38 +84,22 @@ def torch_cka(x: torch.Tensor, y: torch.Tensor) -> float:
     return float(cka.export()["CKA"][0, 0])
 
 
-def timed(fn):
-    start = time.process_time()
-    value = fn()
-    return time.process_time() - start, value
-
-
-def best_of(fn, *, repeats: int = 3) -> float:
-    """Smallest CPU time (this process, all threads) of ``repeats`` calls: on a shared machine
-    it does not count the time other processes hold the cores, unlike wall time."""
-    times = []
-    for _ in range(repeats):
-        start = time.process_time()
-        fn()
-        times.append(time.process_time() - start)
-    return min(times)
-
-
 def main() -> None:
     torch.set_num_threads(1)
     print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     rows = []
     for d in (512, 2048):
         x, y = pair(d)
-        t_ours = best_of(lambda x=x, y=y: linear_cka(x, y), repeats=2)
-        t_anchor, v_anchor = timed(lambda x=x, y=y: torch_cka(x, y))  # minutes: run once
+        t_ours = best_of(lambda x=x, y=y: linear_cka(x, y), repeats=2, clock=CPU)
+        # torch-cka takes minutes: run it once.
+        t_anchor, v_anchor = timed(lambda x=x, y=y: torch_cka(x, y), repeats=1, clock=CPU)
         v_ours = linear_cka(x, y)
         print(f"d={d}: ours {v_ours:.9f}, torch-cka {v_anchor:.9f}")
         rows.append(row(f"linear CKA n=10k d={d} vs torch-cka", t_ours, "torch-cka", t_anchor, 0.1))
         if d == 2048:
             rows.append(row("linear CKA n=10k d=2048 (<= 3 s)", t_ours, "budget", 3.0, 1.0))
             # Context: the three float32 products any feature-space formula needs.
-            t_floor = best_of(lambda x=x, y=y: (x.T @ x, x.T @ y, y.T @ y), repeats=2)
+            t_floor = best_of(lambda x=x, y=y: (x.T @ x, x.T @ y, y.T @ y), repeats=2, clock=CPU)
             rows.append(
                 row("linear CKA d=2048 vs XᵀX, XᵀY, YᵀY alone", t_ours, "3 products", t_floor, 1.0)
             )
@@ -141,7 +128,7 @@ def main() -> None:
             print(f"independent data: unbiased {unbiased:.4f}, biased {biased:.4f}")
             rows.append(row("|unbiased CKA| of independent data", abs(unbiased), "tolerance",
                             0.003, 1.0))  # fmt: skip
-            t_rbf = best_of(lambda x=x, y=y: rbf_cka(x, y), repeats=1)
+            t_rbf = best_of(lambda x=x, y=y: rbf_cka(x, y), repeats=1, clock=CPU)
             rows.append(row("RBF CKA n=10k d=512 (<= 10 s)", t_rbf, "budget", 10.0, 1.0))
     print(f"load average at end: {os.getloadavg()[0]:.1f}")
     report("representations", rows)

@@ -27,9 +27,13 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import report, row  # noqa: E402
+from _common import best_of, report, row  # noqa: E402
 
 from occamlab.probes.spectra import fit_power_law, weight_spectra  # noqa: E402
+
+# Timings count this process's CPU time: on a shared machine, wall time mostly measures the
+# other processes.
+CPU = time.process_time
 
 
 def mlp() -> nn.Module:
@@ -78,17 +82,6 @@ def ww_analyze(ww, model, **options):
     return ww.WeightWatcher(model=model).analyze(**options)
 
 
-def best_of(fn, *, repeats: int = 3) -> float:
-    """Smallest CPU time (this process, all threads) of ``repeats`` calls: on a shared machine
-    it does not count the time other processes hold the cores, unlike wall time."""
-    times = []
-    for _ in range(repeats):
-        start = time.process_time()
-        fn()
-        times.append(time.process_time() - start)
-    return min(times)
-
-
 def main() -> None:
     torch.set_num_threads(1)
     print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
@@ -96,12 +89,12 @@ def main() -> None:
     rows = []
     for name, model, ww_target in (("MLP 40-512-512-512-10", mlp(), 0.25), ("big", big(), 1 / 3)):
         weight_spectra(model)  # warm up
-        t_floor = best_of(lambda m=model: floor(m), repeats=3)
-        t_ours = best_of(lambda m=model: weight_spectra(m), repeats=3)
-        t_ww = best_of(lambda m=model: ww_analyze(ww, m), repeats=2)
+        t_floor = best_of(lambda m=model: floor(m), repeats=3, clock=CPU)
+        t_ours = best_of(lambda m=model: weight_spectra(m), repeats=3, clock=CPU)
+        t_ww = best_of(lambda m=model: ww_analyze(ww, m), repeats=2, clock=CPU)
         rows.append(row(f"{name}: ours vs eigvalsh floor", t_ours, "eigvalsh floor", t_floor, 1.2))
         rows.append(row(f"{name}: ours vs WeightWatcher", t_ours, "WeightWatcher", t_ww, ww_target))
-        plain = best_of(lambda m=model: weight_spectra(m, mp_fit=False), repeats=3)
+        plain = best_of(lambda m=model: weight_spectra(m, mp_fit=False), repeats=3, clock=CPU)
         rows.append(row(f"{name}: with MP fit vs without", t_ours, "ours, no MP fit", plain, 2.0))
 
         # α equal to WeightWatcher's where both choose the same x_min (float64 eigenvalues).
@@ -130,8 +123,8 @@ def main() -> None:
 
     small = many_small()
     weight_spectra(small)
-    t_small = best_of(lambda: weight_spectra(small), repeats=7)
-    t_small_floor = best_of(lambda: floor(small), repeats=7)
+    t_small = best_of(lambda: weight_spectra(small), repeats=7, clock=CPU)
+    t_small_floor = best_of(lambda: floor(small), repeats=7, clock=CPU)
     overhead_ms = (t_small - t_small_floor) / 200 * 1e3
     rows.append(
         row("per-layer overhead, 200 × Linear(16,16) (ms)", overhead_ms, "budget", 0.2, 1.0)
@@ -139,7 +132,7 @@ def main() -> None:
 
     rng = np.random.default_rng(0)
     sample = np.sort(rng.standard_normal(2000) ** 2 + (1 - rng.random(2000)) ** -0.5)
-    t_fit = best_of(lambda: fit_power_law(sample), repeats=20)
+    t_fit = best_of(lambda: fit_power_law(sample), repeats=20, clock=CPU)
     rows.append(row("Clauset fit, 2,000 values, all x_min (s)", t_fit, "budget", 0.010, 1.0))
 
     worst = 0.0
