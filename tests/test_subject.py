@@ -111,3 +111,6 @@ def test_clone_copies_the_model_and_loads_params_without_touching_the_original()
     name = next(iter(before))
     with pytest.raises(ValueError, match="shape"):
         subject.clone({name: torch.zeros(1, 1, 1)})
+    other = toy_data()
+    moved = subject.clone(data=other)
+    assert moved.data is other and subject.data is not other and moved.model is not subject.model

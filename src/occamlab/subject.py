@@ -153,12 +153,12 @@ class Subject:
     def buffers(self) -> dict[str, torch.Tensor]:
         return {k: b.detach() for k, b in self.model.named_buffers()}
 
-    def clone(self, params: Params | None = None) -> Subject:
+    def clone(self, params: Params | None = None, *, data: Data | None = None) -> Subject:
         """A subject with its own deep copy of the model (data shared, never copied).
 
         Probes that retrain (fine-tuning, rewinding, mode connectivity) train a clone, so the
         user's module is never touched. ``params`` (a subset of names is allowed) are copied into
-        the clone's parameters.
+        the clone's parameters; ``data``, if given, replaces the subject's data in the clone.
         """
         model = copy.deepcopy(self.model)
         if params is not None:
@@ -174,7 +174,8 @@ class Subject:
                             f"got {tuple(value.shape)}"
                         )
                     own[name].copy_(value)
-        return dataclasses.replace(self, model=model, meta=dict(self.meta))
+        data = self.data if data is None else data
+        return dataclasses.replace(self, model=model, data=data, meta=dict(self.meta))
 
     @property
     def stochastic_layers(self) -> list[str]:

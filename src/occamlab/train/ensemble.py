@@ -517,9 +517,7 @@ def _trial_copy(subject: Subject, n: int) -> Subject:
     train = subject.split("train")
     head = Split(train.x[:n], train.y[:n])
     data = dataclasses.replace(subject.data, train=head, test=Split(head.x[:0], head.y[:0]))
-    return dataclasses.replace(
-        subject, model=copy.deepcopy(subject.model), data=data, meta=dict(subject.meta)
-    )
+    return subject.clone(data=data)
 
 
 def choose_method(
@@ -537,6 +535,6 @@ def choose_method(
     one, together = _StepTimer(), _StepTimer()
     fit(_trial_copy(subjects[0], steps * batch), trial[0], callbacks=[one])
     copies = [_trial_copy(s, steps * batch) for s in subjects]
-    fit(_ensemble(copies, trial, vectorized), dataclasses.replace(trial[0]), callbacks=[together])
+    fit(_ensemble(copies, trial, vectorized), trial[0], callbacks=[together])
     # Close calls go to sequential training: exact per-member semantics, no stacked copies.
     return vectorized if together.seconds < 0.9 * one.seconds * len(subjects) else "sequential"

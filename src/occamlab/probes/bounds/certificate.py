@@ -26,7 +26,6 @@ the data, so a prior over the parameters alone would not be a prior over the fun
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -183,8 +182,7 @@ def _prior_mean(
             "(e.g. the init weights of the training run)"
         )
     prior_data, bound_data = split_train(subject.data, fraction=spec.prior_fraction, seed=spec.seed)
-    start = subject.clone({k: init[k] for k in params})
-    start = dataclasses.replace(start, data=prior_data)
+    start = subject.clone({k: init[k] for k in params}, data=prior_data)
     recipe = TrainSpec(
         lr=spec.prior_lr,
         epochs=spec.prior_epochs,
