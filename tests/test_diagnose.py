@@ -8,6 +8,7 @@ from occamlab import TrainSpec, fit, make_subject
 from occamlab.diagnose import QUESTIONS, DiagnoseSpec, Diagnosis, diagnose, diagnose_run
 from occamlab.diagnose.page import diagnosis_sections
 from occamlab.diagnose.questions import _parameter_clauses
+from occamlab.probes.stability import StabilityReport, stability_threshold
 from occamlab.store import Store
 from occamlab.subject import Subject
 from tests.conftest import toy_data, toy_model
@@ -73,6 +74,9 @@ def test_a_users_own_module_is_diagnosed_and_the_skips_are_said(tmp_path):
     d = diagnose_run(subject, store=store, source={"test": 1}, spec=DiagnoseSpec(limit=32))
     assert d.answers["essential"].sentence.startswith("Not measured: the subject is the user's")
     assert any("recipe is unknown" in n for n in d.notes)
+    assert "Pruned models were not fine-tuned" in d.answers["simpler"].sentence
+    assert "no edge-of-stability verdict" in d.answers["parameters"].sentence
+    assert d.answers["parameters"].results["stability"] is None
     assert any("initial weights are unknown" in n for n in d.notes)
     record = store.get(d.run_id)
     assert record.metrics["answers"]["bounds"]["sentence"] == d.answers["bounds"].sentence
@@ -87,7 +91,12 @@ def _spectra(alphas, size=64):
     }
 
 
-HESSIAN = {"lambda_max": 4.0, "trace": 10.0, "max_stable_lr": 0.5}
+HESSIAN = {
+    "lambda_max": 4.0,
+    "trace": 10.0,
+    "max_stable_lr": 0.5,
+    "operator": {"num_examples": 80},
+}
 SHARP = {"pacbayes": {"sigma": 0.02, "measure": "error"}}
 SIMILARITY = {
     "layers_a": ["a", "b", "head"],
@@ -100,37 +109,63 @@ SIMILARITY = {
 }
 
 
+def _stability(recipe, value):
+    threshold = stability_threshold(recipe)
+    return StabilityReport(threshold, value, value / threshold.value, 0.0, True, 80).to_dict()
+
+
 def test_the_parameter_sentence_follows_the_numbers():
-    sgd = TrainSpec(lr=0.1)
+    gd = TrainSpec(lr=0.1, momentum=0.0)
     numbers, clauses = _parameter_clauses(
-        _spectra([3.0, 4.5]), HESSIAN, SHARP, {"local_minima": 1}, SIMILARITY, sgd
+        _spectra([3.0, 4.5]),
+        HESSIAN,
+        SHARP,
+        {"local_minima": 1},
+        SIMILARITY,
+        _stability(gd, 4.0),
+        80,
     )
     text = "; ".join(clauses)
     assert "well trained (layer α 3.00–4.50" in text
-    assert "flat for its recipe" in text and "stable up to step 0.5, 5.0×" in text
-    assert "a single basin" in text
+    assert "flat for its recipe (λ_max 4 is 0.20× the edge of stability 2/η = 20" in text
+    assert numbers["stability threshold"] == pytest.approx(20.0)
+    assert "a single basin" in text and "first" not in text  # all 80 examples used
     assert "b's representation has effective rank 3.0" in text and "concentrates" in text
     assert numbers["CKA of adjacent layers"] == [0.5, 0.9]
 
     hot = dict(HESSIAN, lambda_max=25.0)
     _, clauses = _parameter_clauses(
-        _spectra([1.5, 8.0]), hot, SHARP, {"local_minima": 3}, SIMILARITY, sgd
+        _spectra([1.5, 8.0]), hot, SHARP, {"local_minima": 3}, SIMILARITY, _stability(gd, 25), 80
     )
     text = "; ".join(clauses)
     assert "l0 (α 1.50: very heavy-tailed)" in text and "l1 (α 8.00: under-trained" in text
-    assert "edge of stability (λ_max 25 ≥ 2/lr = 20)" in text
+    assert "edge of stability (λ_max 25 ≥ 2/η = 20 (η = 0.1); 1.25×)" in text
     assert "3 local minima" in text
+    # Heavy-ball momentum 0.9 moves the edge to 3.8/η = 38: λ_max 25 is no longer past it.
+    heavy = TrainSpec(lr=0.1, momentum=0.9)
     _, clauses = _parameter_clauses(
-        _spectra([]), dict(HESSIAN, lambda_max=12.0), SHARP, {"local_minima": 0}, SIMILARITY, sgd
+        _spectra([]), hot, SHARP, {"local_minima": 0}, SIMILARITY, _stability(heavy, 25), 200
     )
-    assert "close to the edge of stability (λ_max 12; 2/λ_max = 0.167 is only 1.7×" in (
-        "; ".join(clauses)
-    )
+    text = "; ".join(clauses)
+    assert "close to the edge of stability (λ_max 25 is 0.66× the edge (2+2β)/η" in text
+    assert "= 38 (momentum β = 0.9, η = 0.1)" in text
+    assert "curvature of the loss on the first 80 of 200 examples" in text
     assert "no layer has the 50 eigenvalues" in clauses[0]
+    # Adam: the preconditioned sharpness against (2+2β₁)/((1−β₁)η) = 38/η.
+    adam = TrainSpec(optimizer="adam", lr=1e-3)
     numbers, clauses = _parameter_clauses(
-        _spectra([9.0], size=10), HESSIAN, SHARP, {"local_minima": 1}, SIMILARITY, sgd
+        _spectra([]), HESSIAN, SHARP, {"local_minima": 1}, SIMILARITY, _stability(adam, 4e4), 80
+    )
+    text = "; ".join(clauses)
+    assert "Adam's preconditioned sharpness λ_max(P⁻¹H) 4e+04 ≥ (2+2β₁)/((1−β₁)η)" in text
+    assert numbers["stability threshold"] == pytest.approx(38_000)
+    # No recipe: no verdict, and the sentence says why.
+    numbers, clauses = _parameter_clauses(
+        _spectra([9.0], size=10), HESSIAN, SHARP, {"local_minima": 1}, SIMILARITY, None, 80
     )
     assert numbers["α of l0"] == 9.0 and "no layer has the 50 eigenvalues" in clauses[0]
+    assert "no edge-of-stability verdict: the training recipe is unknown" in clauses[1]
+    assert "stability threshold" not in numbers
 
 
 def test_bad_options_are_refused():

@@ -133,15 +133,28 @@ def train(
     """Train a registry model on a dataset and record the run (reused if already done)."""
     from occamlab.runs import train_run
 
-    if choice.subject is not None or choice.weights is not None:
-        raise ValueError("occam train builds registry models; drop --subject/--weights")
+    given = [
+        flag
+        for flag, value in (
+            ("--subject", choice.subject),
+            ("--weights", choice.weights),
+            ("--init-weights", choice.init_weights),
+            ("--recipe", choice.recipe_file),
+        )
+        if value is not None
+    ]
+    if given:
+        raise ValueError(
+            f"occam train builds and trains registry models; drop {', '.join(given)} (the recipe "
+            "is given by the training flags, e.g. --optimizer adam --lr 0.001)"
+        )
     model_spec, data_spec = choice.specs()
     trained = train_run(
         Store(store),
         model=model_spec,
         data=data_spec,
         train=recipe,
-        seed=choice.init_seed,
+        seed=choice.seed,
         data_root=choice.data_root,
         progress=not as_json,
         force=force,
@@ -275,15 +288,18 @@ def diagnose(
         store=runs,
         source=resolved.source,
         spec=dataclasses.replace(options, deep=deep),
-        recipe=resolved.recipe,
         history=resolved.history,
         log=None if as_json else (lambda line: err.print(f"[dim]{line}…[/]")),
     )
 
     def human() -> None:
+        fit = (
+            f"test accuracy {result.test.accuracy:.3f}"
+            if result.test.accuracy is not None
+            else f"test loss {result.test.loss:.4g}"
+        )
         out.print(
-            f"[bold]{subject.name}[/] · {subject.num_parameters:,} parameters · test accuracy "
-            f"{result.test.accuracy if result.test.accuracy is not None else float('nan'):.3f}"
+            f"[bold]{subject.name}[/] · {subject.num_parameters:,} parameters · {fit}"
             f" · {result.seconds:.0f} s"
         )
         for question, sentence in result.sentences.items():

@@ -12,11 +12,6 @@ from occamlab.probes.compression.simplify import SimplifySpec
 from occamlab.report import esc, figure, key_values, table
 from occamlab.store import Store
 
-_RECIPE_NOTE = (
-    "the subject's training recipe is unknown: fine-tuning and narrower networks use the default "
-    "TrainSpec (the recipe of occam train's default run)"
-)
-
 
 def simplify_sections(result: dict[str, Any]) -> list[tuple[str, str]]:
     import matplotlib
@@ -62,7 +57,9 @@ def simplify_sections(result: dict[str, Any]) -> list[tuple[str, str]]:
         ("Every compressed model", table(points, columns)),
         (
             "Training recipe (fine-tuning scales it; narrower networks use it)",
-            key_values(result["recipe"]),
+            key_values(result["recipe"])
+            if result["recipe"] is not None
+            else "<p>Unknown: nothing was fine-tuned or retrained (pass --recipe).</p>",
         ),
     ]
     if result.get("lottery"):
@@ -92,7 +89,6 @@ def register(probe_app: typer.Typer, kit: CliKit) -> None:
         """Can the model be simpler? Pruning, low rank and narrower retraining on one frontier,
         and the smallest model within a tolerance of the original's test accuracy."""
         from occamlab.probes.compression import initial_params, simplify
-        from occamlab.train import TrainSpec
 
         err = kit.err
 
@@ -100,20 +96,16 @@ def register(probe_app: typer.Typer, kit: CliKit) -> None:
         resolved = resolve_subject(choice, runs, progress=not as_json)
 
         def compute(r: ResolvedSubject) -> dict[str, Any]:
-            # A training run of the store has a known recipe, and its initial weights are
-            # rebuilt from the init seed; other subjects get TrainSpec() and a note saying so.
-            known = r.recipe is not None
+            # The recipe is the subject's own (a store training run's, --recipe, or the
+            # factory's); without one, simplify fine-tunes nothing and says so.
             result = simplify(
                 r.subject,
                 spec=options,
-                train=r.recipe or TrainSpec(),
-                init=initial_params(r.subject) if known else None,
+                train=r.subject.recipe,
+                init=initial_params(r.subject),
                 log=None if as_json else (lambda line: err.print(f"[dim]{line}…[/]")),
             )
-            payload = result.to_dict()
-            if not known:
-                payload["notes"] = [_RECIPE_NOTE, *payload["notes"]]
-            return payload
+            return result.to_dict()
 
         result = stored_run(
             "simplify", resolved, options, runs, compute=compute, sections=simplify_sections

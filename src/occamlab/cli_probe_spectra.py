@@ -8,7 +8,7 @@ import typer
 
 from occamlab.cli_options import CliKit, spec_options
 from occamlab.cli_probe import probe_renderer, stored_probe
-from occamlab.cli_subject import SubjectChoice, file_digest, resolve_subject, subject_options
+from occamlab.cli_subject import SubjectChoice, resolve_subject, subject_options
 from occamlab.probes.representations.similarity import SimilaritySpec
 from occamlab.probes.spectra.probe import SpectraSpec
 from occamlab.report import figure, key_values, table
@@ -105,25 +105,21 @@ def _other_choice(
     model_opt: list[str] | None,
     weights: Path | None,
     subject: str | None,
-) -> tuple[SubjectChoice | None, dict[str, Any]]:
+) -> SubjectChoice | None:
     """The second subject: the first one's flags with the --other-* overrides (None if none)."""
     if seed is None and not model_opt and weights is None and subject is None:
-        return None, {}
-    other = dataclasses.replace(
+        return None
+    if subject is not None:  # your own function: none of the first subject's registry flags
+        return SubjectChoice(subject=subject, weights=weights)
+    return dataclasses.replace(
         choice,
+        subject=None,
         init_seed=choice.init_seed if seed is None else seed,
         model_opt=choice.model_opt + tuple(model_opt or ()),  # later KEY=VALUE wins
         weights=weights,
-        subject=subject,
+        init_weights=None,
+        recipe_file=None if weights is not None else choice.recipe_file,
     )
-    described: dict[str, Any] = {
-        "init_seed": other.init_seed,
-        "model_opt": list(other.model_opt),
-        "subject": subject,
-    }
-    if weights is not None:
-        described["weights"] = {"path": str(weights), "sha256": file_digest(weights)}
-    return other, described
 
 
 @dataclasses.dataclass(frozen=True)
@@ -233,19 +229,25 @@ def register(probe_app: typer.Typer, kit: CliKit) -> None:
         from occamlab.probes.representations import layer_similarity
 
         runs = Store(store)
-        other_choice, described = _other_choice(
+        other_choice = _other_choice(
             choice,
             seed=other_init_seed,
             model_opt=other_model_opt,
             weights=other_weights,
             subject=other_subject,
         )
+        # The second subject is resolved first, so the run is keyed by its contents too.
+        other = (
+            None
+            if other_choice is None
+            else resolve_subject(other_choice, runs, progress=not as_json)
+        )
+        described = {} if other is None else other.source
 
         def compute(subject) -> dict[str, Any]:
-            other = None
-            if other_choice is not None:
-                other = resolve_subject(other_choice, runs, progress=not as_json).subject
-            return layer_similarity(subject, other, spec=options).to_dict()
+            return layer_similarity(
+                subject, None if other is None else other.subject, spec=options
+            ).to_dict()
 
         result = stored_probe(
             "similarity",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 import sys
 from pathlib import Path
@@ -12,7 +13,8 @@ from occamlab.data import DATASETS, load_data
 from occamlab.models import MODELS, build_model
 from occamlab.specs import spec_to_dict
 from occamlab.subject import LossName, Subject
-from occamlab.weights import load_into
+from occamlab.train.spec import TrainSpec
+from occamlab.weights import load_into, load_weights
 
 
 def make_subject(
@@ -25,6 +27,8 @@ def make_subject(
     data_root: str | os.PathLike | None = None,
     model_options: dict[str, Any] | None = None,
     data_options: dict[str, Any] | None = None,
+    init_weights: str | os.PathLike | None = None,
+    recipe: TrainSpec | None = None,
 ) -> Subject:
     """A subject built from registry specs (names or spec objects), initialized from ``seed``.
 
@@ -38,6 +42,10 @@ def make_subject(
         data_root: folder for datasets read from files (MNIST IDX, CIFAR-10, npz).
         model_options: overrides of the named model spec's fields.
         data_options: overrides of the named data spec's fields.
+        init_weights: the weights training started from (a weights file), when ``weights`` were
+            trained elsewhere. Without it, a subject loaded from ``weights`` has unknown initial
+            weights (the seed's initialization is not assumed to be where training started).
+        recipe: the recipe the weights were trained with, if known (:attr:`Subject.recipe`).
     """
     model_spec = MODELS.spec(model, **(model_options or {})) if isinstance(model, str) else model
     data_spec = DATASETS.spec(data, **(data_options or {})) if isinstance(data, str) else data
@@ -60,6 +68,8 @@ def make_subject(
         loss=loss,
         name=f"{type(model_spec).name} on {type(data_spec).name}",
         meta=meta,
+        recipe=recipe,
+        init=None if init_weights is None else load_weights(init_weights),
     )
 
 
@@ -73,15 +83,19 @@ def registry_spec(subject: Subject) -> Any:
 
 
 def initial_params(subject: Subject) -> dict[str, Any] | None:
-    """The initialization of a subject made by :func:`make_subject` (from its specs and seed).
+    """The weights ``subject`` was trained from: :attr:`Subject.init` when given, else the
+    initialization of a registry subject trained by occamlab (from its specs and seed).
 
-    The initial weights are a function of the model spec and the seed only (whatever weights
-    were loaded or trained since), so bounds may centre a prior there, measures may take
-    distances from there and lottery tickets may rewind there. None for subjects made otherwise
-    (e.g. a user's own function), or if the rebuilt names and shapes do not match.
+    A registry subject's initial weights are a function of the model spec and the seed only, so
+    bounds may centre a prior there, measures may take distances from there and lottery tickets
+    may rewind there. None when unknown: a user's own module without ``init``, a registry model
+    whose weights were loaded from a file (trained elsewhere, from an initialization occamlab
+    cannot know), or if the rebuilt names and shapes do not match.
     """
+    if subject.init is not None:
+        return dict(subject.init)
     spec, seed = registry_spec(subject), subject.meta.get("seed")
-    if spec is None or not isinstance(seed, int):
+    if spec is None or not isinstance(seed, int) or "weights" in subject.meta:
         return None
     module = build_model(
         spec, input_shape=subject.data.input_shape, num_outputs=subject.data.num_outputs, seed=seed
@@ -93,32 +107,60 @@ def initial_params(subject: Subject) -> dict[str, Any] | None:
     return init
 
 
-def import_subject(target: str) -> Subject:
+def import_subject(target: str, *, with_factory: bool = False) -> Any:
     """Call ``package.module:function`` (no arguments) and check that it returns a Subject.
 
     The current folder is importable, so ``my_subject.py`` next to you works as
-    ``my_subject:make``.
+    ``my_subject:make``. The function must be a Python function (or class) that takes no
+    arguments; whatever it raises, and a non-Subject return value, end in a ``ValueError`` that
+    says what went wrong. ``with_factory=True`` returns ``(subject, function)``.
     """
     module_name, sep, attr = target.partition(":")
-    if not sep or not module_name or not attr or not attr.isidentifier():
+    parts = module_name.split(".")
+    if not sep or not all(p.isidentifier() for p in parts) or not attr.isidentifier():
         raise ValueError(
-            f"--subject expects 'package.module:function', got {target!r} "
-            "(e.g. --subject my_experiments.subjects:make_subject)"
+            f"--subject expects 'package.module:function' (dotted Python names, no paths), got "
+            f"{target!r}; e.g. --subject my_experiments.subjects:make_subject"
         )
     cwd = str(Path.cwd())
     if cwd not in sys.path:
         sys.path.insert(0, cwd)
     try:
         module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ValueError(f"cannot import module {module_name!r} for --subject: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - any failure to import is the user's module
+        raise ValueError(
+            f"cannot import module {module_name!r} for --subject: {type(exc).__name__}: {exc}"
+        ) from None
     factory = getattr(module, attr, None)
-    if factory is None or not callable(factory):
+    if factory is None:
         raise ValueError(f"module {module_name!r} has no function {attr!r} for --subject")
-    subject = factory()
+    if not (inspect.isfunction(factory) or inspect.isclass(factory)):
+        raise ValueError(
+            f"{target} is a {type(factory).__name__}, not a Python function of yours; --subject "
+            "calls a function you wrote that takes no arguments and returns an occamlab.Subject"
+        )
+    try:
+        inspect.signature(factory).bind()
+    except TypeError:
+        raise ValueError(
+            f"{target} needs arguments; --subject calls it with none (give its parameters "
+            "defaults, or wrap it in a function that takes none)"
+        ) from None
+    try:
+        subject = factory()
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - reported in one line, with where
+        where = ""
+        tb = exc.__traceback__
+        while tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next
+        if tb is not None:
+            where = f" at {Path(tb.tb_frame.f_code.co_filename).name}:{tb.tb_lineno}"
+        raise ValueError(
+            f"{target} raised {type(exc).__name__}{where}: {exc}".rstrip(": ")
+        ) from None
     if not isinstance(subject, Subject):
         raise ValueError(
             f"{target} returned {type(subject).__name__}, not an occamlab.Subject; "
             "return Subject(model=..., data=...)"
         )
-    return subject
+    return (subject, factory) if with_factory else subject

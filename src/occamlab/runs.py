@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 from collections.abc import Sequence
@@ -29,15 +30,26 @@ class TrainedSubject:
     reused: bool
 
 
-def train_spec_dict(model: Any, data: Any, train: TrainSpec, seed: int, loss: str | None) -> dict:
-    """The spec of a training run, as hashed into its run id."""
-    return {
+def train_spec_dict(
+    model: Any,
+    data: Any,
+    train: TrainSpec,
+    seed: int,
+    loss: str | None,
+    data_contents: str | None = None,
+) -> dict:
+    """The spec of a training run, as hashed into its run id (with the digest of the data's
+    contents when it was read from files, so other files at the same path train anew)."""
+    spec = {
         "model": spec_to_dict(model),
         "data": spec_to_dict(data),
         "train": spec_to_dict(train),
         "seed": seed,
         "loss": loss,
     }
+    if data_contents is not None:
+        spec["data_contents"] = data_contents
+    return spec
 
 
 @dataclass(frozen=True)
@@ -49,9 +61,12 @@ class TrainJob:
     train: TrainSpec
     seed: int = 0
     loss: LossName | None = None
+    data_contents: str | None = None
 
     def spec(self) -> dict:
-        return train_spec_dict(self.model, self.data, self.train, self.seed, self.loss)
+        return train_spec_dict(
+            self.model, self.data, self.train, self.seed, self.loss, self.data_contents
+        )
 
     def name(self) -> str:
         return f"{type(self.model).name}/{type(self.data).name}"
@@ -81,7 +96,12 @@ def train_runs(
     learning rate, weight decay and stopping targets) are trained together by
     :func:`occamlab.train.ensemble.fit_ensemble` where that is faster, with the same results as
     training each alone. Each run's artifacts: ``init.safetensors`` and ``last.safetensors``.
+
+    Data read from ``data_root`` is part of each run's id by its contents (a digest of the
+    loaded tensors), not by the path: another file at the same path is trained anew.
     """
+    if data_root is not None:
+        jobs = _with_data_contents(jobs, data_root)
     out: list[TrainedSubject | None] = [None] * len(jobs)
     pending: dict[str, list[int]] = {}
     for i, job in enumerate(jobs):
@@ -99,6 +119,20 @@ def train_runs(
         ):
             out[i] = trained
     return [t for t in out if t is not None]
+
+
+def _with_data_contents(jobs: Sequence[TrainJob], data_root: str | os.PathLike) -> list[TrainJob]:
+    from occamlab.data import load_data
+    from occamlab.fingerprint import data_digest
+
+    digests: dict[str, str] = {}
+    out = []
+    for job in jobs:
+        key = json.dumps(spec_to_dict(job.data), sort_keys=True)
+        if key not in digests:
+            digests[key] = data_digest(load_data(job.data, root=data_root))
+        out.append(dataclasses.replace(job, data_contents=digests[key]))
+    return out
 
 
 def _finished(store: Store, job: TrainJob) -> RunRecord | None:

@@ -9,6 +9,11 @@ BatchNorm and dropout: a probe asks a question about one fixed function, so prob
 eval mode (:meth:`Subject.eval_mode`), which restores each submodule's own mode afterwards.
 :attr:`Subject.stochastic_layers` names the layers whose behaviour differs between modes, and
 results report that eval mode was used.
+
+What a subject knows of its own history: ``recipe`` (the :class:`~occamlab.train.TrainSpec` it
+was trained with) and ``init`` (its initial weights) are None when unknown. Answers that need them
+(fine-tuning, retraining at other widths, the edge-of-stability threshold, a PAC-Bayes prior at
+the initialization, lottery rewinding) say so instead of assuming a default.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import copy
 import dataclasses
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 import torch.nn.functional as F
@@ -26,6 +31,10 @@ from torch import nn
 
 from occamlab.data.base import Data, Split
 from occamlab.notebook import HtmlRepr
+from occamlab.specs import spec_to_dict
+
+if TYPE_CHECKING:
+    from occamlab.train.spec import TrainSpec
 
 LossName = Literal["cross_entropy", "mse"]
 SplitName = Literal["train", "test"]
@@ -86,6 +95,8 @@ class Subject:
         eval_batch_size: batch size used when streaming a split through the model.
         name: a label for reports.
         meta: JSON-safe description of how the subject was made (model/data specs, seed, ...).
+        recipe: the :class:`~occamlab.train.TrainSpec` the weights were trained with, if known.
+        init: the initial weights (parameter name → tensor) training started from, if known.
 
     Examples:
         >>> from occamlab import make_subject
@@ -100,6 +111,8 @@ class Subject:
     eval_batch_size: int = 2048
     name: str = "subject"
     meta: dict[str, Any] = field(default_factory=dict)
+    recipe: TrainSpec | None = None
+    init: Params | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.loss is None:
@@ -115,7 +128,34 @@ class Subject:
             raise ValueError(f"eval_batch_size must be positive, got {self.eval_batch_size}")
         if not any(True for _ in self.model.parameters()):
             raise ValueError("the model has no parameters; a subject needs a trainable model")
+        if self.recipe is not None and not hasattr(self.recipe, "optimizer"):
+            raise ValueError(
+                f"recipe must be an occamlab.TrainSpec, got {type(self.recipe).__name__}; "
+                "e.g. TrainSpec(optimizer='adam', lr=1e-3, batch_size=64, epochs=30)"
+            )
+        if self.init is not None:
+            self.init = self._checked_init(self.init)
         self._check_shapes()
+
+    def _checked_init(self, init: Params) -> dict[str, torch.Tensor]:
+        own = self.params()
+        if not isinstance(init, Mapping):
+            raise ValueError(f"init must map parameter names to tensors, got {type(init).__name__}")
+        init = {k: v for k, v in init.items() if k in own}  # a state_dict also holds buffers
+        missing = sorted(set(own) - set(init))
+        if missing:
+            raise ValueError(
+                f"the initial weights lack parameters {missing[:5]}; save the whole state_dict "
+                "before training (safetensors.torch.save_file(model.state_dict(), ...))"
+            )
+        for name, value in init.items():
+            if not isinstance(value, torch.Tensor) or tuple(value.shape) != tuple(own[name].shape):
+                shape = tuple(getattr(value, "shape", ()))
+                raise ValueError(
+                    f"initial weight {name!r} has shape {shape}, the model's is "
+                    f"{tuple(own[name].shape)}: the initial weights are of another architecture"
+                )
+        return {k: v.detach().to(own[k].dtype) for k, v in init.items()}
 
     def _check_shapes(self) -> None:
         x = self.data.train.x[:1]
@@ -276,5 +316,7 @@ class Subject:
             "num_test": len(self.data.test),
             "num_parameters": self.num_parameters,
             "stochastic_layers": self.stochastic_layers,
+            "recipe": None if self.recipe is None else spec_to_dict(self.recipe),
+            "init_known": self.init is not None,
             **self.meta,
         }

@@ -21,7 +21,7 @@ from typing import Any
 
 from occamlab.jsonable import jsonable
 from occamlab.subject import Params, Subject
-from occamlab.train import TrainSpec
+from occamlab.train import UNKNOWN_RECIPE, TrainSpec
 
 QUESTIONS = {
     "simpler": "Can it be simpler?",
@@ -78,7 +78,7 @@ Log = Callable[[str], None]
 def simpler(
     subject: Subject,
     *,
-    recipe: TrainSpec,
+    recipe: TrainSpec | None,
     init: Params | None,
     plan: dict[str, Any],
     tolerance: float,
@@ -87,7 +87,8 @@ def simpler(
 ) -> Answer:
     """Compress the trained subject (pruning, neuron pruning, low rank; lottery tickets at the
     deep budget) and name the smallest model within ``tolerance``. Narrower networks trained
-    from scratch belong to :func:`essential`."""
+    from scratch belong to :func:`essential`. Without a ``recipe`` nothing is fine-tuned, and the
+    sentence says so."""
     from occamlab.probes.compression import SimplifySpec, simplify
 
     started = time.perf_counter()
@@ -99,6 +100,12 @@ def simpler(
         log=log,
     ).to_dict()
     best, original = result["smallest"], result["original"]
+    sentence = result["answer"]
+    if recipe is None:
+        sentence += (
+            f" Pruned models were not fine-tuned: {UNKNOWN_RECIPE}, and fine-tuning with it "
+            "usually keeps more accuracy at higher sparsity."
+        )
     numbers = {
         "parameters": original["num_parameters"],
         "smallest model": f"{best['method']}: {best['setting']}",
@@ -109,16 +116,15 @@ def simpler(
         "its test loss": best["test_loss"],
         "original test loss": original["test_loss"],
         "tolerance": tolerance,
+        "fine-tuned with": None if recipe is None else f"{recipe.optimizer}, lr {recipe.lr:g}",
     }
-    return Answer(
-        "simpler", result["answer"], numbers, {"simplify": result}, time.perf_counter() - started
-    )
+    return Answer("simpler", sentence, numbers, {"simplify": result}, time.perf_counter() - started)
 
 
 def essential(
     subject: Subject,
     *,
-    recipe: TrainSpec,
+    recipe: TrainSpec | None,
     compressed: dict[str, Any],
     plan: dict[str, Any],
     tolerance: float,
@@ -129,23 +135,33 @@ def essential(
     one ensemble) and compare with compressing the trained network (``compressed``: the
     result of :func:`simpler`)."""
     from occamlab.probes.compression.rebuild import registry_spec, size_field
-    from occamlab.probes.compression.simplify import essential_answer, narrower_points
+    from occamlab.probes.compression.simplify import (
+        essential_answer,
+        narrower_points,
+        tolerance_text,
+    )
     from occamlab.probes.compression.width import width_sweep
 
     started = time.perf_counter()
     model = registry_spec(subject)
     field = size_field(model, "width") if model is not None else None
     original = compressed["original"]
-    if model is None or field is None:
+    if model is None or field is None or recipe is None:
         why = (
             "the subject is the user's own module, so it cannot be rebuilt at other widths "
             "(a registry model spec, e.g. occamlab.make_subject, enables the width sweep)"
             if model is None
             else f"model {type(model).name!r} has no width to vary"
+            if field is None
+            else f"retraining at other widths needs the recipe, and {UNKNOWN_RECIPE}"
         )
-        sentence = (
-            f"Not measured: {why}. Compression alone keeps "
-            f"{compressed['smallest']['fraction']:.1%} of the parameters within tolerance."
+        smallest = compressed["smallest"]
+        sentence = f"Not measured: {why}. " + (
+            f"Compression alone keeps {smallest['fraction']:.1%} of the parameters within "
+            f"tolerance ({tolerance_text(original, tolerance)})."
+            if smallest["method"] != "original"
+            else "No compressed copy of the network stays within tolerance "
+            f"({tolerance_text(original, tolerance)}) either."
         )
         return Answer("essential", sentence, {"skipped": why}, {}, time.perf_counter() - started)
     width = getattr(model, field)
@@ -213,19 +229,32 @@ def bounds(
     )
     training_only = [r for r in certificates if not r["bound"].startswith("test-set")]
     vacuous = [r for r in training_only if not r["non_vacuous"]]
+    skipped = report.get("skipped", {})
+    if "pacbayes" in skipped:
+        sentence += (
+            f"; no PAC-Bayes bound was computed: {skipped['pacbayes']}, which a Gibbs posterior "
+            "over the weights alone does not cover (the statistics would have to be paid for too)"
+        )
     if training_only and len(vacuous) == len(training_only):
         values = ", ".join(f"{r['bound']} {r['value']:.2f}" for r in vacuous)
+        remedies = [
+            "keep a held-out set",
+            f"certify with more training examples than {subject.num_examples('train'):,}",
+        ]
+        if init is not None and "pacbayes" not in skipped:
+            remedies.append("a data-dependent prior (occam probe bounds --prior data)")
+        elif init is None:
+            remedies.append("pass the initial weights (--init-weights) to centre a prior there")
         sentence += (
-            f"; the bounds from the training data alone are vacuous here ({values}), so keep a "
-            f"held-out set, or certify with more training examples than "
-            f"{subject.num_examples('train'):,} or a data-dependent prior (occam probe bounds "
-            "--prior data)."
+            f"; the bounds from the training data alone are vacuous here ({values}), so "
+            f"{', '.join(remedies[:-1])} or {remedies[-1]}."
         )
     elif training_only:
         tight = min(training_only, key=lambda r: r["value"])
         sentence += (
-            f"; from the training data alone, {tight['bound']} certifies {tight['value']:.1%}, "
-            f"{tight['value'] / max(test_error, 1e-12):.1f}× the network's test error."
+            f"; from the training data alone, {tight['bound']} certifies {tight['value']:.1%} "
+            f"for {tight['certifies']}, {tight['value'] / max(test_error, 1e-12):.1f}× the "
+            "network's test error."
         )
     else:
         sentence += "."
@@ -235,6 +264,7 @@ def bounds(
         "guessing error": guess,
         "δ": delta,
         **{f"bound: {r['bound']}": r["value"] for r in report["rows"]},
+        **{f"not computed: {k}": why for k, why in skipped.items()},
     }
     return Answer("bounds", sentence, numbers, {"bounds": report}, time.perf_counter() - started)
 
@@ -249,6 +279,7 @@ def parameters(
     from occamlab.probes.representations.similarity import layer_similarity
     from occamlab.probes.sharpness_summary import sharpness_summary
     from occamlab.probes.spectra.probe import weight_spectra
+    from occamlab.probes.stability import edge_of_stability
 
     started = time.perf_counter()
     limit = plan["limit"]
@@ -266,7 +297,15 @@ def parameters(
     landscape = surface.to_dict()
     log("layer similarity and effective ranks")
     similarity = layer_similarity(subject, limit=limit).to_dict()
-    numbers, clauses = _parameter_clauses(spectra, hessian, sharp, landscape, similarity, recipe)
+    stability = None
+    if recipe is not None:
+        log("edge of stability of the recipe")
+        stability = edge_of_stability(
+            subject, recipe, limit=limit or None, lambda_max=hessian["lambda_max"], seed=seed
+        ).to_dict()
+    numbers, clauses = _parameter_clauses(
+        spectra, hessian, sharp, landscape, similarity, stability, subject.num_examples("train")
+    )
     sentence = "; ".join(clauses)
     sentence = sentence[0].upper() + sentence[1:] + "."
     return Answer(
@@ -279,12 +318,13 @@ def parameters(
             "sharpness": sharp,
             "landscape": landscape,
             "similarity": similarity,
+            "stability": stability,
         },
         time.perf_counter() - started,
     )
 
 
-def _parameter_clauses(spectra, hessian, sharp, landscape, similarity, recipe):
+def _parameter_clauses(spectra, hessian, sharp, landscape, similarity, stability, num_train):
     numbers: dict[str, Any] = {}
     clauses: list[str] = []
     fitted = [r for r in spectra["layers"] if r.get("alpha") is not None]
@@ -325,28 +365,12 @@ def _parameter_clauses(spectra, hessian, sharp, landscape, similarity, recipe):
             f"PAC-Bayes σ (train {sharp['pacbayes']['measure']} +0.1)": sharp["pacbayes"]["sigma"],
         }
     )
-    if recipe is not None and recipe.optimizer == "sgd" and lam > 0:
-        # Gradient descent at step size lr is stable along the top eigenvector while
-        # λ_max < 2/lr (Cohen et al. 2021 find training drives λ_max up to that edge).
-        lr = recipe.lr
-        room = 2 / lam / lr
-        numbers["(2/λ_max) / lr"] = room
-        if room >= 2:
-            clauses.append(
-                f"the minimum is flat for its recipe (λ_max {lam:.3g}: gradient descent stays "
-                f"stable up to step {2 / lam:.3g}, {room:.1f}× the learning rate {lr:g})"
-            )
-        elif room >= 1:
-            clauses.append(
-                f"the minimum is close to the edge of stability (λ_max {lam:.3g}; 2/λ_max = "
-                f"{2 / lam:.3g} is only {room:.1f}× the learning rate {lr:g})"
-            )
-        else:
-            clauses.append(
-                f"the minimum sits at the edge of stability (λ_max {lam:.3g} ≥ 2/lr = {2 / lr:.3g})"
-            )
-    else:
-        clauses.append(f"the top Hessian eigenvalue is {lam:.3g} (trace {hessian['trace']:.3g})")
+    used = hessian["operator"]["num_examples"]
+    numbers["examples of the curvature probes"] = used
+    clause = _stability_clause(stability, lam, hessian, numbers)
+    if used < num_train:
+        clause += f" (curvature of the loss on the first {used:,} of {num_train:,} examples)"
+    clauses.append(clause)
     minima = landscape["local_minima"]
     numbers["local minima on the landscape plane"] = minima
     clauses.append(
@@ -379,3 +403,36 @@ def _parameter_clauses(spectra, hessian, sharp, landscape, similarity, recipe):
             )
         )
     return numbers, clauses
+
+
+def _stability_clause(
+    stability: dict[str, Any] | None, lam: float, hessian: dict[str, Any], numbers: dict
+) -> str:
+    """The recipe's edge of stability against the curvature its optimizer equilibrates."""
+    if stability is None:
+        return (
+            f"the top Hessian eigenvalue is {lam:.3g} (trace {hessian['trace']:.3g}); no "
+            f"edge-of-stability verdict: {UNKNOWN_RECIPE}"
+        )
+    t = stability["threshold"]
+    value, ratio = stability["sharpness"], stability["ratio"]
+    if t["quantity"] == "preconditioned":
+        what = f"Adam's preconditioned sharpness λ_max(P⁻¹H) {value:.3g}"
+        numbers["preconditioned sharpness λ_max(P⁻¹H)"] = value
+    else:
+        what = f"λ_max {value:.3g}"
+    numbers["stability threshold"] = t["value"]
+    numbers["stability threshold formula"] = t["formula"]
+    numbers["sharpness / threshold"] = ratio
+    edge = f"{t['formula']} = {t['value']:.3g} ({t['constants']})"
+    if stability["verdict"] == "flat":
+        return (
+            f"the minimum is flat for its recipe ({what} is {ratio:.2f}× the edge of stability "
+            f"{edge})"
+        )
+    if stability["verdict"] == "near":
+        return (
+            f"the minimum is close to the edge of stability ({what} is {ratio:.2f}× the edge "
+            f"{edge})"
+        )
+    return f"the minimum sits at the edge of stability ({what} ≥ {edge}; {ratio:.2f}×)"

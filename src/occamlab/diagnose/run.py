@@ -15,11 +15,11 @@ from occamlab.notebook import HtmlRepr
 from occamlab.specs import spec_to_dict
 from occamlab.store import Store
 from occamlab.subject import Evaluation, Params, Subject
-from occamlab.train import TrainSpec
+from occamlab.train import UNKNOWN_RECIPE, TrainSpec
 
 RECIPE_NOTE = (
-    "the subject's training recipe is unknown: fine-tuning, retraining at other widths and the "
-    "stability comparison use the default TrainSpec (the recipe of occam train's default run)"
+    f"{UNKNOWN_RECIPE}: pruned models are not fine-tuned, the width sweep and lottery tickets are "
+    "skipped, and no edge-of-stability verdict is made (no recipe is assumed)"
 )
 
 
@@ -126,9 +126,11 @@ def diagnose(
         subject: a trained subject.
         spec: options and budget (:class:`DiagnoseSpec`; default: the quick budget).
         recipe: the recipe it was trained with (fine-tuning, retraining at other widths, the
-            stability comparison). None: ``TrainSpec()``, with a note saying so.
+            stability comparison). None: ``subject.recipe``; if that is None too, the answers
+            that need a recipe say it is unknown (none is assumed).
         init: its initial weights (the PAC-Bayes prior's centre; lottery tickets at the deep
-            budget). None: rebuilt for registry subjects, else unknown.
+            budget). None: ``subject.init``, else rebuilt for subjects occamlab trained, else
+            unknown.
         log: called with a short line as each stage starts.
 
     Examples:
@@ -147,13 +149,13 @@ def diagnose(
     say = log or (lambda _line: None)
     started = time.perf_counter()
     plan = spec.budget
+    recipe = recipe if recipe is not None else subject.recipe
     notes = [] if recipe is not None else [RECIPE_NOTE]
-    used = recipe or TrainSpec()
     init = init if init is not None else initial_params(subject)
     if init is None:
         notes.append(
-            "the initial weights are unknown (the user's own module): the PAC-Bayes prior is "
-            "centred at zero and lottery tickets are skipped"
+            "the initial weights are unknown (pass --init-weights FILE, or set Subject.init): "
+            "the PAC-Bayes prior is centred at zero and lottery tickets are skipped"
         )
     if subject.stochastic_layers:
         notes.append(
@@ -165,7 +167,7 @@ def diagnose(
     say("can it be simpler? compressing")
     simpler = questions.simpler(
         subject,
-        recipe=used,
+        recipe=recipe,
         init=init,
         plan=plan,
         tolerance=spec.tolerance,
@@ -175,7 +177,7 @@ def diagnose(
     say("is the over-parameterization essential? retraining at other widths")
     essential = questions.essential(
         subject,
-        recipe=used,
+        recipe=recipe,
         compressed=simpler.results["simplify"],
         plan=plan,
         tolerance=spec.tolerance,
@@ -185,7 +187,7 @@ def diagnose(
     say("what error bound can I certify? bounds")
     bounds = questions.bounds(subject, init=init, plan=plan, delta=spec.delta, seed=spec.seed)
     say("what do the parameters say? spectra, curvature, landscape, representations")
-    params = questions.parameters(subject, recipe=used, plan=plan, seed=spec.seed, log=say)
+    params = questions.parameters(subject, recipe=recipe, plan=plan, seed=spec.seed, log=say)
     return Diagnosis(
         subject=subject.describe(),
         train=train,
@@ -211,12 +213,14 @@ def diagnose_run(
     """Diagnose ``subject`` as a stored run (kind ``diagnose``) and write its report page.
 
     ``source`` says where the subject came from (a training run id, a weights file, a
-    ``module:function``); it is part of the run's spec. A run with the same spec is recomputed
-    (a diagnosis is cheap and the subject's weights may have changed in place).
+    ``module:function``) and a digest of its contents; it is part of the run's spec. A run with
+    the same spec is recomputed (a diagnosis is cheap and the subject's weights may have changed
+    in place).
     """
     from occamlab.diagnose.page import write_diagnosis_page
 
     spec = spec or DiagnoseSpec()
+    recipe = recipe if recipe is not None else subject.recipe
     run_spec = {
         "subject": subject.describe(),
         "source": source,

@@ -11,9 +11,10 @@ from occamlab.train.loop import (
 )
 from occamlab.train.optim import lr_factor, make_optimizer
 from occamlab.train.per_example import ExampleCorrectness, correct_predictions
-from occamlab.train.spec import TrainSpec
+from occamlab.train.spec import UNKNOWN_RECIPE, TrainSpec
 
 __all__ = [
+    "UNKNOWN_RECIPE",
     "Callback",
     "PeriodicCallback",
     "Checkpointer",

@@ -28,10 +28,9 @@ def make_optimizer(
         optimizer: torch.optim.Optimizer = torch.optim.SGD(
             params, momentum=spec.momentum, **options
         )
-    elif spec.optimizer == "adam":
-        optimizer = torch.optim.Adam(params, **options)
-    elif spec.optimizer == "adamw":
-        optimizer = torch.optim.AdamW(params, **options)
+    elif spec.optimizer in ("adam", "adamw"):
+        cls = torch.optim.Adam if spec.optimizer == "adam" else torch.optim.AdamW
+        optimizer = cls(params, betas=(spec.momentum, spec.beta2), eps=spec.eps, **options)
     else:
         raise ValueError(f"unknown optimizer {spec.optimizer!r}; valid: sgd, adam, adamw")
     for group in optimizer.param_groups:

@@ -8,6 +8,11 @@ from typing import Literal
 OptimizerName = Literal["sgd", "adam", "adamw"]
 ScheduleName = Literal["constant", "cosine", "step", "linear"]
 
+# What every answer that needs the recipe says when it is not known (and it is never assumed).
+UNKNOWN_RECIPE = (
+    "the training recipe is unknown (pass --recipe FILE, or set Subject.recipe / recipe=)"
+)
+
 
 @dataclass(frozen=True)
 class TrainSpec:
@@ -16,7 +21,9 @@ class TrainSpec:
     Attributes:
         optimizer: ``sgd`` (with ``momentum``), ``adam`` or ``adamw``.
         lr: peak learning rate.
-        momentum: SGD momentum (ignored by Adam).
+        momentum: SGD's heavy-ball momentum; Adam's and AdamW's β₁ (PyTorch's default 0.9).
+        beta2: Adam's and AdamW's β₂ (ignored by SGD).
+        eps: Adam's and AdamW's ε, added to the square root of the second moment.
         weight_decay: L2 penalty (decoupled for AdamW).
         batch_size: minibatch size; 0 means full-batch gradient descent.
         epochs: passes over the training set.
@@ -34,6 +41,8 @@ class TrainSpec:
     optimizer: OptimizerName = "sgd"
     lr: float = 0.1
     momentum: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
     weight_decay: float = 0.0
     batch_size: int = 128
     epochs: int = 60
@@ -50,6 +59,8 @@ class TrainSpec:
         checks = [
             (self.lr > 0, f"lr must be positive, got {self.lr}"),
             (0 <= self.momentum < 1, f"momentum must be in [0, 1), got {self.momentum}"),
+            (0 <= self.beta2 < 1, f"beta2 must be in [0, 1), got {self.beta2}"),
+            (self.eps > 0, f"eps must be positive, got {self.eps}"),
             (self.weight_decay >= 0, f"weight_decay must be >= 0, got {self.weight_decay}"),
             (
                 self.batch_size >= 0,

@@ -1,11 +1,11 @@
 """SGD, Adam and AdamW over stacked parameters, with one rate and weight decay per member.
 
 An ensemble keeps each parameter of its K members as one ``(K, ...)`` tensor. These updates are
-PyTorch's (``torch.optim.SGD``/``Adam``/``AdamW`` with their defaults: no dampening or Nesterov,
-betas (0.9, 0.999), eps 1e-8), applied to all members at once with per-member learning rates and
-weight decays broadcast along the first dimension; gradient clipping is per member, as
-``clip_grad_norm_`` would clip each member alone. A member whose rate is 0 (frozen at its
-stopping target) keeps its parameters exactly.
+PyTorch's (``torch.optim.SGD``/``Adam``/``AdamW``: no dampening or Nesterov; Adam's betas are
+``(spec.momentum, spec.beta2)`` and its ε ``spec.eps``), applied to all members at once with
+per-member learning rates and weight decays broadcast along the first dimension; gradient
+clipping is per member, as ``clip_grad_norm_`` would clip each member alone. A member whose
+rate is 0 (frozen at its stopping target) keeps its parameters exactly.
 
 The training loop drives it like a torch optimizer: ``param_groups`` holds one dict per member
 (``lr``, ``base_lr``, ``frozen``; its ``params`` list is empty because clipping happens here).
@@ -20,9 +20,6 @@ from typing import Any
 import torch
 
 from occamlab.train.spec import TrainSpec
-
-BETAS = (0.9, 0.999)
-EPS = 1e-8
 
 
 class StackedOptimizer:
@@ -137,13 +134,13 @@ class StackedOptimizer:
                 s["exp_avg_sq"] = torch.zeros_like(p)
         m = [s["exp_avg"] for s in states]
         v = [s["exp_avg_sq"] for s in states]
-        beta1, beta2 = BETAS
+        beta1, beta2 = self.spec.momentum, self.spec.beta2
         torch._foreach_lerp_(m, grads, 1 - beta1)
         torch._foreach_mul_(v, beta2)
         torch._foreach_addcmul_(v, grads, grads, value=1 - beta2)
         denom = torch._foreach_sqrt(v)
         torch._foreach_div_(denom, math.sqrt(1 - beta2**self.steps))
-        torch._foreach_add_(denom, EPS)
+        torch._foreach_add_(denom, self.spec.eps)
         bias = 1 - beta1**self.steps
         if isinstance(lr, float):
             torch._foreach_addcdiv_(params, m, denom, value=-lr / bias)

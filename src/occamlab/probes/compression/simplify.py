@@ -43,10 +43,10 @@ from occamlab.probes.compression.width import (
     train_members,
     width_sweep,
 )
-from occamlab.probes.pruning import Scope, magnitude_masks, random_masks
+from occamlab.probes.pruning import Scope, apply_masks, magnitude_masks, random_masks
 from occamlab.specs import spec_to_dict
 from occamlab.subject import Params, Subject
-from occamlab.train import TrainSpec
+from occamlab.train import UNKNOWN_RECIPE, TrainSpec
 
 Budget = Literal["quick", "standard", "deep"]
 
@@ -196,9 +196,11 @@ def simplify(
     Args:
         subject: the trained subject; its module is never modified.
         spec: options (:class:`SimplifySpec`).
-        train: the recipe the subject was trained with (default ``TrainSpec()``, which is the
-            recipe of ``occam train``'s default run). Fine-tuning uses it shortened and at a
-            lower learning rate; narrower networks are trained with it in full.
+        train: the recipe the subject was trained with (default: ``subject.recipe``). Fine-tuning
+            uses it shortened and at a lower learning rate; narrower networks and lottery tickets
+            are trained with it in full. When no recipe is known, nothing is trained: pruned
+            models are evaluated as pruned (no fine-tuning), and narrower networks and lottery
+            tickets are skipped, each with a note saying so (no recipe is assumed).
         init: the subject's initial weights (enables lottery tickets at the deep budget).
         trainer: trains the narrower networks (see :func:`~occamlab.probes.compression.width.
             width_sweep`).
@@ -208,12 +210,14 @@ def simplify(
     started = time.perf_counter()
     spec = spec or SimplifySpec()
     plan = BUDGETS[spec.budget]
-    recipe = train or TrainSpec()
-    tune = finetune_recipe(
-        recipe,
-        epochs=spec.finetune_epochs or plan["finetune_epochs"],
-        lr_scale=spec.finetune_lr_scale,
-    )
+    recipe = train if train is not None else subject.recipe
+    tune = None
+    if recipe is not None:
+        tune = finetune_recipe(
+            recipe,
+            epochs=spec.finetune_epochs or plan["finetune_epochs"],
+            lr_scale=spec.finetune_lr_scale,
+        )
     params = subject.params()
     total = subject.num_parameters
     original = {
@@ -225,15 +229,25 @@ def simplify(
     }
     points: list[dict[str, Any]] = []
     notes: list[str] = []
+    if recipe is None:
+        notes.append(
+            f"{UNKNOWN_RECIPE}: pruned models are not fine-tuned, and narrower networks and "
+            "lottery tickets (which need training) are skipped"
+        )
 
     def pruned(method: str, setting: str, masks: dict[str, torch.Tensor]) -> None:
         masks = dead_input_masks(subject, params, masks)
-        tuned = finetune(subject, masks, tune).subject
+        if tune is None:
+            kept = apply_masks(dict(params), masks)
+            metrics = _metrics(subject, kept)
+        else:
+            metrics = _metrics(finetune(subject, masks, tune).subject, None)
         num = kept_parameters(params, masks)
-        points.append(frontier_point(method, setting, num, total, _metrics(tuned, None)))
+        points.append(frontier_point(method, setting, num, total, metrics))
 
     if spec.pruning:
-        say(f"magnitude pruning at {len(plan['sparsities'])} sparsities, fine-tuned")
+        tuned = "fine-tuned" if tune is not None else "not fine-tuned (recipe unknown)"
+        say(f"magnitude pruning at {len(plan['sparsities'])} sparsities, {tuned}")
         gen = torch.Generator().manual_seed(spec.seed)
         for s in plan["sparsities"]:
             pruned(
@@ -248,7 +262,7 @@ def simplify(
                     random_masks(params, sparsity=s, scope=spec.scope, generator=gen),
                 )
     if spec.structured:
-        say("neuron/channel pruning, fine-tuned")
+        say(f"neuron/channel pruning, {tuned if spec.pruning else 'fine-tuned'}")
         try:
             for s in plan["neurons"]:
                 pruned(
@@ -272,11 +286,11 @@ def simplify(
                     _metrics(subject, lr.params),
                 )
             )
-    if spec.narrower:
+    if spec.narrower and recipe is not None:
         say("narrower networks, retrained from scratch")
         points += _narrower(subject, recipe, plan["widths"], spec.seed, trainer, total, notes)
     lottery = None
-    if plan["lottery_rounds"]:
+    if plan["lottery_rounds"] and recipe is not None:
         if init is None:
             notes.append("lottery tickets skipped: the initial weights are unknown (pass init=)")
         else:
@@ -309,12 +323,12 @@ def simplify(
     smallest = smallest_within(points, original, spec.tolerance)
     return SimplifyResult(
         spec=spec,
-        recipe=spec_to_dict(recipe),
+        recipe=None if recipe is None else spec_to_dict(recipe),
         original=original,
         points=points,
         frontier=pareto([*points, original]),
         smallest=smallest,
-        answer=_answer(original, smallest, spec.tolerance),
+        answer=_answer(original, smallest, spec.tolerance, tuned=tune is not None),
         essential=essential_answer(points, original, spec.tolerance),
         lottery=lottery,
         notes=notes,
@@ -359,22 +373,34 @@ def narrower_points(sweep: WidthSweepResult, total: int) -> list[dict[str, Any]]
     ]
 
 
-def _answer(original: dict, smallest: dict, tolerance: float) -> str:
+def tolerance_text(original: dict, tolerance: float) -> str:
+    """What "within tolerance" means for this subject: test accuracy points, or (regression,
+    where there is no accuracy) a relative rise of the test loss."""
+    if original["test_accuracy"] is not None:
+        return f"at most {tolerance:g} below the original's test accuracy"
+    return f"test loss at most {tolerance:.0%} above the original's"
+
+
+def _answer(original: dict, smallest: dict, tolerance: float, *, tuned: bool = True) -> str:
     if smallest["method"] == "original":
         return (
-            f"No compressed model tried stays within {tolerance:g} of the original's test "
-            f"{'accuracy' if original['test_accuracy'] is not None else 'loss'}: at this budget "
-            f"the {original['num_parameters']:,}-parameter original is the smallest good model."
+            f"No compressed model tried stays within tolerance "
+            f"({tolerance_text(original, tolerance)}): at this budget the "
+            f"{original['num_parameters']:,}-parameter original is the smallest good model."
         )
     metric = (
         f"test accuracy {smallest['test_accuracy']:.3f} vs {original['test_accuracy']:.3f}"
         if original["test_accuracy"] is not None
         else f"test loss {smallest['test_loss']:.4g} vs {original['test_loss']:.4g}"
     )
+    label = METHOD_LABELS[smallest["method"]]
+    if not tuned:
+        label = label.replace(" + fine-tuning", " (not fine-tuned: the recipe is unknown)")
     return (
-        f"Yes: {METHOD_LABELS[smallest['method']]} ({smallest['setting']}) keeps "
+        f"Yes: {label} ({smallest['setting']}) keeps "
         f"{smallest['num_parameters']:,} of {original['num_parameters']:,} parameters "
-        f"({smallest['fraction']:.1%}) with {metric} (tolerance {tolerance:g})."
+        f"({smallest['fraction']:.1%}) with {metric} (tolerance: "
+        f"{tolerance_text(original, tolerance)})."
     )
 
 
