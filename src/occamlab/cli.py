@@ -252,8 +252,9 @@ def diagnose(
         bool,
         typer.Option(
             "--quick/--deep",
-            help="Quick budget (default; ≤ 3 min for the default subject) or the deep one "
-            "(lottery tickets, wider sweeps, longer bound optimization, all examples).",
+            help="Quick budget (≤ 3 min for the default subject) or the deep one (lottery "
+            "tickets, wider sweeps, longer bound optimization, all examples). \\[default: quick]",
+            show_default=False,
         ),
     ] = False,
     store: StoreOpt = DEFAULT_STORE,
