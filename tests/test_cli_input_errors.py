@@ -2,8 +2,14 @@
 no store written that was not asked for."""
 
 import json
+import os
+import sqlite3
+from pathlib import Path
 
-from tests.conftest import run
+import pytest
+
+from occamlab.store import Store
+from tests.conftest import SMALL, run
 
 
 def one_error_line(err: str) -> str:
@@ -27,3 +33,93 @@ def test_sweep_help_names_the_tables_of_the_sweep_file(capsys, monkeypatch):
     code, out, _ = run(capsys, "sweep", "--help")
     assert code == 0
     assert "[sweep], [base] and [grid]" in out
+
+
+# -- stores that cannot be written, or do not exist -------------------------------------------
+
+
+def _unwritable_store(tmp_path, how: str) -> Path:
+    """A store path whose folder cannot be created or written."""
+    if how == "file_in_the_way":  # fails for every user, root included
+        (tmp_path / "blocker").write_text("")
+        return tmp_path / "blocker" / "x" / "runs.sqlite"
+    if os.geteuid() == 0:
+        pytest.skip("root ignores folder permissions")
+    folder = tmp_path / "readonly"
+    folder.mkdir()
+    folder.chmod(0o500)
+    return folder / "x" / "runs.sqlite"
+
+
+@pytest.mark.parametrize("how", ["file_in_the_way", "read_only_folder"])
+@pytest.mark.parametrize(
+    "command", [["train", *SMALL, "--epochs", "1"], ["diagnose", *SMALL], ["list"], ["show", "ab"]]
+)
+def test_a_store_that_cannot_be_created_names_its_path(capsys, tmp_path, how, command):
+    store = _unwritable_store(tmp_path, how)
+    try:
+        code, out, err = run(capsys, *command, "--store", str(store))
+    finally:
+        if how == "read_only_folder":
+            store.parent.parent.chmod(0o700)
+    if command[0] == "list":  # nothing to list: no store there, and none is created
+        assert code == 0 and "no store at" in out
+    else:
+        assert code != 0
+        line = one_error_line(err)
+        assert str(store.parent) in line or str(store) in line
+        assert "--store" in line
+    assert not store.exists()
+
+
+def test_sqlite_refusing_to_open_the_store_names_its_path(capsys, tmp_path, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise sqlite3.OperationalError("unable to open database file")
+
+    monkeypatch.setattr("occamlab.store.sqlite3.connect", refuse)
+    store = tmp_path / "runs.sqlite"
+    code, _, err = run(capsys, "train", *SMALL, "--store", str(store))
+    assert code == 2
+    line = one_error_line(err)
+    assert str(store) in line and "writable" in line
+
+
+def test_a_file_that_is_not_a_store_is_named_and_left_alone(capsys, tmp_path):
+    for content in (b"", b"notes, not a database\n"):
+        path = tmp_path / "notes.txt"
+        path.write_bytes(content)
+        for command in (["list"], ["show", "ab"], ["train", *SMALL, "--epochs", "1"]):
+            if not content and command[0] == "train":
+                continue  # an empty file is an empty SQLite database: train may use it
+            code, _, err = run(capsys, *command, "--store", str(path))
+            assert code == 2 and "not an occamlab store" in one_error_line(err)
+            assert path.read_bytes() == content
+
+
+@pytest.mark.parametrize("command", [["show", "ab"], ["report", "--all"], ["report", "ab"]])
+def test_commands_that_read_a_store_do_not_create_it(capsys, tmp_path, command):
+    store = tmp_path / "nowhere" / "runs.sqlite"
+    code, _, err = run(capsys, *command, "--store", str(store))
+    assert code == 2
+    line = one_error_line(err)
+    assert "no store at" in line and str(store) in line
+    assert not store.parent.exists()
+
+
+def test_list_on_a_missing_store_lists_nothing_and_creates_nothing(capsys, tmp_path):
+    store = tmp_path / "nowhere" / "runs.sqlite"
+    code, out, _ = run(capsys, "list", "--store", str(store), "--json")
+    assert code == 0 and json.loads(out) == []
+    code, out, _ = run(capsys, "list", "--store", str(store))
+    assert code == 0 and "no store at" in out
+    assert not store.parent.exists()
+
+
+def test_show_takes_a_run_id_prefix_literally(capsys, tmp_path):
+    store = tmp_path / "runs.sqlite"
+    record, _ = Store(store).begin("train", {"a": 1})
+    code, out, _ = run(capsys, "show", record.id[:4], "--store", str(store), "--json")
+    assert code == 0 and json.loads(out)["id"] == record.id
+    for wildcard in ("%", record.id[:2] + "_", "_" + record.id[1:3], "%%"):
+        code, _, err = run(capsys, "show", wildcard, "--store", str(store))
+        assert code == 2 and "no run" in one_error_line(err)

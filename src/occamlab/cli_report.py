@@ -32,10 +32,10 @@ def register(app: typer.Typer, kit: CliKit) -> None:
         from occamlab.report.pages import reports_dir
         from occamlab.store import Store
 
-        load_renderers()
-        runs = Store(store)
         if (run is None) == (not all_runs):
             raise ValueError("give a run id or --all (not both)")
+        load_renderers()
+        runs = Store(store, create=False)
         pages = render_all(runs) if all_runs else [render_run(runs, runs.get(run))]
         index = reports_dir(runs) / "index.html"
         payload = {"pages": [str(p) for p in pages], "index": str(index)}
