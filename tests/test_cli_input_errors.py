@@ -1,8 +1,10 @@
 """Bad input through the CLI: one ``error:`` line on stderr, a non-zero exit, no traceback, and
 no store written that was not asked for."""
 
+import http.server
 import json
 import os
+import socket
 import sqlite3
 from pathlib import Path
 
@@ -96,7 +98,9 @@ def test_a_file_that_is_not_a_store_is_named_and_left_alone(capsys, tmp_path):
             assert path.read_bytes() == content
 
 
-@pytest.mark.parametrize("command", [["show", "ab"], ["report", "--all"], ["report", "ab"]])
+@pytest.mark.parametrize(
+    "command", [["show", "ab"], ["report", "--all"], ["report", "ab"], ["serve", "--port", "0"]]
+)
 def test_commands_that_read_a_store_do_not_create_it(capsys, tmp_path, command):
     store = tmp_path / "nowhere" / "runs.sqlite"
     code, _, err = run(capsys, *command, "--store", str(store))
@@ -123,3 +127,49 @@ def test_show_takes_a_run_id_prefix_literally(capsys, tmp_path):
     for wildcard in ("%", record.id[:2] + "_", "_" + record.id[1:3], "%%"):
         code, _, err = run(capsys, "show", wildcard, "--store", str(store))
         assert code == 2 and "no run" in one_error_line(err)
+
+
+# -- occam serve -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def served_store(tmp_path, monkeypatch):
+    """A store to serve; a server that does start returns at once instead of blocking."""
+
+    def interrupted(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(http.server.ThreadingHTTPServer, "serve_forever", interrupted)
+    store = tmp_path / "runs.sqlite"
+    Store(store)
+    return store
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--port", "99999"], "--port must lie in 0..65535"),
+        (["--port", "-1"], "--port must lie in 0..65535"),
+        (["--host", "256.1.1.1"], "--host '256.1.1.1'"),
+    ],
+)
+def test_serve_refuses_a_bad_port_or_host(capsys, served_store, options, message):
+    code, _, err = run(capsys, "serve", *options, "--store", str(served_store))
+    assert code == 2 and message in one_error_line(err)
+    assert not (served_store.parent / "reports").exists()
+
+
+def test_serve_on_a_port_in_use_says_so(capsys, served_store):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, _, err = run(capsys, "serve", "--port", str(port), "--store", str(served_store))
+    assert code == 2
+    line = one_error_line(err)
+    assert f"127.0.0.1:{port}" in line and "another --port" in line
+
+
+def test_serve_binds_loopback_by_default(capsys, served_store):
+    code, _, err = run(capsys, "serve", "--port", "0", "--store", str(served_store))
+    assert code == 0 and "at http://127.0.0.1:" in err
