@@ -8,10 +8,12 @@ import socket
 import sqlite3
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from occamlab.store import Store
 from tests.conftest import SMALL, run
+from tests.data.test_data_files import MNIST_NAMES, _idx_bytes, _mnist_folder
 
 
 def one_error_line(err: str) -> str:
@@ -35,6 +37,93 @@ def test_sweep_help_names_the_tables_of_the_sweep_file(capsys, monkeypatch):
     code, out, _ = run(capsys, "sweep", "--help")
     assert code == 0
     assert "[sweep], [base] and [grid]" in out
+
+
+# -- file datasets -----------------------------------------------------------------------------
+
+
+def _npz(path: Path, **changes) -> Path:
+    rng = np.random.default_rng(0)
+    arrays = {
+        "x_train": rng.normal(size=(20, 3)),
+        "y_train": np.arange(20) % 2,
+        "x_test": rng.normal(size=(6, 3)),
+        "y_test": np.arange(6) % 2,
+    }
+    np.savez(path, **{**arrays, **changes})
+    return path
+
+
+def _with(array: np.ndarray, index: tuple, value: float) -> np.ndarray:
+    array = array.astype(np.float64)
+    array[index] = value
+    return array
+
+
+_X = np.random.default_rng(0).normal(size=(20, 3))
+_Y = (np.arange(20) % 2).astype(np.float64)
+
+
+@pytest.mark.parametrize(
+    ("changes", "options", "message"),
+    [
+        (
+            {
+                k: np.zeros((0, 3)) if k[0] == "x" else np.zeros(0, int)
+                for k in ("x_train", "y_train", "x_test", "y_test")
+            },
+            [],
+            "x_train is empty (no examples: shape (0, 3)); the file must hold x_train",
+        ),
+        ({"x_train": np.zeros((20, 0))}, [], "x_train is empty (no input features"),
+        (
+            {"x_train": _with(_X, (4, 1), np.nan)},
+            [],
+            "x_train holds 1 NaN or infinite value(s) (the first in example 4)",
+        ),
+        ({"x_test": np.full((6, 3), np.inf)}, [], "x_test holds 18 NaN or infinite"),
+        ({"y_train": _with(_Y, (2,), np.nan)}, [], "y_train holds 1 NaN or infinite"),
+        (
+            {"y_train": _with(_Y, (7,), -np.inf)},
+            ["--data-opt", "task=regression"],
+            "y_train holds 1 NaN",
+        ),
+        (
+            {"y_test": np.array([0, 1, 2, 0, 1, 5])},
+            ["--data-opt", "num_classes=2"],
+            "y_test: labels must lie in [0, 2), found [0, 5]",
+        ),
+        (
+            {"y_train": np.arange(20) % 2 - 1},
+            [],
+            "y_train: labels must lie in [0, 2), found [-1, 0]",
+        ),
+    ],
+)
+def test_a_bad_npz_dataset_is_refused_naming_file_and_array(
+    capsys, tmp_path, changes, options, message
+):
+    data = _npz(tmp_path / "data.npz", **changes)
+    store = tmp_path / "runs.sqlite"
+    args = ["--data", "npz", "--data-root", str(data), *options, "--store", str(store)]
+    code, _, err = run(capsys, "train", *args, "--epochs", "1")
+    assert code == 2
+    line = one_error_line(err)
+    assert str(data) in line and message in line
+    assert not any(r.status == "done" for r in Store(store).runs())
+
+
+def test_mnist_idx_labels_out_of_range_name_the_file(capsys, tmp_path):
+    arrays = _mnist_folder(tmp_path / "mnist")
+    labels = arrays["test_labels"].copy()
+    labels[1] = 12
+    (tmp_path / "mnist" / MNIST_NAMES["test_labels"]).write_bytes(_idx_bytes(labels))
+    store = tmp_path / "runs.sqlite"
+    args = ["--data", "mnist_idx", "--data-root", str(tmp_path / "mnist"), "--store", str(store)]
+    code, _, err = run(capsys, "train", *args, "--epochs", "1")
+    assert code == 2
+    line = one_error_line(err)
+    assert MNIST_NAMES["test_labels"] in line and "labels must lie in [0, 10), found [" in line
 
 
 # -- stores that cannot be written, or do not exist -------------------------------------------
