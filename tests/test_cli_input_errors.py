@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from occamlab.store import Store
 from tests.conftest import SMALL, run
@@ -124,6 +125,51 @@ def test_mnist_idx_labels_out_of_range_name_the_file(capsys, tmp_path):
     assert code == 2
     line = one_error_line(err)
     assert MNIST_NAMES["test_labels"] in line and "labels must lie in [0, 10), found [" in line
+
+
+# -- weights that are not finite -----------------------------------------------------------------
+
+
+def _small_subject():
+    from occamlab import make_subject
+
+    return make_subject(
+        model="mlp",
+        data="gaussian_mixture",
+        model_options={"width": 16},
+        data_options={"num_train": 200, "num_test": 100},
+    )
+
+
+def test_probing_nan_weights_is_refused_naming_file_and_parameter(capsys, tmp_path):
+    from occamlab import save_weights
+
+    model = _small_subject().model
+    state = model.state_dict()
+    name = next(k for k in state if k.endswith("weight"))
+    state[name][0, 0] = float("nan")
+    weights = save_weights(state, tmp_path / "diverged.safetensors")
+    store = tmp_path / "runs.sqlite"
+    for probe in ("sharpness", "hessian"):
+        args = [*SMALL, "--weights", str(weights), "--store", str(store)]
+        code, _, err = run(capsys, "probe", probe, *args)
+        assert code == 2
+        line = one_error_line(err)
+        assert str(weights) in line and repr(name) in line and "NaN or infinite" in line
+    assert not any(r.status == "done" for r in Store(store).runs())
+
+
+def test_curvature_probes_check_the_parameters_first():
+    from occamlab.probes.curvature import hessian_spectrum
+    from occamlab.probes.sharpness_summary import sharpness_summary
+
+    subject = _small_subject()
+    name, param = next(iter(subject.model.named_parameters()))
+    with torch.no_grad():
+        param[0, 0] = float("inf")
+    for probe in (hessian_spectrum, sharpness_summary):
+        with pytest.raises(ValueError, match=f"parameter '{name}' .* 1 NaN or infinite"):
+            probe(subject, limit=50)
 
 
 # -- stores that cannot be written, or do not exist -------------------------------------------
