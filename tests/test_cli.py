@@ -40,7 +40,7 @@ def test_train_json_then_reuse(capsys, tmp_path):
         (["train", "--model", "cnn2d", "--data", "mnist1d"], "input"),
         (["diagnose", "--subject", "no_colon_here"], "package.module:function"),
         (["diagnose", "--subject", "surely_missing_mod:make"], "cannot import"),
-        (["show", "nope"], "occam list"),
+        (["show", "nope"], "no store at"),
         (
             ["train", "--data", "mnist_idx", "--data-root", "/nonexistent"],
             "train-images-idx3-ubyte",

@@ -195,7 +195,10 @@ def list_runs(
     store: StoreOpt = DEFAULT_STORE,
     as_json: JsonOpt = False,
 ) -> None:
-    """List the runs in the store (or the registered models/datasets)."""
+    """List the runs in the store (or the registered models/datasets).
+
+    A store that does not exist yet lists no runs (and is not created).
+    """
     if models or datasets:
         from occamlab.data import DATASETS
         from occamlab.models import MODELS
@@ -207,7 +210,8 @@ def list_runs(
         return
     if status not in (None, "running", "done", "failed"):
         raise ValueError(f"--status must be running, done or failed, got {status!r}")
-    records = Store(store).runs(kind=kind, status=status)
+    exists = store.exists()
+    records = Store(store, create=False).runs(kind=kind, status=status) if exists else []
     rows = [
         {
             "id": r.id,
@@ -221,7 +225,8 @@ def list_runs(
     ]
 
     def human() -> None:
-        table = Table(title=f"{len(rows)} runs in {store}")
+        title = f"{len(rows)} runs in {store}" if exists else f"no store at {store} yet: 0 runs"
+        table = Table(title=title)
         for column in ("id", "kind", "name", "status", "updated", "test_accuracy"):
             table.add_column(column)
         for row in rows:
@@ -241,7 +246,7 @@ def show(
     as_json: JsonOpt = False,
 ) -> None:
     """Show one run: spec, status, metrics and artifacts."""
-    record = Store(store).get(run)
+    record = Store(store, create=False).get(run)
 
     def human() -> None:
         out.print(f"run [bold]{record.id}[/] · {record.kind} · {record.name} · {record.status}")
@@ -265,8 +270,9 @@ def diagnose(
         bool,
         typer.Option(
             "--quick/--deep",
-            help="Quick budget (default; ≤ 3 min for the default subject) or the deep one "
-            "(lottery tickets, wider sweeps, longer bound optimization, all examples).",
+            help="Quick budget (≤ 3 min for the default subject) or the deep one (lottery "
+            "tickets, wider sweeps, longer bound optimization, all examples). \\[default: quick]",
+            show_default=False,
         ),
     ] = False,
     store: StoreOpt = DEFAULT_STORE,

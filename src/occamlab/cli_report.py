@@ -2,6 +2,7 @@
 
 import functools
 import http.server
+import socket
 from pathlib import Path
 from typing import Annotated
 
@@ -32,10 +33,10 @@ def register(app: typer.Typer, kit: CliKit) -> None:
         from occamlab.report.pages import reports_dir
         from occamlab.store import Store
 
-        load_renderers()
-        runs = Store(store)
         if (run is None) == (not all_runs):
             raise ValueError("give a run id or --all (not both)")
+        load_renderers()
+        runs = Store(store, create=False)
         pages = render_all(runs) if all_runs else [render_run(runs, runs.get(run))]
         index = reports_dir(runs) / "index.html"
         payload = {"pages": [str(p) for p in pages], "index": str(index)}
@@ -43,7 +44,9 @@ def register(app: typer.Typer, kit: CliKit) -> None:
 
     @kit.command("serve", on=app)
     def serve(
-        port: Annotated[int, typer.Option("--port", help="Port (0: any free port).")] = 8765,
+        port: Annotated[
+            int, typer.Option("--port", help="Port, 0..65535 (0: any free port).")
+        ] = 8765,
         host: Annotated[
             str,
             typer.Option(
@@ -57,12 +60,14 @@ def register(app: typer.Typer, kit: CliKit) -> None:
         from occamlab.report.pages import reports_dir
         from occamlab.store import Store
 
+        if not 0 <= port <= 65535:
+            raise ValueError(f"--port must lie in 0..65535 (0 picks a free port), got {port}")
         load_renderers()
-        runs = Store(store)
+        runs = Store(store, create=False)
         folder = reports_dir(runs)
+        server = make_server(folder, host=host, port=port)
         if not (folder / "index.html").exists():
             render_all(runs)
-        server = make_server(folder, host=host, port=port)
         address, bound = server.server_address[:2]
         kit.err.print(f"serving {folder} at http://{address}:{bound}/index.html (Ctrl-C stops)")
         try:
@@ -80,6 +85,29 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 def make_server(folder: Path, *, host: str = "127.0.0.1", port: int = 0):
     """A threading HTTP server for the static pages in ``folder`` (read-only, no listings of
-    other folders: paths are resolved inside ``folder`` by the standard handler)."""
+    other folders: paths are resolved inside ``folder`` by the standard handler).
+
+    Raises:
+        ValueError: ``host`` does not resolve, or the address cannot be bound (port in use,
+            address not of this machine, privileged port).
+    """
+    try:  # "" binds every IPv4 interface, as in the standard library's servers
+        family = (
+            socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+            if host
+            else socket.AF_INET
+        )
+    except (OSError, UnicodeError) as exc:
+        raise ValueError(
+            f"--host {host!r} is not an address or host name that resolves "
+            f"({getattr(exc, 'strerror', None) or exc}); use 127.0.0.1 (the default)"
+        ) from None
+    server_class = type("_Server", (http.server.ThreadingHTTPServer,), {"address_family": family})
     handler = functools.partial(_QuietHandler, directory=str(folder))
-    return http.server.ThreadingHTTPServer((host, port), handler)
+    try:
+        return server_class((host, port), handler)
+    except OSError as exc:
+        raise ValueError(
+            f"cannot serve on {host}:{port} ({exc.strerror or exc}); pick another --port "
+            "(0 picks a free one) or --host"
+        ) from None

@@ -13,7 +13,12 @@ def register(app: typer.Typer, kit: CliKit) -> None:
 
     @kit.command("sweep", on=app)
     def sweep(
-        path: Annotated[Path, typer.Argument(help="Sweep file (TOML): [sweep], [base], [grid].")],
+        path: Annotated[
+            Path,
+            typer.Argument(
+                help="Sweep file (TOML) with the tables \\[sweep], \\[base] and \\[grid]."
+            ),
+        ],
         executor: Annotated[
             str, typer.Option("--executor", help="Where tasks run: local or ray.")
         ] = "local",

@@ -49,6 +49,14 @@ class RunInProgressError(RuntimeError):
     """The same spec is being run right now by another live process."""
 
 
+class StoreAccessError(ValueError):
+    """The store's file or folder cannot be created, opened or written."""
+
+
+# SQLite's messages when the file or its folder cannot be opened or written.
+_ACCESS_ERRORS = ("unable to open database file", "readonly database")
+
+
 @dataclass(frozen=True)
 class RunRecord:
     """One row of the registry."""
@@ -127,28 +135,78 @@ class Store:
 
     Args:
         path: the database file; artifacts go to ``<its folder>/artifacts/<run id>/``.
+        create: create the file (and its folder) if missing. With ``False`` a missing file is a
+            ``FileNotFoundError`` and nothing is written on opening (for commands that only
+            read).
+
+    Raises:
+        StoreAccessError: the folder or file cannot be created or opened, or the file is not
+            a store.
     """
 
-    def __init__(self, path: str | os.PathLike = DEFAULT_STORE) -> None:
+    def __init__(self, path: str | os.PathLike = DEFAULT_STORE, *, create: bool = True) -> None:
         self.path = Path(path)
         if self.path.exists() and self.path.is_dir():
             raise ValueError(f"store path {str(self.path)!r} is a folder; give a .sqlite file path")
         self.root = self.path.parent
-        self.root.mkdir(parents=True, exist_ok=True)
+        self._create = create
+        if not create and not self.path.is_file():
+            raise FileNotFoundError(
+                f"no store at {str(self.path)!r}; give the --store your runs were written to "
+                f"(default {DEFAULT_STORE})"
+            )
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            reason = (
+                "a file is in the way"
+                if isinstance(exc, (FileExistsError, NotADirectoryError))
+                else (exc.strerror or str(exc)).lower()
+            )
+            raise StoreAccessError(
+                f"cannot create the store folder {str(self.root)!r} ({reason}); pass --store "
+                "with a path in a folder you can write"
+            ) from None
         with self._connect() as db:
-            db.executescript(_SCHEMA)
+            if create:
+                db.executescript(_SCHEMA)
+            elif db.execute("SELECT 1 FROM sqlite_master WHERE name = 'runs'").fetchone() is None:
+                raise StoreAccessError(
+                    f"{str(self.path)!r} is not an occamlab store (it has no runs table); pass "
+                    "--store with the .sqlite file of your runs"
+                )
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
+        try:
+            db = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
+        except sqlite3.OperationalError as exc:
+            raise self._access_error(exc) from None
         try:
             db.row_factory = sqlite3.Row
             db.execute("PRAGMA busy_timeout = 60000")
-            db.execute("PRAGMA journal_mode = WAL")
+            if self._create:  # the mode is kept in the file: a reader need not set it
+                db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")
             yield db
+        except sqlite3.DatabaseError as exc:
+            if "file is not a database" in str(exc):
+                raise StoreAccessError(
+                    f"{str(self.path)!r} is not an occamlab store (SQLite: {exc}); pass --store "
+                    "with the .sqlite file of your runs or a new path"
+                ) from None
+            if not any(text in str(exc) for text in _ACCESS_ERRORS):
+                raise
+            raise self._access_error(exc) from None
         finally:
             db.close()
+
+    def _access_error(self, exc: sqlite3.Error) -> StoreAccessError:
+        return StoreAccessError(
+            f"cannot open the store {str(self.path)!r} ({exc}); the file and its "
+            f"folder {str(self.root)!r} must be writable (SQLite keeps -wal and -shm files "
+            "beside it): fix their permissions or pass --store with a path you can write"
+        )
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -173,9 +231,13 @@ class Store:
     # -- reading --------------------------------------------------------------------------------
     def get(self, run_id: str) -> RunRecord:
         """The run with this id, or the only run whose id starts with it."""
+        if not run_id:
+            raise KeyError("give a run id (or a unique prefix); `occam list` shows the runs")
         with self._connect() as db:
+            # A literal prefix match: LIKE would read % and _ in the argument as wildcards.
             rows = db.execute(
-                "SELECT * FROM runs WHERE id LIKE ? ORDER BY updated DESC", (run_id + "%",)
+                "SELECT * FROM runs WHERE substr(id, 1, ?) = ? ORDER BY updated DESC",
+                (len(run_id), run_id),
             ).fetchall()
         exact = [r for r in rows if r["id"] == run_id]
         if exact:

@@ -185,6 +185,25 @@ class Subject:
         """The trainable parameters by name, detached (shared storage; do not modify in place)."""
         return {k: p.detach() for k, p in self.model.named_parameters() if p.requires_grad}
 
+    def check_finite(self) -> None:
+        """Refuse parameters holding NaN or infinite values, naming the first such parameter.
+
+        Curvature and sharpness probes call this first: on such weights the loss is NaN and
+        the linear algebra fails deep inside torch instead of saying why. One pass over the
+        parameters, negligible beside any probe.
+
+        Raises:
+            ValueError: a parameter is not finite.
+        """
+        for name, param in self.model.named_parameters():
+            if param.is_floating_point() and not bool(torch.isfinite(param).all()):
+                bad = int((~torch.isfinite(param)).sum())
+                raise ValueError(
+                    f"parameter {name!r} of {self.name!r} holds {bad} NaN or infinite value(s), "
+                    "as after a diverged training run; no probe can measure such a network: "
+                    "use weights from before it diverged or retrain it"
+                )
+
     def optimizer_groups(self) -> list[dict[str, Any]]:
         """Parameter groups for the training loop's optimizer: one group of the trainable
         parameters (an ensemble gives one group per member, with its own rates)."""

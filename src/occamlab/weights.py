@@ -78,7 +78,11 @@ def load_weights(path: str | os.PathLike) -> dict[str, torch.Tensor]:
 
 
 def load_into(module: nn.Module, path: str | os.PathLike) -> nn.Module:
-    """Load a weights file into ``module``, with a clear error listing mismatched names/shapes."""
+    """Load a weights file into ``module``, with a clear error listing mismatched names/shapes.
+
+    Parameters holding NaN or infinite values are refused (naming the file and the parameter):
+    every probe of such a network fails or measures nothing.
+    """
     state = load_weights(path)
     own = module.state_dict()
     missing = sorted(set(own) - set(state))
@@ -100,5 +104,16 @@ def load_into(module: nn.Module, path: str | os.PathLike) -> nn.Module:
             f"weights in {str(path)!r} do not fit the model ({', '.join(parts)}); build the model "
             "with the same spec (--model and --model-opt) the weights were trained with"
         )
+    parameters = {name for name, _ in module.named_parameters()}
+    for name in own:  # buffers may hold infinities on purpose (e.g. attention masks)
+        tensor = state[name]
+        if name in parameters and tensor.is_floating_point():
+            bad = int((~torch.isfinite(tensor)).sum())
+            if bad:
+                raise WeightsError(
+                    f"weights in {str(path)!r}: parameter {name!r} holds {bad} NaN or infinite "
+                    "value(s), as after a diverged training run; no probe can measure such a "
+                    "network: use a checkpoint from before it diverged or retrain it"
+                )
     module.load_state_dict(state)
     return module

@@ -9,7 +9,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from occamlab.data.arrays import float_tensor, long_tensor
+from occamlab.data.arrays import check_finite, check_labels, float_tensor, long_tensor
 from occamlab.data.base import Data, Split
 from occamlab.data.files import find_file, read_bytes, require_folder
 from occamlab.data.registry import DATASETS, DatasetSpec
@@ -120,7 +120,7 @@ class MnistIdxSpec(DatasetSpec):
             dataset=self.name,
             expected=f"the MNIST IDX files {', '.join(MNIST_FILES.values())} (each may be .gz)",
         )
-        arrays = {}
+        arrays, paths = {}, {}
         for key, filename in MNIST_FILES.items():
             path = find_file(folder, filename, allow_gz=True)
             if path is None:
@@ -129,7 +129,12 @@ class MnistIdxSpec(DatasetSpec):
                     f"download it from {MNIST_URL} and put it there"
                 )
             magic = _IMAGE_MAGIC if key.endswith("images") else _LABEL_MAGIC
-            arrays[key] = read_idx(path, magic=magic)
+            arrays[key], paths[key] = read_idx(path, magic=magic), path
+        for key, array in arrays.items():
+            if key.endswith("images"):
+                check_finite(array, source=paths[key], name="the images")
+            else:
+                check_labels(array, 10, source=paths[key], name="the MNIST labels")
         splits = [
             self._split(arrays[f"{s}_images"], arrays[f"{s}_labels"], s) for s in ("train", "test")
         ]
@@ -148,8 +153,6 @@ class MnistIdxSpec(DatasetSpec):
                 f"MNIST {split} files disagree: {images.shape[0]} images but "
                 f"{labels.shape[0]} labels"
             )
-        if labels.size and int(labels.max()) > 9:
-            raise ValueError(f"MNIST {split} labels must lie in 0..9, found {int(labels.max())}")
         x = images.astype(np.float32) / 255.0
         x = x.reshape(x.shape[0], -1) if self.flatten else x[:, None, :, :]
         return Split(float_tensor(x), long_tensor(labels))

@@ -9,7 +9,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from occamlab.data.arrays import float_tensor, long_tensor
+from occamlab.data.arrays import check_finite, check_labels, float_tensor, long_tensor
 from occamlab.data.base import Data, Split, Task
 from occamlab.data.registry import DATASETS, DatasetSpec
 
@@ -22,8 +22,10 @@ class NpzSpec(DatasetSpec):
     """Arrays ``x_train, y_train, x_test, y_test`` from ``root`` (a ``.npz`` file) or
     ``root/data.npz``, loaded with ``allow_pickle=False``.
 
-    Inputs become float32 of shape ``(n, ...)``. Classification labels must be integers in
-    ``[0, C)`` and become int64 of shape ``(n,)``; regression targets become float32 of shape
+    Inputs become float32 of shape ``(n, ...)``; the training split must hold at least one
+    example, and inputs and regression targets must be finite (NaN or infinite values are
+    refused, naming the array). Classification labels must be integers in ``[0, C)`` and become
+    int64 of shape ``(n,)``; regression targets become float32 of shape
     ``(n, d)`` (a 1-D target becomes ``(n, 1)``). The split is the file's own, so ``seed`` is
     unused.
 
@@ -73,6 +75,16 @@ class NpzSpec(DatasetSpec):
                     f"{path}: x_{split} must have shape (n, ...) and y_{split} a matching first "
                     f"dimension n, got {x.shape} and {y.shape}"
                 )
+            if x.size == 0 and (split == "train" or x.shape[0]):
+                what = "no examples" if x.shape[0] == 0 else "no input features"
+                raise ValueError(
+                    f"{path}: x_{split} is empty ({what}: shape {x.shape}); the file must hold "
+                    f"x_{split} of shape (n, ...) with n >= 1 examples and y_{split} with their n "
+                    "targets"
+                )
+            if x.dtype.kind not in "iubf":
+                raise ValueError(f"{path}: x_{split} must hold numbers, got dtype {x.dtype}")
+            check_finite(x, source=path, name=f"x_{split}")
         if self.task == "classification":
             return self._classification(arrays, path)
         return self._regression(arrays, path)
@@ -87,19 +99,18 @@ class NpzSpec(DatasetSpec):
                     f"shape {y.shape}; use task='regression' for vector targets"
                 )
             if y.dtype.kind not in "iub":
-                if y.dtype.kind != "f" or not np.all(np.isfinite(y) & (y == np.round(y))):
+                check_finite(y, source=path, name=f"y_{split}")
+                if y.dtype.kind != "f" or not np.all(y == np.round(y)):
                     raise ValueError(
                         f"{path}: classification labels y_{split} must be integers, got dtype "
                         f"{y.dtype}; use task='regression' for real-valued targets"
                     )
             labels[split] = y.astype(np.int64)
         everything = np.concatenate([labels["train"], labels["test"]])
-        lowest, highest = int(everything.min()), int(everything.max())
-        num_classes = self.num_classes if self.num_classes is not None else highest + 1
-        if lowest < 0 or highest >= num_classes:
-            raise ValueError(
-                f"{path}: labels must lie in [0, {num_classes}), found [{lowest}, {highest}]"
-            )
+        num_classes = self.num_classes if self.num_classes is not None else everything.max() + 1
+        num_classes = max(int(num_classes), 1)
+        for split in ("train", "test"):
+            check_labels(labels[split], num_classes, source=path, name=f"y_{split}")
         return Data(
             name=self.name,
             train=Split(float_tensor(arrays["x_train"]), long_tensor(labels["train"])),
@@ -112,6 +123,11 @@ class NpzSpec(DatasetSpec):
         targets = {}
         for split in ("train", "test"):
             y = arrays[f"y_{split}"]
+            if y.dtype.kind not in "iubf":
+                raise ValueError(
+                    f"{path}: regression targets y_{split} must hold numbers, got dtype {y.dtype}"
+                )
+            check_finite(y, source=path, name=f"y_{split}")
             y = y[:, None] if y.ndim == 1 else y.reshape(y.shape[0], -1)
             targets[split] = y
         if targets["train"].shape[1] != targets["test"].shape[1]:

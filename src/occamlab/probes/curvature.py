@@ -238,6 +238,7 @@ def hessian_spectrum(
     exhausts ``max_matvecs`` says ``converged=False`` rather than claiming ``tol``.
     """
     spec = make_spec(HessianSpec, {**(spec.__dict__ if spec else {}), **options})
+    subject.check_finite()
     started = time.perf_counter()
     op = _operator(subject, spec)
     gen = torch.Generator().manual_seed(spec.seed)

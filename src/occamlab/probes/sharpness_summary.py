@@ -45,6 +45,7 @@ def sharpness_summary(
     adaptive and filter-normalized sharpness, and Jiang et al.'s PAC-Bayes σ, as one JSON-safe
     dict (each entry is the probe's own ``to_dict()``)."""
     spec = make_spec(SharpnessSpec, {**(spec.__dict__ if spec else {}), **options})
+    subject.check_finite()
     common = {"split": spec.split, "limit": spec.limit or None, "seed": spec.seed}
     hessian = hessian_spectrum(subject, k=1, split=spec.split, limit=spec.limit, seed=spec.seed)
     out: dict[str, Any] = {
