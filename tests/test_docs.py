@@ -5,7 +5,9 @@ The strict build needs the ``docs`` extra (``make setup`` installs it); it is sk
 mkdocs is missing and ``OCCAM_REQUIRE_DOCS`` is unset (CI sets it). The examples need only
 occamlab: the blocks of one page run in order in one fresh namespace, in a temporary directory,
 on one thread. A block preceded by ``<!-- no-exec -->`` is shown but not run (only for what a
-test cannot have, e.g. a Ray cluster).
+test cannot have, e.g. a Ray cluster). A block preceded by ``<!-- file: NAME.py -->`` is a file
+of the reader's (e.g. the module ``--subject`` imports): it is written to ``NAME.py`` in the
+temporary directory, importable by the blocks after it, instead of being run.
 """
 
 import importlib.util
@@ -21,6 +23,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 NO_EXEC = "<!-- no-exec -->"
+FILE = re.compile(r"^<!-- file: ([\w.]+\.py) -->$")
 FENCE = re.compile(r"^```python\n(.*?)^```$", re.DOTALL | re.MULTILINE)
 # Anything the browser would fetch by itself: scripts, stylesheets, images, fonts, frames.
 REMOTE = re.compile(
@@ -29,15 +32,19 @@ REMOTE = re.compile(
 )
 
 
-def python_blocks(page: Path) -> list[tuple[int, str]]:
-    """The page's ```python blocks that run, with their line numbers."""
+def python_blocks(page: Path) -> list[tuple[int, str, str | None]]:
+    """The page's ```python blocks that run or are files, with their line numbers and, for a
+    file, its name."""
     text = page.read_text(encoding="utf-8")
     blocks = []
     for match in FENCE.finditer(text):
         before = text[: match.start()].rstrip().splitlines()
-        if before and before[-1].strip() == NO_EXEC:
+        last = before[-1].strip() if before else ""
+        if last == NO_EXEC:
             continue
-        blocks.append((text.count("\n", 0, match.start()) + 2, match.group(1)))
+        file = FILE.match(last)
+        line = text.count("\n", 0, match.start()) + 2
+        blocks.append((line, match.group(1), file.group(1) if file else None))
     return blocks
 
 
@@ -48,9 +55,14 @@ def test_the_parser_finds_blocks_and_honours_no_exec(tmp_path):
     page = tmp_path / "p.md"
     page.write_text(
         "# t\n\n```python\nx = 1\n```\n\n<!-- no-exec -->\n```python\nraise SystemExit\n```\n"
-        "\n```bash\nls\n```\n\n```python\ny = x + 1\n```\n"
+        "\n```bash\nls\n```\n\n```python\ny = x + 1\n```\n\n<!-- file: m.py -->\n```python\nz = 2\n"
+        "```\n"
     )
-    assert python_blocks(page) == [(4, "x = 1\n"), (17, "y = x + 1\n")]
+    assert python_blocks(page) == [
+        (4, "x = 1\n", None),
+        (17, "y = x + 1\n", None),
+        (22, "z = 2\n", "m.py"),
+    ]
     assert len(PAGES) >= 10, "the docs lost their examples"
 
 
@@ -106,16 +118,24 @@ def test_docs_examples_run(page, tmp_path, monkeypatch):
     import matplotlib.pyplot as plt
 
     monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     namespace: dict = {"__name__": "__docs__"}
+    files = []
     try:
-        for line, code in python_blocks(page):
+        for line, code, file in python_blocks(page):
+            if file is not None:
+                (tmp_path / file).write_text(code)
+                files.append(file[:-3])
+                continue
             name = f"{page.relative_to(ROOT)}:{line}"
             exec(compile(code, name, "exec"), namespace)  # noqa: S102 - the docs' own examples
     finally:
         torch.set_num_threads(threads)
         plt.close("all")
+        for module in files:
+            sys.modules.pop(module, None)
 
 
 @pytest.mark.skipif(

@@ -128,14 +128,18 @@ class Subject:
             raise ValueError(f"eval_batch_size must be positive, got {self.eval_batch_size}")
         if not any(True for _ in self.model.parameters()):
             raise ValueError("the model has no parameters; a subject needs a trainable model")
-        if self.recipe is not None and not hasattr(self.recipe, "optimizer"):
+        self._check_shapes()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # recipe and init are checked whenever they are set (at construction or later).
+        if name == "recipe" and value is not None and not hasattr(value, "optimizer"):
             raise ValueError(
-                f"recipe must be an occamlab.TrainSpec, got {type(self.recipe).__name__}; "
+                f"recipe must be an occamlab.TrainSpec, got {type(value).__name__}; "
                 "e.g. TrainSpec(optimizer='adam', lr=1e-3, batch_size=64, epochs=30)"
             )
-        if self.init is not None:
-            self.init = self._checked_init(self.init)
-        self._check_shapes()
+        if name == "init" and value is not None:
+            value = self._checked_init(value)
+        super().__setattr__(name, value)
 
     def _checked_init(self, init: Params) -> dict[str, torch.Tensor]:
         own = self.params()

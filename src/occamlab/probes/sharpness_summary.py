@@ -20,7 +20,9 @@ class SharpnessSpec:
 
     Attributes:
         epsilon: Keskar et al.'s box size ε (also evaluated at ε/2).
-        subspace_dim: dimension of Keskar's random subspace (0: skip the subspace variant).
+        subspace_dim: dimension of Keskar's random subspace, at most the number of parameters (a
+            network with fewer uses them all; the result states the dimension used; 0: skip the
+            subspace variant).
         rho: radius of the adaptive and filter-normalized balls.
         target_deviation: PAC-Bayes σ: largest σ whose expected train error (regression: loss)
             rises by at most this.
@@ -68,6 +70,9 @@ def sharpness_summary(
     }
     if spec.subspace_dim:
         out["keskar_subspace"] = keskar_sharpness(
-            subject, epsilon=spec.epsilon, subspace_dim=spec.subspace_dim, **common
+            subject,
+            epsilon=spec.epsilon,
+            subspace_dim=min(spec.subspace_dim, subject.num_parameters),
+            **common,
         )
     return jsonable(out)

@@ -8,8 +8,9 @@ over a grid. Pérez-Ortiz et al. (2021) train with the "f_quad" objective
     f(Q) = (√(ℓ̂(Q) + B/2) + √(B/2))²,    B = (KL(Q‖P) + ln(2√m/δ)) / m,
 
 an upper bound of the kl-inverse, with ℓ̂ a [0, 1]-bounded surrogate of the 0-1 loss, here the
-bounded cross-entropy −ln(p_min + (1 − p_min)·p_y) / ln(1/p_min) (p_min = 1e-4) of one network
-drawn from Q per minibatch (reparametrization w = μ + s ⊙ ε, so gradients reach μ and ln s).
+bounded cross-entropy −ln(p_min + (1 − p_min)·p_y) / ln(1/p_min) (``PacBayesSpec.p_min``, 0.01 by
+default; ``P_MIN`` = 1e-4 when these functions are called directly) of one network drawn
+from Q per minibatch (reparametrization w = μ + s ⊙ ε, so gradients reach μ and ln s).
 
 Training goes through the one training loop (:func:`occamlab.train.fit` with an ``objective``):
 :class:`PosteriorNetwork` is a module whose parameters are μ, ln s and ln σ_P (σ_P² = λ); in

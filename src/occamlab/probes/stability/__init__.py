@@ -42,7 +42,8 @@ class StabilityReport:
         threshold: the recipe's threshold and the quantity it applies to.
         sharpness: that quantity at the subject: λ_max(H), or λ_max(P⁻¹H) for Adam.
         ratio: ``sharpness / threshold.value`` (1: at the edge; above 1: beyond it).
-        residual: the eigenpair's relative residual; ``converged`` whether it met ``tol``.
+        residual: the eigenpair's relative residual.
+        converged: whether it met the tolerance.
         num_examples: training examples of the loss (the first ``limit``).
         preconditioner: how P was obtained (Adam only).
     """
@@ -81,7 +82,8 @@ def edge_of_stability(
         recipe: the recipe it was trained with.
         limit: the first ``limit`` training examples (None: all).
         lambda_max: λ_max(H) on the same examples if already computed (SGD recipes reuse it).
-        tol, max_matvecs: Lanczos's relative residual and budget for the top eigenvalue.
+        tol: Lanczos's relative residual for the top eigenvalue.
+        max_matvecs: Lanczos's budget of matrix-vector products.
         seed: the Lanczos start vector.
     """
     threshold = stability_threshold(recipe)
