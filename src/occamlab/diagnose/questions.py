@@ -268,9 +268,7 @@ def parameters(
     log("sharpness")
     subspace = min(100, subject.num_parameters)  # Keskar's random subspace (default 100)
     sharp = jsonable(
-        sharpness_summary(
-            subject, limit=limit, seed=seed, subspace_dim=subspace, hessian=curvature
-        )
+        sharpness_summary(subject, limit=limit, seed=seed, subspace_dim=subspace, hessian=curvature)
     )
     log("loss-landscape plane")
     surface = landscape_plane(subject, steps=plan["landscape_steps"], limit=limit, seed=seed)

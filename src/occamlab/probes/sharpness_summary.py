@@ -56,9 +56,7 @@ def sharpness_summary(
     spec = make_spec(SharpnessSpec, {**(spec.__dict__ if spec else {}), **options})
     common = {"split": spec.split, "limit": spec.limit or None, "seed": spec.seed}
     if hessian is None:
-        hessian = hessian_spectrum(
-            subject, k=1, split=spec.split, limit=spec.limit, seed=spec.seed
-        )
+        hessian = hessian_spectrum(subject, k=1, split=spec.split, limit=spec.limit, seed=spec.seed)
     else:
         given = (hessian.spec.matrix, hessian.spec.split, hessian.spec.limit, hessian.spec.trace)
         if given != ("hessian", spec.split, spec.limit, True):
