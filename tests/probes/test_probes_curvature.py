@@ -103,3 +103,29 @@ def test_sharpness_monitor_tracks_lambda_max_with_warm_starts():
     assert monitor.records[-1]["lambda_max"] == pytest.approx(final, rel=1e-4)
     assert monitor.records[-1]["two_over_lr"] == pytest.approx(40.0)
     assert monitor.records[-1]["matvecs"] <= monitor.records[0]["matvecs"]
+
+
+def test_report_says_how_many_examples_of_the_split_it_used():
+    subject = tiny_subject("relu_mlp", n=48)
+    limited = hessian_spectrum(subject, k=1, limit=30, trace=False).to_dict()["operator"]
+    assert (limited["num_examples"], limited["split_examples"], limited["limit"]) == (30, 48, 30)
+    every = hessian_spectrum(subject, k=1, limit=0, trace=False).to_dict()["operator"]
+    assert (every["num_examples"], every["split_examples"], every["limit"]) == (48, 48, None)
+
+
+def test_sharpness_summary_reuses_a_hessian_report_of_the_same_loss():
+    from occamlab.probes.sharpness_summary import sharpness_summary
+
+    subject = tiny_subject("relu_mlp", n=40)
+    report = hessian_spectrum(subject, k=3, limit=30, seed=0)
+    options = {"limit": 30, "seed": 0, "subspace_dim": 5}
+    reused = sharpness_summary(subject, hessian=report, **options)
+    computed = sharpness_summary(subject, **options)
+    assert reused["lambda_max"] == report.lambda_max
+    assert reused["hessian_trace"] == report.trace
+    assert reused["lambda_max"] == pytest.approx(computed["lambda_max"], rel=1e-4)
+    assert reused["hessian_trace"] == pytest.approx(computed["hessian_trace"], rel=1e-6)
+    for key in ("keskar", "adaptive", "filter_normalized", "pacbayes", "keskar_subspace"):
+        assert reused[key] == computed[key], key
+    with pytest.raises(ValueError, match="limit 20"):
+        sharpness_summary(subject, hessian=report, **{**options, "limit": 20})

@@ -286,12 +286,21 @@ def parameters(
     log("weight spectra")
     spectra = weight_spectra(subject, seed=seed).to_dict(include_eigenvalues=True)
     log("Hessian spectrum")
-    hessian = hessian_spectrum(
-        subject, k=plan["hessian_k"], limit=limit, seed=seed, density=True
-    ).to_dict()
+    curvature = hessian_spectrum(
+        subject,
+        k=plan["hessian_k"],
+        limit=limit,
+        seed=seed,
+        density=True,
+        density_probes=plan["density_probes"],
+        density_steps=plan["density_steps"],
+    )
+    hessian = curvature.to_dict()
     log("sharpness")
     subspace = min(100, subject.num_parameters)  # Keskar's random subspace (default 100)
-    sharp = jsonable(sharpness_summary(subject, limit=limit, seed=seed, subspace_dim=subspace))
+    sharp = jsonable(
+        sharpness_summary(subject, limit=limit, seed=seed, subspace_dim=subspace, hessian=curvature)
+    )
     log("loss-landscape plane")
     surface = landscape_plane(subject, steps=plan["landscape_steps"], limit=limit, seed=seed)
     landscape = surface.to_dict()

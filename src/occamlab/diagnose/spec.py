@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 # Per budget: the compression budget, the widths retrained (as fractions of the subject's) and
-# their seeds, the bounds' optimization effort, the Hessian's eigenvalues and the picture's grid.
+# their seeds, the bounds' optimization effort, the Hessian's eigenvalues and SLQ density, and the
+# picture's grid.
 BUDGETS: dict[str, dict[str, Any]] = {
     "quick": {
         "simplify": "quick",
@@ -14,7 +15,17 @@ BUDGETS: dict[str, dict[str, Any]] = {
         "seeds": 2,
         "bounds": {},
         "hessian_k": 5,
-        "landscape_steps": 21,
+        # One SLQ probe of 60 Lanczos steps (deflated) instead of the probe's default four: the
+        # density costs a quarter of the Hessian-vector products (on a 40k-parameter CNN each
+        # costs about 5 forward passes), and with deflation one long probe already resolves
+        # the outliers (see occamlab.linalg.density).
+        "density_probes": 1,
+        "density_steps": 60,
+        # A 15 × 15 plane: the landscape costs one forward pass over the examples per point,
+        # and 441 points (21 × 21) made it the largest part of the quick diagnosis of a small
+        # CNN (about 20 s of CPU for 38k parameters on 1,000 examples); 225 points keep the
+        # grid's centre and resolve a basin.
+        "landscape_steps": 15,
         "limit": 1000,
     },
     "deep": {
@@ -23,6 +34,8 @@ BUDGETS: dict[str, dict[str, Any]] = {
         "seeds": 3,
         "bounds": {"posterior_epochs": 5, "finetune_epochs": 2, "levels": "4,8,16"},
         "hessian_k": 20,
+        "density_probes": 4,
+        "density_steps": 60,
         "landscape_steps": 41,
         "limit": 0,
     },

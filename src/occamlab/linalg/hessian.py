@@ -308,6 +308,8 @@ class CurvatureOperator(Operator):
             "dtype": str(self.dtype).removeprefix("torch."),
             "split": self.split,
             "num_examples": self.num_examples,
+            "split_examples": self.subject.num_examples(self.split),
+            "limit": self.limit,
             "batch_size": self.batch_size,
             "num_batches": self.num_batches,
             "block": self.block,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from occamlab.jsonable import jsonable
-from occamlab.probes.curvature import hessian_spectrum
+from occamlab.probes.curvature import HessianReport, hessian_spectrum
 from occamlab.probes.sharpness_ascent import adaptive_sharpness, filter_normalized_sharpness
 from occamlab.probes.sharpness_keskar import keskar_sharpness
 from occamlab.probes.sharpness_pacbayes import pacbayes_sigma
@@ -41,15 +41,34 @@ class SharpnessSpec:
 
 
 def sharpness_summary(
-    subject: Subject, *, spec: SharpnessSpec | None = None, **options: Any
+    subject: Subject,
+    *,
+    spec: SharpnessSpec | None = None,
+    hessian: HessianReport | None = None,
+    **options: Any,
 ) -> dict[str, Any]:
     """λ_max and 2/λ_max, Hessian trace, Keskar φ_ε (full space at ε and ε/2, random subspace),
     adaptive and filter-normalized sharpness, and Jiang et al.'s PAC-Bayes σ, as one JSON-safe
-    dict (each entry is the probe's own ``to_dict()``)."""
+    dict (each entry is the probe's own ``to_dict()``).
+
+    ``hessian``: a report of :func:`~occamlab.probes.curvature.hessian_spectrum` of the same
+    loss (the Hessian of the same split and limit, with its trace), whose λ_max and trace are
+    used instead of computing them again; None: a top-1 Lanczos run and the trace here.
+    """
     spec = make_spec(SharpnessSpec, {**(spec.__dict__ if spec else {}), **options})
     subject.check_finite()
     common = {"split": spec.split, "limit": spec.limit or None, "seed": spec.seed}
-    hessian = hessian_spectrum(subject, k=1, split=spec.split, limit=spec.limit, seed=spec.seed)
+    if hessian is None:
+        hessian = hessian_spectrum(subject, k=1, split=spec.split, limit=spec.limit, seed=spec.seed)
+    else:
+        given = (hessian.spec.matrix, hessian.spec.split, hessian.spec.limit, hessian.spec.trace)
+        if given != ("hessian", spec.split, spec.limit, True):
+            raise ValueError(
+                f"the hessian report is of matrix {given[0]!r}, split {given[1]!r}, limit "
+                f"{given[2]} (trace {given[3]}); sharpness needs the Hessian of split "
+                f"{spec.split!r}, limit {spec.limit}, with its trace: run hessian_spectrum with "
+                "those options, or pass hessian=None"
+            )
     out: dict[str, Any] = {
         "spec": spec,
         "lambda_max": hessian.lambda_max,

@@ -16,6 +16,7 @@ def test_within_model_heatmap_is_symmetric_with_unit_diagonal():
         assert report.procrustes[i][i] == pytest.approx(0.0, abs=1e-9)
         for j in range(k):
             assert report.cka[i][j] == pytest.approx(report.cka[j][i], abs=1e-12)
+            assert report.procrustes[i][j] == report.procrustes[j][i]  # each pair computed once
     json.dumps(report.to_dict(), allow_nan=False)
 
 

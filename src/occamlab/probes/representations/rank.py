@@ -50,8 +50,11 @@ class EffectiveRank:
         return dict(self.__dict__)
 
 
-def _numerical_rank(second_moment: torch.Tensor, n: int) -> int:
-    lam = torch.linalg.eigvalsh(second_moment).clamp(min=0)
+def _numerical_rank(second_moment: torch.Tensor, n: int, lam: torch.Tensor | None = None) -> int:
+    """Rank of the features from their second moment; ``lam``: its clamped eigenvalues when
+    already computed."""
+    if lam is None:
+        lam = torch.linalg.eigvalsh(second_moment).clamp(min=0)
     sigma = lam.sqrt()
     if sigma.numel() == 0 or float(sigma.max()) == 0:
         return 0
@@ -76,7 +79,7 @@ def effective_rank_from_stats(stats: FeatureStats, i: int) -> EffectiveRank:
         examples=stats.n,
         participation_ratio=pr,
         entropy_rank=entropy_rank,
-        numerical_rank=_numerical_rank(cov, stats.n),
+        numerical_rank=_numerical_rank(cov, stats.n, lam),
         activation_rank=_numerical_rank(raw, stats.n),
         dead_fraction=float((torch.diagonal(raw) <= 0).double().mean()),
     )

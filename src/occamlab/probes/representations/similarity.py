@@ -208,10 +208,15 @@ def layer_similarity(
     cka_rows = tuple(tuple(float(cka[i, j]) for j in cols) for i in range(count_a))
     procrustes = None
     if spec.procrustes:
-        procrustes = tuple(
-            tuple(_safe(lambda i=i, j=j: procrustes_from_stats(stats, i, j)) for j in cols)
-            for i in range(count_a)
-        )
+        # Within one model the distance matrix is symmetric: each pair is computed once.
+        distances: dict[tuple[int, int], float] = {}
+        for i in range(count_a):
+            for j in cols:
+                if other is None and (j, i) in distances:
+                    distances[i, j] = distances[j, i]
+                else:
+                    distances[i, j] = _safe(lambda i=i, j=j: procrustes_from_stats(stats, i, j))
+        procrustes = tuple(tuple(distances[i, j] for j in cols) for i in range(count_a))
     ranks = [effective_rank_from_stats(stats, i) for i in range(len(dims))]
     return SimilarityReport(
         spec=spec,
