@@ -5,7 +5,7 @@ Workload: a user's own ``nn.Module`` subclass (not from occamlab's model registr
 trained with Adam on scikit-learn's 8×8 digits (1,437 training images) before the timed part.
 Target: the quick diagnosis of it within 60 s of CPU time of this process. Each stage (the four
 questions, and the probes inside "what do the parameters say?") is timed in CPU seconds by
-wrapping the functions ``diagnose`` calls; these are extra rows against the total.
+wrapping the functions ``diagnose`` calls; they are printed as a breakdown.
 
 λ_max: the time of our Hessian probe's top eigenvalue (Lanczos, k=1, on the probe's examples)
 against a plain-PyTorch power iteration on the same loss (double backward of the eval-mode
@@ -172,10 +172,15 @@ def main() -> None:
     for stage, seconds in stages.items():
         print(f"  {stage:<36} {seconds:8.2f} s CPU")
 
-    rows = [row("quick diagnosis, CPU s (<= 60 s)", cpu, "budget", TARGET, 1.0)]
-    rows += [
-        row(f"stage {stage}, CPU s (share of the total)", seconds, "total", cpu, 1.0)
-        for stage, seconds in stages.items()
+    # The stages are printed above (a breakdown, not targets); the row is the whole diagnosis.
+    rows = [
+        row(
+            f"quick diagnosis, CPU s (wall {wall:.1f} s at load {load[0]:.2f})",
+            cpu,
+            "budget",
+            TARGET,
+            1.0,
+        )
     ]
 
     from occamlab.probes.curvature import hessian_spectrum

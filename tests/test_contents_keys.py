@@ -36,6 +36,14 @@ MODULE = textwrap.dedent(
     def make():
         torch.manual_seed(0)  # the user's code: the same weights on every call
         return Subject(model=Net(), data=toy_data(), name="mine")
+
+
+    def not_a_subject():
+        return Net()
+
+
+    def broken():
+        raise RuntimeError("the data folder is missing")
     """
 )
 
@@ -159,6 +167,12 @@ def test_digests_follow_contents():
         (("--subject", "os:system"), "not a Python function of yours"),
         (("--subject", "json:loads"), "needs arguments"),
         (("--subject", "../../etc:thing"), "dotted Python names, no paths"),
+        (("--subject", "builtins:eval"), "not a Python function of yours"),
+        (("--subject", "sys:exit"), "not a Python function of yours"),
+        (("--subject", "netmod:not_a_subject"), "returned Net, not an occamlab.Subject"),
+        (("--subject", "netmod:broken"), "raised RuntimeError at netmod.py:"),
+        (("--subject", "netmod:nothing"), "has no function 'nothing'"),
+        (("--subject", "no_such_module:make"), "cannot import module 'no_such_module'"),
     ],
 )
 def test_flags_that_do_not_apply_are_refused(own_module, tmp_path, capsys, args, message):

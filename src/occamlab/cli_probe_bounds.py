@@ -10,7 +10,7 @@ from occamlab.cli_subject import ResolvedSubject, SubjectChoice, resolve_subject
 from occamlab.probes.bounds.summary import BoundsSpec
 from occamlab.probes.measures.summary import MeasuresSpec
 from occamlab.recipes import initial_params
-from occamlab.report import figure, key_values, table
+from occamlab.report import esc, figure, key_values, table
 from occamlab.store import Store
 
 
@@ -93,12 +93,15 @@ def _measures_sections(result: dict[str, Any]) -> list[tuple[str, str]]:
         "generalization gap": result["generalization_gap"],
         "evaluated in eval mode": result["eval_mode"],
     }
-    return [
+    sections = [
         ("Generalization", key_values(summary)),
         ("Measures (Jiang et al. 2019)", table(rows)),
         ("Ingredients", key_values(result["ingredients"])),
         ("Seconds per family", key_values(result["seconds"])),
     ]
+    if result.get("notes"):
+        sections.append(("Not measured", "".join(f"<p>{esc(n)}</p>" for n in result["notes"])))
+    return sections
 
 
 def register(probe_app: typer.Typer, kit: CliKit) -> None:
@@ -174,6 +177,8 @@ def register(probe_app: typer.Typer, kit: CliKit) -> None:
             )
             for name, value in result["values"].items():
                 out.print(f"{name}: {'—' if value is None else f'{value:.5g}'}")
+            for note in result.get("notes", ()):
+                out.print(f"[dim]note: {note}[/]")
             out.print(f"report: {result['report']}")
 
         emit(as_json, result, human)

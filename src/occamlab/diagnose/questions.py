@@ -299,13 +299,20 @@ def parameters(
     log("sharpness")
     subspace = min(100, subject.num_parameters)  # Keskar's random subspace (default 100)
     sharp = jsonable(
-        sharpness_summary(subject, limit=limit, seed=seed, subspace_dim=subspace, hessian=curvature)
+        sharpness_summary(
+            subject,
+            limit=limit,
+            seed=seed,
+            subspace_dim=subspace,
+            search_depth=plan["sigma_depth"],
+            hessian=curvature,
+        )
     )
     log("loss-landscape plane")
     surface = landscape_plane(subject, steps=plan["landscape_steps"], limit=limit, seed=seed)
     landscape = surface.to_dict()
     log("layer similarity and effective ranks")
-    similarity = layer_similarity(subject, limit=limit).to_dict()
+    similarity = layer_similarity(subject, limit=limit, procrustes=plan["procrustes"]).to_dict()
     stability = None
     if recipe is not None:
         log("edge of stability of the recipe")

@@ -26,6 +26,14 @@ BUDGETS: dict[str, dict[str, Any]] = {
         # CNN (about 20 s of CPU for 38k parameters on 1,000 examples); 225 points keep the
         # grid's centre and resolve a basin.
         "landscape_steps": 15,
+        # PAC-Bayes σ to 0.9% (8 bisections of a factor-10 bracket) rather than to 1e-5: its
+        # Monte Carlo estimate (16 draws per σ) is noisier than 1% anyway, and each bisection
+        # costs 16 passes over the examples.
+        "sigma_depth": 8,
+        # CKA and effective ranks are what the sentence reads; Procrustes distances (an SVD of
+        # every pair of layers' cross-covariance) are left to the deep budget and to
+        # `occam probe similarity`.
+        "procrustes": False,
         "limit": 1000,
     },
     "deep": {
@@ -37,6 +45,8 @@ BUDGETS: dict[str, dict[str, Any]] = {
         "density_probes": 4,
         "density_steps": 60,
         "landscape_steps": 41,
+        "sigma_depth": 15,
+        "procrustes": True,
         "limit": 0,
     },
 }

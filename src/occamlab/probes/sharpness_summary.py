@@ -26,6 +26,8 @@ class SharpnessSpec:
         rho: radius of the adaptive and filter-normalized balls.
         target_deviation: PAC-Bayes σ: largest σ whose expected train error (regression: loss)
             rises by at most this.
+        search_depth: log-space bisection steps of the PAC-Bayes σ search: σ is found within a
+            factor 10^(1/2^depth) (depth 8: 0.9%) of the bracket it ends in.
         split: which data the loss is averaged over.
         limit: use the first this many examples (0: all of the split).
         seed: seeds every random start, subspace and Monte Carlo draw.
@@ -35,6 +37,7 @@ class SharpnessSpec:
     subspace_dim: int = 100
     rho: float = 0.05
     target_deviation: float = 0.1
+    search_depth: int = 15
     split: Literal["train", "test"] = "train"
     limit: int = 1000
     seed: int = 0
@@ -84,6 +87,7 @@ def sharpness_summary(
             target_deviation=spec.target_deviation,
             # Jiang et al. perturb until the training error rises; regression has only a loss.
             measure="error" if subject.data.task == "classification" else "loss",
+            search_depth=spec.search_depth,
             **common,
         ),
     }

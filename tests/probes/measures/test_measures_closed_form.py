@@ -185,6 +185,14 @@ def test_generalization_measures_report_everything():
     payload = report.to_dict()
     assert payload["catalog"]["path_norm"]["family"] == "path"
     assert payload["ingredients"]["sigma"] > 0
+    assert report.notes == ()
+
+
+def test_what_needs_the_initialization_or_history_is_said_when_missing():
+    report = generalization_measures(diagonal_subject(), num_samples=4, search_depth=4)
+    assert report.values["distance_frobenius"] is None
+    assert any("initial weights are unknown (pass --init-weights" in n for n in report.notes)
+    assert any("training history" in n for n in report.notes)
 
 
 def test_norm_bounds_of_a_single_linear_layer():

@@ -178,8 +178,8 @@ def _prior_mean(
         return {k: init[k].detach().clone() for k in params}, "init", subject.data
     if init is None:
         raise ValueError(
-            "a data-dependent prior is trained from the network's initialization: pass init= "
-            "(e.g. the init weights of the training run)"
+            "a data-dependent prior is trained from the network's initialization, which is "
+            "unknown here: pass --init-weights FILE (or init= / Subject.init)"
         )
     prior_data, bound_data = split_train(subject.data, fraction=spec.prior_fraction, seed=spec.seed)
     start = subject.clone({k: init[k] for k in params}, data=prior_data)

@@ -90,6 +90,7 @@ class MeasuresReport:
             (gap = test error − train error).
         seconds: wall time per family.
         eval_mode: always True.
+        notes: what could not be measured, and why.
     """
 
     values: dict[str, float | None]
@@ -99,6 +100,7 @@ class MeasuresReport:
     generalization_gap: float
     seconds: dict[str, float]
     eval_mode: bool = True
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         out = jsonable(self.__dict__)
@@ -160,6 +162,17 @@ def generalization_measures(
     )
     train = subject.evaluate(split="train")
     test = subject.evaluate(split="test")
+    notes = []
+    if init is None:
+        notes.append(
+            "distances from the initialization and the measures built on them are not measured: "
+            "the initial weights are unknown (pass --init-weights FILE, or set Subject.init)"
+        )
+    if history is None:
+        notes.append(
+            "the optimization measures (steps to a training loss) need the training history, "
+            "which only occamlab's own training runs record"
+        )
     return MeasuresReport(
         values={k: values.get(k) for k in CATALOG},
         ingredients={k: values.get(k) for k in _INGREDIENTS},
@@ -167,6 +180,7 @@ def generalization_measures(
         test_error=test.error,
         generalization_gap=test.error - train.error,
         seconds=seconds,
+        notes=tuple(notes),
     )
 
 
