@@ -309,7 +309,9 @@ def parameters(
         )
     )
     log("loss-landscape plane")
-    surface = landscape_plane(subject, steps=plan["landscape_steps"], limit=limit, seed=seed)
+    surface = landscape_plane(
+        subject, steps=plan["landscape_steps"], limit=limit, seed=seed, test=plan["landscape_test"]
+    )
     landscape = surface.to_dict()
     log("layer similarity and effective ranks")
     similarity = layer_similarity(subject, limit=limit, procrustes=plan["procrustes"]).to_dict()
