@@ -80,7 +80,10 @@ USER_ERRORS = (
 )
 
 # -- shared options -------------------------------------------------------------------------------
-StoreOpt = Annotated[Path, typer.Option("--store", help="SQLite run store (created if missing).")]
+StoreOpt = Annotated[
+    Path,
+    typer.Option("--store", help="SQLite run store (created by the commands that record runs)."),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 
 

@@ -73,6 +73,8 @@ def bounds_sections(result: dict[str, Any]) -> list[tuple[str, str]]:
     if result.get("norms"):
         sections.append(("Norm bounds (shapes, usually vacuous)", key_values(result["norms"])))
     sections.append(("Test-set bound", key_values(result["testset"])))
+    if result.get("skipped"):
+        sections.append(("Not computed", key_values(result["skipped"])))
     return sections
 
 

@@ -153,9 +153,13 @@ def diagnose(
     notes = [] if recipe is not None else [RECIPE_NOTE]
     init = init if init is not None else initial_params(subject)
     if init is None:
+        pacbayes = subject.data.task == "classification" and not any(
+            b.is_floating_point() for b in subject.buffers().values()
+        )  # otherwise no PAC-Bayes bound is computed, so there is no prior to speak of
         notes.append(
             "the initial weights are unknown (pass --init-weights FILE, or set Subject.init): "
-            "the PAC-Bayes prior is centred at zero and lottery tickets are skipped"
+            + ("the PAC-Bayes prior is centred at zero and " if pacbayes else "")
+            + "lottery tickets are skipped"
         )
     if subject.stochastic_layers:
         notes.append(
