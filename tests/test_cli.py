@@ -116,7 +116,7 @@ def test_diagnose_a_users_subject_and_weights(capsys, tmp_path, monkeypatch):
     answers = result["answers"]
     assert list(answers) == ["simpler", "essential", "bounds", "parameters"]
     assert all(a["sentence"] and a["numbers"] for a in answers.values())
-    assert result["notes"][0].startswith("the subject's training recipe is unknown")
+    assert result["notes"][0].startswith("the training recipe is unknown (pass --recipe FILE")
     html = Path(result["report"]).read_text()
     assert "diagnose: mlp on gaussian_mixture" in html
     assert (Path(result["report"]).parent / "index.html").is_file()

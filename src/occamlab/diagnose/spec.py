@@ -65,7 +65,8 @@ class DiagnoseSpec:
             width sweep with three seeds, longer bound optimization, more Hessian eigenvalues and
             a finer landscape, all on every example. Default: the quick budget (≤ 3 minutes for
             the default subject on a 2-core laptop CPU).
-        tolerance: largest drop of test accuracy still "as good as the original".
+        tolerance: largest drop of test accuracy still "as good as the original" (regression,
+            where there is no accuracy: largest relative rise of the test loss, e.g. 0.01 = 1%).
         delta: failure probability of every error bound.
         seeds: initialization seeds per width of the width sweep (0: the budget's).
         limit: examples used by the curvature, sharpness, landscape and similarity probes
