@@ -127,7 +127,7 @@ def test_the_parameter_sentence_follows_the_numbers():
     )
     text = "; ".join(clauses)
     assert "well trained (layer α 3.00–4.50" in text
-    assert "flat for its recipe (λ_max 4 is 0.20× the edge of stability 2/η = 20" in text
+    assert "flat for its recipe: λ_max 4 is 0.20× the edge of stability 2/η = 20 (η = 0.1)" in text
     assert numbers["stability threshold"] == pytest.approx(20.0)
     assert "a single basin" in text and "first" not in text  # all 80 examples used
     assert "b's representation has effective rank 3.0" in text and "concentrates" in text
@@ -139,7 +139,7 @@ def test_the_parameter_sentence_follows_the_numbers():
     )
     text = "; ".join(clauses)
     assert "l0 (α 1.50: very heavy-tailed)" in text and "l1 (α 8.00: under-trained" in text
-    assert "edge of stability (λ_max 25 ≥ 2/η = 20 (η = 0.1); 1.25×)" in text
+    assert "sits at the edge of stability: λ_max 25 is 1.25× the edge of stability 2/η = 20" in text
     assert "3 local minima" in text
     # Heavy-ball momentum 0.9 moves the edge to 3.8/η = 38: λ_max 25 is no longer past it.
     heavy = TrainSpec(lr=0.1, momentum=0.9)
@@ -147,9 +147,10 @@ def test_the_parameter_sentence_follows_the_numbers():
         _spectra([]), hot, SHARP, {"local_minima": 0}, SIMILARITY, _stability(heavy, 25), 200
     )
     text = "; ".join(clauses)
-    assert "close to the edge of stability (λ_max 25 is 0.66× the edge (2+2β)/η" in text
-    assert "= 38 (momentum β = 0.9, η = 0.1)" in text
-    assert "curvature of the loss on the first 80 of 200 examples" in text
+    assert (
+        "close to the edge of stability: λ_max 25 is 0.66× the edge of stability (2+2β)/η" in text
+    )
+    assert "= 38 (momentum β = 0.9, η = 0.1; loss on the first 80 of 200 examples)" in text
     assert "no layer has the 50 eigenvalues" in clauses[0]
     # Adam: the preconditioned sharpness against (2+2β₁)/((1−β₁)η) = 38/η.
     adam = TrainSpec(optimizer="adam", lr=1e-3)
@@ -157,7 +158,10 @@ def test_the_parameter_sentence_follows_the_numbers():
         _spectra([]), HESSIAN, SHARP, {"local_minima": 1}, SIMILARITY, _stability(adam, 4e4), 80
     )
     text = "; ".join(clauses)
-    assert "Adam's preconditioned sharpness λ_max(P⁻¹H) 4e+04 ≥ (2+2β₁)/((1−β₁)η)" in text
+    assert (
+        "Adam's preconditioned sharpness λ_max(P⁻¹H) 4e+04 is 1.05× the edge of stability "
+        "(2+2β₁)/((1−β₁)η)" in text
+    )
     assert numbers["stability threshold"] == pytest.approx(38_000)
     # No recipe: no verdict, and the sentence says why.
     numbers, clauses = _parameter_clauses(

@@ -146,7 +146,7 @@ def test_adam_network_with_its_recipe_and_init(own, capsys, monkeypatch):
     params = answers["parameters"]
     sentence = params["sentence"]
     assert "Adam's preconditioned sharpness λ_max(P⁻¹H)" in sentence
-    assert "(2+2β₁)/((1−β₁)η) = 3.8e+03 (β₁ = 0.9, η = 0.01)" in sentence
+    assert "the edge of stability (2+2β₁)/((1−β₁)η) = 3.8e+03 (β₁ = 0.9, η = 0.01;" in sentence
     assert params["numbers"]["stability threshold"] == pytest.approx(38 / 0.01)
     x, y = data.train.x[:LIMIT], data.train.y[:LIMIT]
     hessian, flat, loss = _dense(model, x, y)
@@ -167,7 +167,7 @@ def test_adam_network_with_its_recipe_and_init(own, capsys, monkeypatch):
     assert stated == pytest.approx(preconditioned, rel=1e-2)
     assert f"{stated:.3g}" in sentence
     ratio = preconditioned / 3800
-    verdict = "flat for its recipe" if ratio <= 0.5 else "edge of stability"
+    verdict = "flat for its recipe" if ratio <= 0.5 else "edge of stability:"
     assert verdict in sentence
 
     # Fine-tuning used the given recipe (shortened, at a lower rate), not a default one.

@@ -242,12 +242,12 @@ def bounds(
             f"certify with more training examples than {subject.num_examples('train'):,}",
         ]
         if init is not None and "pacbayes" not in skipped:
-            remedies.append("a data-dependent prior (occam probe bounds --prior data)")
+            remedies.append("use a data-dependent prior (occam probe bounds --prior data)")
         elif init is None:
             remedies.append("pass the initial weights (--init-weights) to centre a prior there")
         sentence += (
             f"; the bounds from the training data alone are vacuous here ({values}), so "
-            f"{', '.join(remedies[:-1])} or {remedies[-1]}."
+            f"{', '.join(remedies[:-1])}, or {remedies[-1]}."
         )
     elif training_only:
         tight = min(training_only, key=lambda r: r["value"])
@@ -385,10 +385,8 @@ def _parameter_clauses(spectra, hessian, sharp, landscape, similarity, stability
     )
     used = hessian["operator"]["num_examples"]
     numbers["examples of the curvature probes"] = used
-    clause = _stability_clause(stability, lam, hessian, numbers)
-    if used < num_train:
-        clause += f" (curvature of the loss on the first {used:,} of {num_train:,} examples)"
-    clauses.append(clause)
+    examples = f"loss on the first {used:,} of {num_train:,} examples" if used < num_train else ""
+    clauses.append(_stability_clause(stability, lam, hessian, numbers, examples))
     minima = landscape["local_minima"]
     numbers["local minima on the landscape plane"] = minima
     clauses.append(
@@ -424,12 +422,18 @@ def _parameter_clauses(spectra, hessian, sharp, landscape, similarity, stability
 
 
 def _stability_clause(
-    stability: dict[str, Any] | None, lam: float, hessian: dict[str, Any], numbers: dict
+    stability: dict[str, Any] | None,
+    lam: float,
+    hessian: dict[str, Any],
+    numbers: dict,
+    examples: str,
 ) -> str:
-    """The recipe's edge of stability against the curvature its optimizer equilibrates."""
+    """The recipe's edge of stability against the curvature its optimizer equilibrates
+    (``examples``: which examples the loss is averaged over, when not all)."""
     if stability is None:
+        where = f"; {examples}" if examples else ""
         return (
-            f"the top Hessian eigenvalue is {lam:.3g} (trace {hessian['trace']:.3g}); no "
+            f"the top Hessian eigenvalue is {lam:.3g} (trace {hessian['trace']:.3g}{where}); no "
             f"edge-of-stability verdict: {UNKNOWN_RECIPE}"
         )
     t = stability["threshold"]
@@ -442,15 +446,12 @@ def _stability_clause(
     numbers["stability threshold"] = t["value"]
     numbers["stability threshold formula"] = t["formula"]
     numbers["sharpness / threshold"] = ratio
-    edge = f"{t['formula']} = {t['value']:.3g} ({t['constants']})"
+    edge = (
+        f"the edge of stability {t['formula']} = {t['value']:.3g} "
+        f"({'; '.join(filter(None, [t['constants'], examples]))})"
+    )
     if stability["verdict"] == "flat":
-        return (
-            f"the minimum is flat for its recipe ({what} is {ratio:.2f}× the edge of stability "
-            f"{edge})"
-        )
+        return f"the minimum is flat for its recipe: {what} is {ratio:.2f}× {edge}"
     if stability["verdict"] == "near":
-        return (
-            f"the minimum is close to the edge of stability ({what} is {ratio:.2f}× the edge "
-            f"{edge})"
-        )
-    return f"the minimum sits at the edge of stability ({what} ≥ {edge}; {ratio:.2f}×)"
+        return f"the minimum is close to the edge of stability: {what} is {ratio:.2f}× {edge}"
+    return f"the minimum sits at the edge of stability: {what} is {ratio:.2f}× {edge}"
