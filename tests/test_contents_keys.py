@@ -44,6 +44,12 @@ MODULE = textwrap.dedent(
 
     def broken():
         raise RuntimeError("the data folder is missing")
+
+
+    def nan_inputs():
+        data = toy_data()
+        data.train.x[3, 1] = float("nan")
+        return Subject(model=Net(), data=data)
     """
 )
 
@@ -172,6 +178,7 @@ def test_digests_follow_contents():
         (("--subject", "netmod:not_a_subject"), "returned Net, not an occamlab.Subject"),
         (("--subject", "netmod:broken"), "raised RuntimeError at netmod.py:"),
         (("--subject", "netmod:nothing"), "has no function 'nothing'"),
+        (("--subject", "netmod:nan_inputs"), "train split's x holds 1 NaN or infinite value"),
         (("--subject", "no_such_module:make"), "cannot import module 'no_such_module'"),
     ],
 )

@@ -209,6 +209,7 @@ def _with_history(subject: Subject, choice: SubjectChoice) -> Subject:
 
 def resolve_subject(choice: SubjectChoice, store: Store, *, progress: bool) -> ResolvedSubject:
     """Build (or train, or import) the subject the flags describe."""
+    from occamlab.data.arrays import check_finite
     from occamlab.fingerprint import subject_fingerprint
     from occamlab.recipes import import_subject, make_subject
     from occamlab.runs import train_run
@@ -222,6 +223,9 @@ def resolve_subject(choice: SubjectChoice, store: Store, *, progress: bool) -> R
             "with --subject: your function builds the model and data",
         )
         subject, factory = import_subject(choice.subject, with_factory=True)
+        for split in ("train", "test"):  # data from a user's function: checked like files
+            for name, tensor in (("x", subject.split(split).x), ("y", subject.split(split).y)):
+                check_finite(tensor.numpy(), source=choice.subject, name=f"{split} split's {name}")
         if choice.weights is not None:
             load_into(subject.model, choice.weights)
             subject.meta["weights"] = str(choice.weights)
