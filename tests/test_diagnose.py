@@ -54,7 +54,8 @@ def test_every_question_is_answered_from_its_own_numbers(registry_diagnosis):
     if "vacuous" not in bounds.sentence:
         assert "certified only by the test-set bound" in bounds.sentence
         if "from the training data alone, PAC-Bayes" in bounds.sentence:
-            assert "trained from the initialization on 112 of the 160" in bounds.sentence
+            assert "trained on 112 of the training examples" in bounds.sentence
+            assert "on the other 48 of the 160 training examples" in bounds.sentence
     assert report["test_error"] == pytest.approx(1 - d.test.accuracy)
     params = d.answers["parameters"]
     lam = params.results["hessian"]["lambda_max"]

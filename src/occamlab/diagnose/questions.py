@@ -234,8 +234,8 @@ def bounds(
     n_train = subject.num_examples("train")
     if pacbayes.get("prior") == "data":
         prior_words = (
-            f"a prior trained from the initialization on {pacbayes['prior_examples']:,} of the "
-            f"{n_train:,} training examples, the bound evaluated on the other {pacbayes['m']:,}"
+            f"that network as the prior's centre (trained from the initialization), the bound "
+            f"evaluated on the other {pacbayes['m']:,} of the {n_train:,} training examples"
         )
     elif pacbayes.get("prior") == "init":
         prior_words = (
