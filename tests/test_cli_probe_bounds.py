@@ -22,7 +22,11 @@ def test_probe_bounds_and_measures_store_runs_with_pages(capsys, tmp_path):
     result = json.loads(out)
     names = [r["bound"] for r in result["rows"]]
     assert names[0].startswith("test-set") and any(n.startswith("PAC-Bayes") for n in names)
-    assert result["pacbayes"]["prior"] == "init"  # the registry subject's initialization
+    # the registry subject's initialization is known: the prior is trained from it on 70% of
+    # the training set and the certificate, which names its predictor, uses the rest
+    pacbayes = result["pacbayes"]
+    assert pacbayes["prior"] == "data" and pacbayes["m"] + pacbayes["prior_examples"] == 200
+    assert "trained on 140 of the training examples" in pacbayes["predictor"]
     for row in result["rows"]:
         assert row["network_test_error"] == result["test_error"]
         if row["kind"] == "certificate":

@@ -47,6 +47,15 @@ def test_every_question_is_answered_from_its_own_numbers(registry_diagnosis):
     best = min((r for r in report["rows"] if r["kind"] == "certificate"), key=lambda r: r["value"])
     assert f"at most {best['value']:.1%}" in bounds.sentence
     assert best["value"] >= report["test_error"] - 1e-12 or best["bound"].startswith("PAC")
+    # the PAC-Bayes prior is trained from the initialization on 70% of the training set; the
+    # sentence says what the training-data bounds certify, with which prior and data
+    pacbayes = report["pacbayes"]
+    assert pacbayes["prior"] == "data" and pacbayes["prior_examples"] == 112
+    if "vacuous" not in bounds.sentence:
+        assert "certified only by the test-set bound" in bounds.sentence
+        if "from the training data alone, PAC-Bayes" in bounds.sentence:
+            assert "trained on 112 of the training examples" in bounds.sentence
+            assert "on the other 48 of the 160 training examples" in bounds.sentence
     assert report["test_error"] == pytest.approx(1 - d.test.accuracy)
     params = d.answers["parameters"]
     lam = params.results["hessian"]["lambda_max"]

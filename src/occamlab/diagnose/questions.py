@@ -230,6 +230,23 @@ def bounds(
     training_only = [r for r in certificates if not r["bound"].startswith("test-set")]
     vacuous = [r for r in training_only if not r["non_vacuous"]]
     skipped = report.get("skipped", {})
+    pacbayes = report.get("pacbayes") or {}
+    n_train = subject.num_examples("train")
+    if pacbayes.get("prior") == "data":
+        prior_words = (
+            f"that network as the prior's centre (trained from the initialization), the bound "
+            f"evaluated on the other {pacbayes['m']:,} of the {n_train:,} training examples"
+        )
+    elif pacbayes.get("prior") == "init":
+        prior_words = (
+            f"a data-independent prior centred at the initialization, the bound evaluated on all "
+            f"{pacbayes['m']:,} training examples"
+        )
+    else:
+        prior_words = (
+            f"a data-independent prior centred at zero (the initialization is unknown), the "
+            f"bound evaluated on all {pacbayes.get('m', n_train):,} training examples"
+        )
     if "pacbayes" in skipped:
         sentence += (
             f"; no PAC-Bayes bound was computed: {skipped['pacbayes']}, which a Gibbs posterior "
@@ -239,9 +256,9 @@ def bounds(
         values = ", ".join(f"{r['bound']} {r['value']:.2f}" for r in vacuous)
         remedies = [
             "keep a held-out set",
-            f"certify with more training examples than {subject.num_examples('train'):,}",
+            f"certify with more training examples than {n_train:,}",
         ]
-        if init is not None and "pacbayes" not in skipped:
+        if init is not None and pacbayes.get("prior") == "init":
             remedies.append("use a data-dependent prior (occam probe bounds --prior data)")
         elif init is None:
             remedies.append("pass the initial weights (--init-weights) to centre a prior there")
@@ -253,11 +270,19 @@ def bounds(
         tight = min(training_only, key=lambda r: r["value"])
         sentence += (
             f"; from the training data alone, {tight['bound']} certifies {tight['value']:.1%} "
-            f"for {tight['certifies']}, {tight['value'] / max(test_error, 1e-12):.1f}× the "
-            "network's test error."
+            f"for {tight['certifies']} (its test error {tight['its_test_error']:.1%}; "
+            f"{tight['value'] / max(test_error, 1e-12):.1f}× the network's test error)"
+        )
+        if tight["bound"].startswith("PAC-Bayes"):
+            sentence += f", with {prior_words}"
+        sentence += (
+            "; the trained network itself is certified only by the test-set bound (no "
+            "training-data bound here is about the network's own deterministic predictions)."
         )
     else:
         sentence += "."
+    if "data-dependent prior" in skipped:
+        sentence += f" No data-dependent prior: {skipped['data-dependent prior']}."
     numbers = {
         "test error": test_error,
         "train error": report["train_error"],

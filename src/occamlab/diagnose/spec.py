@@ -43,7 +43,7 @@ BUDGETS: dict[str, dict[str, Any]] = {
         "simplify": "deep",
         "width_factors": (1 / 32, 1 / 16, 1 / 8, 1 / 4, 1 / 2, 1, 2, 4),
         "seeds": 3,
-        "bounds": {"posterior_epochs": 5, "finetune_epochs": 2, "levels": "4,8,16"},
+        "bounds": {"posterior_epochs": 100, "finetune_epochs": 2, "levels": "4,8,16"},
         "hessian_k": 20,
         "density_probes": 4,
         "density_steps": 60,

@@ -46,7 +46,12 @@ from occamlab.probes.bounds.pacbayes import (
     pac_bayes_kl_bound,
     sampled_errors,
 )
-from occamlab.probes.bounds.posterior import optimize_posterior, prior_std_grid
+from occamlab.probes.bounds.posterior import (
+    ObjectiveName,
+    grid_resolution,
+    optimize_posterior,
+    prior_std_grid,
+)
 from occamlab.probes.bounds.testset import count_errors
 from occamlab.subject import Params, Subject
 from occamlab.train import TrainSpec, fit
@@ -62,14 +67,18 @@ class PacBayesSpec:
         prior_fraction: share of the training set the data-dependent prior is trained on.
         prior_epochs: epochs of training the data-dependent prior (SGD, momentum 0.9, cosine).
         prior_lr: learning rate of that training.
+        objective: the training objective of the posterior, ``quad``, ``lambda`` or ``classic``
+            (:mod:`occamlab.probes.bounds.posterior`).
         posterior_epochs: epochs of posterior optimization (0: isotropic posterior, no training).
         posterior_lr: Adam learning rate of the posterior means.
-        std_rate: the log standard deviations learn this many times faster than the means.
+        std_rate: the log standard deviations' learning rate is this × ``posterior_lr``.
         posterior_std: initial posterior standard deviation.
-        prior_std: initial prior standard deviation (per tensor, trained, then rounded).
+        train_mean: optimize the posterior means (False: Q stays centred where it starts).
+        max_seconds: CPU seconds after which the optimization stops (0: no limit).
         p_min: floor of the bounded cross-entropy surrogate used in training.
         batch_size: minibatch size of the posterior optimization.
-        grid_size: J, prior scales σ_max·2^(−j/4), j < J, with σ_max = 1.
+        grid_octaves: the prior scales searched span 2^−grid_octaves..1, at a resolution per
+            octave set by each block's size (:func:`grid_resolution`).
         mc_trials: Monte Carlo trials for the Gibbs error (0: each bound example once).
         delta: failure probability of the PAC-Bayes statement.
         mc_delta: failure probability of the Monte Carlo estimate.
@@ -80,14 +89,16 @@ class PacBayesSpec:
     prior_fraction: float = 0.5
     prior_epochs: int = 20
     prior_lr: float = 0.1
-    posterior_epochs: int = 3
-    posterior_lr: float = 1e-4
-    std_rate: float = 100.0
-    posterior_std: float = 0.003
-    prior_std: float = 0.03
+    objective: ObjectiveName = "quad"
+    posterior_epochs: int = 100
+    posterior_lr: float = 1e-3
+    std_rate: float = 10.0
+    posterior_std: float = 0.01
+    train_mean: bool = True
+    max_seconds: float = 0.0
     p_min: float = 0.01
     batch_size: int = 256
-    grid_size: int = 64
+    grid_octaves: int = 16
     mc_trials: int = 50_000
     delta: float = 0.04
     mc_delta: float = 0.01
@@ -96,13 +107,18 @@ class PacBayesSpec:
     def __post_init__(self) -> None:
         checks = [
             (self.prior in ("init", "data"), f"prior must be init or data, got {self.prior!r}"),
+            (
+                self.objective in ("quad", "lambda", "classic"),
+                f"objective must be quad, lambda or classic, got {self.objective!r}",
+            ),
             (0 < self.prior_fraction < 1, "prior_fraction must lie in (0, 1)"),
             (self.prior_epochs >= 1, "prior_epochs must be >= 1"),
             (self.posterior_epochs >= 0, "posterior_epochs must be >= 0"),
             (min(self.prior_lr, self.posterior_lr, self.std_rate) > 0, "rates must be > 0"),
-            (min(self.posterior_std, self.prior_std) > 0, "standard deviations must be > 0"),
+            (self.posterior_std > 0, "posterior_std must be > 0"),
+            (self.max_seconds >= 0, "max_seconds must be >= 0 (0: no limit)"),
             (0 < self.p_min < 1, "p_min must lie in (0, 1)"),
-            (self.batch_size >= 1 and self.grid_size >= 1, "batch_size, grid_size must be >= 1"),
+            (self.batch_size >= 1 and self.grid_octaves >= 1, "batch_size, grid_octaves >= 1"),
             (self.mc_trials >= 0, "mc_trials must be >= 0 (0: every bound example once)"),
             (0 < self.delta < 1 and 0 < self.mc_delta < 1, "delta, mc_delta must lie in (0, 1)"),
             (self.delta + self.mc_delta < 1, "delta + mc_delta must be < 1"),
@@ -195,28 +211,41 @@ def _prior_mean(
 
 
 def _best_prior_stds(
-    q: Gaussian, prior_mean: Mapping[str, torch.Tensor], grid, *, shared: bool
+    q: Gaussian, prior_mean: Mapping[str, torch.Tensor], *, octaves: int, shared: bool
 ) -> tuple[float, dict[str, float], float]:
-    """The grid scale(s) minimizing KL(Q‖P): one per tensor, or one ``shared`` by all.
+    """The grid scale of each prior block (a tensor, or the whole network if ``shared``).
 
-    Returns (KL, scale per tensor, number of prior combinations the union bound covers).
+    Each block of n parameters gets its own grid, 2^(−j/k) for j < octaves·k with
+    k = :func:`grid_resolution` (n) fixed in advance, and the scale minimizing
+    KL = ½ Σ [(s_i² + (μ_i − μ_P,i)²)/σ² − 1 + ln(σ²/s_i²)] over it.
+
+    Returns (KL at the chosen scales in float64, scale per tensor, ln of the number of prior
+    combinations the union bound covers).
     """
-    table = {}
-    for name in q.mean:
-        part = Gaussian({name: q.mean[name]}, {name: q.std[name]})
-        table[name] = [
-            gaussian_kl(part, Gaussian.isotropic({name: prior_mean[name]}, s)) for s in grid
-        ]
-    if shared:
-        totals = [sum(table[name][j] for name in q.mean) for j in range(len(grid))]
-        best = min(range(len(grid)), key=totals.__getitem__)
-        return totals[best], {name: grid[best] for name in q.mean}, float(len(grid))
-    scales, total = {}, 0.0
-    for name, values in table.items():
-        best = min(range(len(grid)), key=values.__getitem__)
-        scales[name] = grid[best]
-        total += values[best]
-    return total, scales, float(len(grid)) ** len(q.mean)
+    blocks = [list(q.mean)] if shared else [[name] for name in q.mean]
+    scales: dict[str, float] = {}
+    log_combinations = 0.0
+    for names in blocks:
+        n = sum(q.mean[k].numel() for k in names)
+        a = sum(
+            float(
+                (q.std[k].double() ** 2 + (q.mean[k].double() - prior_mean[k].double()) ** 2).sum()
+            )
+            for k in names
+        )
+        log_det = sum(float(torch.log(q.std[k].double() ** 2).sum()) for k in names)
+        grid = torch.tensor(
+            prior_std_grid(octaves=octaves, per_octave=grid_resolution(n)), dtype=torch.float64
+        )
+        values = 0.5 * (a / grid**2 - n + n * torch.log(grid**2) - log_det)
+        best = float(grid[int(values.argmin())])
+        scales.update(dict.fromkeys(names, best))
+        log_combinations += math.log(len(grid))
+    prior = Gaussian(
+        {k: prior_mean[k] for k in q.mean},
+        {k: torch.full_like(q.mean[k], scales[k]) for k in q.mean},
+    )
+    return gaussian_kl(q, prior), scales, log_combinations
 
 
 def _isotropic_posterior(
@@ -236,11 +265,25 @@ def _isotropic_posterior(
     return best[1], {"steps": 0, "seconds": 0.0, "history": []}
 
 
+def _predictor(prior_kind: str, spec: PacBayesSpec, prior_examples: int) -> str:
+    """What the certificate is about, in words."""
+    gibbs = "the Gibbs classifier of a Gaussian posterior (a fresh network from Q per prediction)"
+    if prior_kind == "data":
+        return (
+            f"{gibbs} started at a network trained on {prior_examples:,} of the training "
+            "examples (the prior's centre), not the trained network itself"
+        )
+    if spec.posterior_epochs == 0 or not spec.train_mean:
+        return f"{gibbs} centred at the trained network's weights"
+    return f"{gibbs} whose mean was optimized starting from the trained network's weights"
+
+
 def pacbayes_bound(
     subject: Subject,
     *,
     init: Params | None = None,
     spec: PacBayesSpec | None = None,
+    progress: bool = False,
 ) -> PacBayesBound:
     """A PAC-Bayes certificate for ``subject`` (see the module docstring for the steps).
 
@@ -248,6 +291,7 @@ def pacbayes_bound(
         subject: a trained classifier (never modified; evaluated in eval mode).
         init: its initial parameters (the prior's centre; required for ``prior="data"``).
         spec: options and budget (:class:`PacBayesSpec`).
+        progress: a progress bar of the posterior optimization on stderr.
     """
     spec = spec or PacBayesSpec()
     if subject.data.task != "classification":
@@ -263,7 +307,7 @@ def pacbayes_bound(
     prior_mean, prior_kind, bound_data = _prior_mean(subject, init, spec)
     bound = bound_data.train
     m = len(bound)
-    grid = prior_std_grid(size=spec.grid_size)
+    grid = prior_std_grid(octaves=spec.grid_octaves)
     if spec.posterior_epochs > 0:
         start = subject.params() if prior_kind != "data" else prior_mean
         fitted = optimize_posterior(
@@ -272,11 +316,15 @@ def pacbayes_bound(
             mean=start,
             prior_mean=prior_mean,
             std=spec.posterior_std,
-            prior_std=spec.prior_std,
             m=m,
             delta=spec.delta,
+            objective=spec.objective,
+            shared_prior_scale=prior_kind == "data",
+            train_mean=spec.train_mean,
             std_rate=spec.std_rate,
             p_min=spec.p_min,
+            max_seconds=spec.max_seconds,
+            progress=progress,
             seed=spec.seed,
             train=TrainSpec(
                 optimizer="adam",
@@ -289,12 +337,19 @@ def pacbayes_bound(
             ),
         )
         q = fitted.posterior
-        optimization = {"steps": fitted.steps, "seconds": fitted.seconds, "history": fitted.history}
+        optimization = {
+            "steps": fitted.steps,
+            "seconds": fitted.seconds,
+            "stop_reason": fitted.stop_reason,
+            "objective": spec.objective,
+            "history": fitted.history,
+        }
     else:
         q, optimization = _isotropic_posterior(subject, prior_mean, bound, spec, grid, generator)
-    shared = prior_kind == "data"
-    kl, prior_stds, combinations = _best_prior_stds(q, prior_mean, grid, shared=shared)
-    delta = spec.delta / combinations
+    kl, prior_stds, log_combinations = _best_prior_stds(
+        q, prior_mean, octaves=spec.grid_octaves, shared=prior_kind == "data"
+    )
+    delta = math.exp(math.log(spec.delta) - log_combinations)
     trials = spec.mc_trials or None
     errors, n = sampled_errors(subject, q, bound, trials=trials, generator=generator)
     upper = monte_carlo_risk_bound(errors, n, spec.mc_delta)
@@ -306,6 +361,7 @@ def pacbayes_bound(
         {k: torch.full_like(q.mean[k], prior_stds[k]) for k in q.mean},
     )
     return PacBayesBound(
+        predictor=_predictor(prior_kind, spec, len(subject.data.train) - m),
         bound=pac_bayes_kl_bound(upper, kl, m, delta),
         mcallester=mcallester_bound(upper, kl, m, delta),
         catoni=catoni,
@@ -322,7 +378,7 @@ def pacbayes_bound(
         prior=prior_kind,
         prior_examples=len(subject.data.train) - m,
         prior_stds=prior_stds,
-        search_bits=math.log2(combinations),
+        search_bits=log_combinations / math.log(2.0),
         distance_to_prior=distance(q, prior),
         posterior_std=q.std_summary(),
         posterior_test_error=test_errors / test_n,
