@@ -234,8 +234,8 @@ def bounds(
     n_train = subject.num_examples("train")
     if pacbayes.get("prior") == "data":
         prior_words = (
-            f"that network as the prior's centre (trained from the initialization), the bound "
-            f"evaluated on the other {pacbayes['m']:,} of the {n_train:,} training examples"
+            f"the bound evaluated on the other {pacbayes['m']:,} of the {n_train:,} training "
+            "examples"
         )
     elif pacbayes.get("prior") == "init":
         prior_words = (
@@ -274,11 +274,10 @@ def bounds(
             f"{tight['value'] / max(test_error, 1e-12):.1f}× the network's test error)"
         )
         if tight["bound"].startswith("PAC-Bayes"):
-            sentence += f", with {prior_words}"
-        sentence += (
-            "; the trained network itself is certified only by the test-set bound (no "
-            "training-data bound here is about the network's own deterministic predictions)."
-        )
+            sentence += (
+                f", {prior_words}" if pacbayes.get("prior") == "data" else f", with {prior_words}"
+            )
+        sentence += "; the trained network itself is certified only by the test-set bound."
     else:
         sentence += "."
     if "data-dependent prior" in skipped:
