@@ -273,7 +273,7 @@ def bounds(
             f"for {tight['certifies']} (its test error {tight['its_test_error']:.1%}; "
             f"{tight['value'] / max(test_error, 1e-12):.1f}× the network's test error)"
         )
-        if tight["bound"].startswith("PAC-Bayes"):
+        if "PAC-Bayes" in tight["bound"]:
             sentence += (
                 f", {prior_words}" if pacbayes.get("prior") == "data" else f", with {prior_words}"
             )

@@ -9,6 +9,9 @@ the Gibbs error on a fresh draw of N = 100,000 examples, one network from Q per 
 Monte Carlo standard error is at most 0.0016; a bound counts as holding only if it exceeds that
 estimate by three standard errors (a conservative check). The certificate holds with
 probability ≥ 1 − δ − δ_MC = 0.95, so at least 95% of the draws must hold.
+
+The disintegrated bound of each draw certifies one network h drawn once from Q; its true risk is
+h's error on the same fresh examples, and it must hold in at least 95% of the draws too.
 """
 
 import math
@@ -37,6 +40,7 @@ def _draw(n: int, generator: torch.Generator) -> Split:
 @pytest.mark.slow
 def test_optimized_certificate_holds_in_95_percent_of_200_training_sets():
     holds, naive, bounds, risks, moved = [], 0, [], [], 0
+    one_holds, one_bounds = [], []
     for rep in range(DRAWS):
         g = torch.Generator().manual_seed(rep)
         train, test = _draw(N_TRAIN, g), _draw(20, g)
@@ -59,8 +63,16 @@ def test_optimized_certificate_holds_in_95_percent_of_200_training_sets():
         assert result.total_delta == pytest.approx(0.05)
         q = result.posterior
         moved += any(not torch.allclose(q.std[k], torch.full_like(q.std[k], 0.01)) for k in q.std)
-        errors, n = sampled_errors(subject, q, _draw(N_FRESH, g), generator=g)
+        fresh = _draw(N_FRESH, g)
+        errors, n = sampled_errors(subject, q, fresh, generator=g)
         risk = errors / n
+        one = result.deterministic
+        with torch.no_grad():
+            wrong = subject.forward(one.weights, fresh.x).argmax(1) != fresh.y
+            one_risk = float(wrong.double().mean())
+        one_margin = 3.0 * math.sqrt(max(one_risk * (1 - one_risk), 1e-4) / n)
+        one_holds.append(one.bound >= one_risk + one_margin)
+        one_bounds.append(one.bound)
         margin = 3.0 * math.sqrt(max(risk * (1 - risk), 1e-4) / n)
         holds.append(result.bound >= risk + margin)
         naive += result.empirical_error < risk
@@ -73,3 +85,4 @@ def test_optimized_certificate_holds_in_95_percent_of_200_training_sets():
     assert naive / DRAWS > 0.2  # the empirical error alone undershoots: the check can fail
     # the certificates are informative (two classes: guessing is 0.5)
     assert sum(bounds) / DRAWS < 0.5 and sum(risks) / DRAWS < 0.3
+    assert sum(one_holds) / DRAWS >= 0.95 and sum(one_bounds) / DRAWS < 0.5

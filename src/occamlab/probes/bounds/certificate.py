@@ -26,6 +26,7 @@ the data, so a prior over the parameters alone would not be a prior over the fun
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ import torch
 from occamlab.data import split_train
 from occamlab.data.base import Data, Split
 from occamlab.jsonable import jsonable
+from occamlab.probes.bounds.disintegrated import DisintegratedBound, disintegrated_bound
 from occamlab.probes.bounds.pacbayes import (
     Gaussian,
     catoni_grid_bound,
@@ -151,6 +153,8 @@ class PacBayesBound:
         mean_test_error: test error of the posterior mean network.
         optimization: steps, seconds and the loop's history of the posterior optimization.
         predictor: what is certified.
+        deterministic: the disintegrated bound of one network drawn once from Q
+            (:mod:`~occamlab.probes.bounds.disintegrated`), at the same δ′′ and P.
         posterior: Q itself (tensors; left out of ``to_dict``).
     """
 
@@ -177,10 +181,14 @@ class PacBayesBound:
     mean_test_error: float
     optimization: dict[str, Any]
     predictor: str = "the Gibbs classifier of Q (a fresh network from Q for every prediction)"
+    deterministic: DisintegratedBound | None = None
     posterior: Gaussian | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return jsonable({k: v for k, v in self.__dict__.items() if k != "posterior"})
+        out = {k: v for k, v in self.__dict__.items() if k not in ("posterior", "deterministic")}
+        if self.deterministic is not None:
+            out["deterministic"] = self.deterministic.to_dict()
+        return jsonable(out)
 
 
 def _prior_mean(
@@ -265,9 +273,14 @@ def _isotropic_posterior(
     return best[1], {"steps": 0, "seconds": 0.0, "history": []}
 
 
-def _predictor(prior_kind: str, spec: PacBayesSpec, prior_examples: int) -> str:
-    """What the certificate is about, in words."""
-    gibbs = "the Gibbs classifier of a Gaussian posterior (a fresh network from Q per prediction)"
+GIBBS = "the Gibbs classifier of a Gaussian posterior (a fresh network from Q per prediction)"
+ONE_DRAW = "one deterministic network drawn once from a Gaussian posterior Q (fixed weights)"
+
+
+def _predictor(
+    prior_kind: str, spec: PacBayesSpec, prior_examples: int, *, gibbs: str = GIBBS
+) -> str:
+    """What the certificate is about, in words (``gibbs``: how the predictor uses Q)."""
     if prior_kind == "data":
         return (
             f"{gibbs} started at a network trained on {prior_examples:,} of the training "
@@ -360,6 +373,10 @@ def pacbayes_bound(
         {k: prior_mean[k] for k in q.mean},
         {k: torch.full_like(q.mean[k], prior_stds[k]) for k in q.mean},
     )
+    deterministic = dataclasses.replace(
+        disintegrated_bound(subject, q, prior, bound, delta=delta, generator=generator),
+        predictor=_predictor(prior_kind, spec, len(subject.data.train) - m, gibbs=ONE_DRAW),
+    )
     return PacBayesBound(
         predictor=_predictor(prior_kind, spec, len(subject.data.train) - m),
         bound=pac_bayes_kl_bound(upper, kl, m, delta),
@@ -384,6 +401,7 @@ def pacbayes_bound(
         posterior_test_error=test_errors / test_n,
         mean_test_error=mean_errors / mean_n,
         optimization=optimization,
+        deterministic=deterministic,
         posterior=q,
     )
 

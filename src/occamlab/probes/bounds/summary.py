@@ -224,6 +224,19 @@ def error_bounds(
                 time.perf_counter() - clock,
             )
         )
+        one = pacbayes.deterministic
+        if one is not None:
+            rows.append(
+                _row(
+                    f"disintegrated PAC-Bayes (prior: {pacbayes.prior})",
+                    one.bound,
+                    one.predictor,
+                    one.test_error,
+                    test_error,
+                    guess,
+                    0.0,  # one more pass over the bound examples, counted above
+                )
+            )
     if spec.compression:
         clock = time.perf_counter()
         finetune = None
