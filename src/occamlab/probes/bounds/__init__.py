@@ -4,6 +4,8 @@
 * :func:`pacbayes_bound` — PAC-Bayes-kl (with McAllester and Catoni forms) for a Gaussian
   posterior, optional posterior optimization (Dziugaite & Roy 2017) and data-dependent prior,
   Monte Carlo with its own kl-inverse correction (Pérez-Ortiz et al. 2021).
+* :func:`disintegrated_bound` — one deterministic network drawn once from that posterior,
+  certified with its exact error (Rivasplata et al. 2020; Viallard et al. 2021).
 * :func:`compression_bound` — prune, quantize (k-means levels), arithmetic-code, count every
   bit, Occam bound (after Lotfi et al. 2022).
 * :func:`norm_bounds` — Bartlett et al. 2017 and Neyshabur et al. 2018 spectral bounds, with
@@ -16,12 +18,15 @@ the number of examples it uses and the bits spent on any search.
 
 from occamlab.probes.bounds.certificate import PacBayesBound, PacBayesSpec, pacbayes_bound
 from occamlab.probes.bounds.compression import CompressionBound, compression_bound
+from occamlab.probes.bounds.disintegrated import DisintegratedBound, disintegrated_bound
 from occamlab.probes.bounds.kl import binary_kl, kl_inverse_upper
 from occamlab.probes.bounds.norms import NormBounds, norm_bounds
 from occamlab.probes.bounds.summary import BoundsReport, BoundsSpec, error_bounds
 from occamlab.probes.bounds.testset import TestSetBound, binomial_tail_inverse, testset_bound
 
 __all__ = [
+    "DisintegratedBound",
+    "disintegrated_bound",
     "BoundsReport",
     "BoundsSpec",
     "CompressionBound",
