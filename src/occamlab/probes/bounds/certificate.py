@@ -20,8 +20,13 @@
    ``delta``; McAllester's and Catoni's forms are reported beside it. The whole statement holds
    with probability ≥ 1 − delta − mc_delta.
 
-Networks with floating-point buffers (BatchNorm statistics) are refused: the buffers come from
-the data, so a prior over the parameters alone would not be a prior over the functions.
+Networks with floating-point buffers (BatchNorm running statistics): the trained network's
+statistics come from every training example, so a prior over the parameters alone would not be
+a prior over the functions. With ``prior="data"`` the statistics are recomputed from scratch
+(reset, then accumulated while the prior trains) on the prior's split alone, and every network
+the certificate evaluates (Q's draws, its mean, the disintegrated draw) uses those statistics:
+the hypotheses (weights, statistics of the prior split) are fixed before the bound examples are
+seen. With ``prior="init"`` such networks are refused.
 """
 
 from __future__ import annotations
@@ -156,6 +161,8 @@ class PacBayesBound:
         deterministic: the disintegrated bound of one network drawn once from Q
             (:mod:`~occamlab.probes.bounds.disintegrated`), at the same δ′′ and P.
         posterior: Q itself (tensors; left out of ``to_dict``).
+        statistics: the buffers every certified network uses (the prior split's BatchNorm
+            statistics for a data-dependent prior; left out of ``to_dict``).
     """
 
     bound: float
@@ -183,23 +190,33 @@ class PacBayesBound:
     predictor: str = "the Gibbs classifier of Q (a fresh network from Q for every prediction)"
     deterministic: DisintegratedBound | None = None
     posterior: Gaussian | None = field(default=None, repr=False, compare=False)
+    statistics: dict[str, torch.Tensor] | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        out = {k: v for k, v in self.__dict__.items() if k not in ("posterior", "deterministic")}
+        hidden = ("posterior", "deterministic", "statistics")
+        out = {k: v for k, v in self.__dict__.items() if k not in hidden}
         if self.deterministic is not None:
             out["deterministic"] = self.deterministic.to_dict()
         return jsonable(out)
 
 
+def has_statistics(subject: Subject) -> bool:
+    """Whether the network has floating-point buffers (BatchNorm running statistics)."""
+    return any(b.is_floating_point() for b in subject.buffers().values())
+
+
 def _prior_mean(
     subject: Subject, init: Params | None, spec: PacBayesSpec
-) -> tuple[dict[str, torch.Tensor], str, Data]:
-    """(prior mean, prior kind, the data whose training split the certificate uses)."""
+) -> tuple[dict[str, torch.Tensor], str, Data, dict[str, torch.Tensor]]:
+    """(prior mean, prior kind, the data whose training split the certificate uses, the
+    buffers every certified network uses: the prior's, for a data-dependent prior)."""
     params = subject.params()
     if spec.prior == "init":
+        buffers = subject.buffers()
         if init is None:
-            return {k: torch.zeros_like(v) for k, v in params.items()}, "zero", subject.data
-        return {k: init[k].detach().clone() for k in params}, "init", subject.data
+            zero = {k: torch.zeros_like(v) for k, v in params.items()}
+            return zero, "zero", subject.data, buffers
+        return {k: init[k].detach().clone() for k in params}, "init", subject.data, buffers
     if init is None:
         raise ValueError(
             "a data-dependent prior is trained from the network's initialization, which is "
@@ -207,6 +224,9 @@ def _prior_mean(
         )
     prior_data, bound_data = split_train(subject.data, fraction=spec.prior_fraction, seed=spec.seed)
     start = subject.clone({k: init[k] for k in params}, data=prior_data)
+    for module in start.model.modules():  # statistics from the prior's split alone
+        if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+            module.reset_running_stats()
     recipe = TrainSpec(
         lr=spec.prior_lr,
         epochs=spec.prior_epochs,
@@ -215,7 +235,7 @@ def _prior_mean(
         eval_every=spec.prior_epochs,
     )
     fit(start, recipe)
-    return start.params(), "data", bound_data
+    return start.params(), "data", bound_data, start.buffers()
 
 
 def _best_prior_stds(
@@ -278,13 +298,21 @@ ONE_DRAW = "one deterministic network drawn once from a Gaussian posterior Q (fi
 
 
 def _predictor(
-    prior_kind: str, spec: PacBayesSpec, prior_examples: int, *, gibbs: str = GIBBS
+    prior_kind: str,
+    spec: PacBayesSpec,
+    prior_examples: int,
+    *,
+    gibbs: str = GIBBS,
+    statistics: bool = False,
 ) -> str:
-    """What the certificate is about, in words (``gibbs``: how the predictor uses Q)."""
+    """What the certificate is about, in words (``gibbs``: how the predictor uses Q;
+    ``statistics``: the networks use BatchNorm statistics of the prior's examples)."""
     if prior_kind == "data":
         return (
             f"{gibbs} started at a network trained on {prior_examples:,} of the training "
-            "examples (the prior's centre), not the trained network itself"
+            "examples (the prior's centre"
+            + (", whose BatchNorm statistics every drawn network uses" if statistics else "")
+            + "), not the trained network itself"
         )
     if spec.posterior_epochs == 0 or not spec.train_mean:
         return f"{gibbs} centred at the trained network's weights"
@@ -309,15 +337,17 @@ def pacbayes_bound(
     spec = spec or PacBayesSpec()
     if subject.data.task != "classification":
         raise ValueError("PAC-Bayes error bounds need a classification task")
-    if any(b.is_floating_point() for b in subject.buffers().values()):
+    if has_statistics(subject) and spec.prior != "data":
         raise ValueError(
-            "the network has floating-point buffers (e.g. BatchNorm running statistics); they "
-            "are computed from the training data, so a prior over the parameters alone would "
-            "depend on the data: fold the normalization into the preceding layers or use a "
-            "network without buffers"
+            "the network has floating-point buffers (e.g. BatchNorm running statistics) computed "
+            "from the training data, so a prior over the parameters alone would depend on the "
+            "data: use prior='data' (--prior data), which recomputes them on the prior's split"
         )
     generator = torch.Generator().manual_seed(spec.seed)
-    prior_mean, prior_kind, bound_data = _prior_mean(subject, init, spec)
+    prior_mean, prior_kind, bound_data, buffers = _prior_mean(subject, init, spec)
+    if has_statistics(subject):
+        subject = subject.clone()  # the certified networks use the prior split's statistics
+        subject.model.load_state_dict(buffers, strict=False)
     bound = bound_data.train
     m = len(bound)
     grid = prior_std_grid(octaves=spec.grid_octaves)
@@ -375,10 +405,18 @@ def pacbayes_bound(
     )
     deterministic = dataclasses.replace(
         disintegrated_bound(subject, q, prior, bound, delta=delta, generator=generator),
-        predictor=_predictor(prior_kind, spec, len(subject.data.train) - m, gibbs=ONE_DRAW),
+        predictor=_predictor(
+            prior_kind,
+            spec,
+            len(subject.data.train) - m,
+            gibbs=ONE_DRAW,
+            statistics=has_statistics(subject),
+        ),
     )
     return PacBayesBound(
-        predictor=_predictor(prior_kind, spec, len(subject.data.train) - m),
+        predictor=_predictor(
+            prior_kind, spec, len(subject.data.train) - m, statistics=has_statistics(subject)
+        ),
         bound=pac_bayes_kl_bound(upper, kl, m, delta),
         mcallester=mcallester_bound(upper, kl, m, delta),
         catoni=catoni,
@@ -403,6 +441,7 @@ def pacbayes_bound(
         optimization=optimization,
         deterministic=deterministic,
         posterior=q,
+        statistics=subject.buffers(),
     )
 
 

@@ -19,7 +19,12 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from occamlab.jsonable import jsonable
-from occamlab.probes.bounds.certificate import PacBayesBound, PacBayesSpec, pacbayes_bound
+from occamlab.probes.bounds.certificate import (
+    PacBayesBound,
+    PacBayesSpec,
+    has_statistics,
+    pacbayes_bound,
+)
 from occamlab.probes.bounds.compression import CompressionBound, compression_bound
 from occamlab.probes.bounds.norms import NormBounds, norm_bounds
 from occamlab.probes.bounds.testset import TestSetBound, testset_bound
@@ -199,17 +204,21 @@ def error_bounds(
     ]
     pacbayes = compression = norms = None
     skipped: dict[str, str] = {}
-    if spec.pacbayes and any(b.is_floating_point() for b in subject.buffers().values()):
-        skipped["pacbayes"] = "the network has data-dependent buffers (BatchNorm statistics)"
+    prior = spec.prior
+    if spec.pacbayes and prior == "data" and init is None:
+        prior = "init"
+        skipped["data-dependent prior"] = (
+            "the initialization is unknown, so the prior could not be trained from it; "
+            "the prior is centred at zero instead"
+        )
+    if spec.pacbayes and has_statistics(subject) and prior != "data":
+        skipped["pacbayes"] = (
+            "the network has data-dependent buffers (BatchNorm statistics), which only a prior "
+            "trained on part of the data can recompute apart from the bound examples"
+            + (" (pass --init-weights to train one)" if init is None else " (--prior data)")
+        )
     elif spec.pacbayes:
         clock = time.perf_counter()
-        prior = spec.prior
-        if prior == "data" and init is None:
-            prior = "init"
-            skipped["data-dependent prior"] = (
-                "the initialization is unknown, so the prior could not be trained from it; "
-                "the prior is centred at zero instead"
-            )
         pacbayes = pacbayes_bound(
             subject, init=init, spec=spec.pacbayes_spec(prior=prior), progress=progress
         )
