@@ -69,7 +69,7 @@ def main() -> None:
         run_case("Gibbs error, MLP 40-256-256-10, 2000 draws", "mlp", 2000, 1 / 20),
         run_case("Gibbs error, CNN1d 3x32 channels, 1000 draws", "cnn1d", 1000, 1 / 2),
     ]
-    report("bounds", rows)
+    report("gibbs_sampling", rows)
 
 
 if __name__ == "__main__":
