@@ -123,6 +123,12 @@ def _true_gibbs_risk(weight: np.ndarray, std: np.ndarray, rng: np.random.Generat
     return float(np.mean(ETA + (1 - 2 * ETA) * angle / np.pi))
 
 
+def test_posterior_schedule_is_constant_or_cosine():
+    assert PacBayesSpec().posterior_schedule == "constant"
+    with pytest.raises(ValueError, match="posterior_schedule must be constant or cosine"):
+        PacBayesSpec(posterior_schedule="step")
+
+
 @pytest.mark.parametrize(
     ("label", "spec", "reps"),
     [
@@ -140,6 +146,7 @@ def _true_gibbs_risk(weight: np.ndarray, std: np.ndarray, rng: np.random.Generat
                 prior_lr=0.05,
                 posterior_epochs=1,
                 posterior_lr=3e-3,
+                posterior_schedule="cosine",
                 batch_size=50,
                 mc_trials=0,
             ),

@@ -78,6 +78,8 @@ class PacBayesSpec:
             (:mod:`occamlab.probes.bounds.posterior`).
         posterior_epochs: epochs of posterior optimization (0: isotropic posterior, no training).
         posterior_lr: Adam learning rate of the posterior means.
+        posterior_schedule: ``constant`` learning rate, or ``cosine`` decay to 0 over the
+            epochs (the last steps then average out the noise of the sampled objective).
         std_rate: the log standard deviations' learning rate is this × ``posterior_lr``.
         posterior_std: initial posterior standard deviation.
         train_mean: optimize the posterior means (False: Q stays centred where it starts).
@@ -99,6 +101,7 @@ class PacBayesSpec:
     objective: ObjectiveName = "quad"
     posterior_epochs: int = 100
     posterior_lr: float = 1e-3
+    posterior_schedule: Literal["constant", "cosine"] = "constant"
     std_rate: float = 10.0
     posterior_std: float = 0.01
     train_mean: bool = True
@@ -121,6 +124,10 @@ class PacBayesSpec:
             (0 < self.prior_fraction < 1, "prior_fraction must lie in (0, 1)"),
             (self.prior_epochs >= 1, "prior_epochs must be >= 1"),
             (self.posterior_epochs >= 0, "posterior_epochs must be >= 0"),
+            (
+                self.posterior_schedule in ("constant", "cosine"),
+                f"posterior_schedule must be constant or cosine, got {self.posterior_schedule!r}",
+            ),
             (min(self.prior_lr, self.posterior_lr, self.std_rate) > 0, "rates must be > 0"),
             (self.posterior_std > 0, "posterior_std must be > 0"),
             (self.max_seconds >= 0, "max_seconds must be >= 0 (0: no limit)"),
@@ -374,7 +381,7 @@ def pacbayes_bound(
                 lr=spec.posterior_lr,
                 batch_size=spec.batch_size,
                 epochs=spec.posterior_epochs,
-                schedule="constant",
+                schedule=spec.posterior_schedule,
                 seed=spec.seed,
                 eval_every=spec.posterior_epochs,
             ),
