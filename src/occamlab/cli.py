@@ -29,7 +29,7 @@ from occamlab.cli_probe_landscape import register as register_landscape
 from occamlab.cli_probe_spectra import register as register_spectra
 from occamlab.cli_report import register as register_reports
 from occamlab.cli_run import register as register_experiments
-from occamlab.cli_subject import SubjectChoice, resolve_subject, subject_options
+from occamlab.cli_subject import SubjectChoice, given_flags, resolve_subject, subject_options
 from occamlab.cli_sweep import register as register_sweep
 from occamlab.diagnose.spec import DiagnoseSpec
 from occamlab.jsonable import jsonable
@@ -136,16 +136,7 @@ def train(
     """Train a registry model on a dataset and record the run (reused if already done)."""
     from occamlab.runs import train_run
 
-    given = [
-        flag
-        for flag, value in (
-            ("--subject", choice.subject),
-            ("--weights", choice.weights),
-            ("--init-weights", choice.init_weights),
-            ("--recipe", choice.recipe_file),
-        )
-        if value is not None
-    ]
+    given = given_flags(choice, ("subject", "weights", "init_weights", "recipe_file"))
     if given:
         raise ValueError(
             f"occam train builds and trains registry models; drop {', '.join(given)} (the recipe "

@@ -187,10 +187,17 @@ def load_recipe(path: Path) -> Any:
         raise ValueError(f"recipe file {str(path)!r}: {exc}") from None
 
 
-def _refuse(choice: SubjectChoice, flags: tuple[str, ...], why: str) -> None:
-    given = [
-        "--" + f.replace("_", "-") for f in flags if getattr(choice, f) not in (None, (), False)
-    ]
+# Each field of SubjectChoice and the flag that sets it (``recipe_file`` is ``--recipe``).
+FLAGS = {p.name: p.default.param_decls[0] for p in SUBJECT_OPTIONS}
+
+
+def given_flags(choice: SubjectChoice, fields: tuple[str, ...]) -> list[str]:
+    """The flags among ``fields`` that the user gave."""
+    return [FLAGS[f] for f in fields if getattr(choice, f) not in (None, ())]
+
+
+def _refuse(choice: SubjectChoice, fields: tuple[str, ...], why: str) -> None:
+    given = given_flags(choice, fields)
     if given:
         raise ValueError(f"{', '.join(given)} cannot be used {why}")
 

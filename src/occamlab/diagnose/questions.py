@@ -239,12 +239,12 @@ def bounds(
         )
     elif pacbayes.get("prior") == "init":
         prior_words = (
-            f"a data-independent prior centred at the initialization, the bound evaluated on all "
-            f"{pacbayes['m']:,} training examples"
+            f"with a data-independent prior centred at the initialization, the bound evaluated "
+            f"on all {pacbayes['m']:,} training examples"
         )
     else:
         prior_words = (
-            f"a data-independent prior centred at zero (the initialization is unknown), the "
+            f"with a data-independent prior centred at zero (the initialization is unknown), the "
             f"bound evaluated on all {pacbayes.get('m', n_train):,} training examples"
         )
     if "pacbayes" in skipped:
@@ -274,9 +274,7 @@ def bounds(
             f"{tight['value'] / max(test_error, 1e-12):.1f}× the network's test error)"
         )
         if "PAC-Bayes" in tight["bound"]:
-            sentence += (
-                f", {prior_words}" if pacbayes.get("prior") == "data" else f", with {prior_words}"
-            )
+            sentence += f", {prior_words}"
         sentence += "; the trained network itself is certified only by the test-set bound."
     else:
         sentence += "."

@@ -143,6 +143,7 @@ def diagnose(
         >>> list(d.sentences)[0]
         'Can it be simpler?'
     """
+    from occamlab.probes.bounds.certificate import has_statistics
     from occamlab.probes.compression.rebuild import initial_params
 
     spec = spec or DiagnoseSpec()
@@ -153,9 +154,8 @@ def diagnose(
     notes = [] if recipe is not None else [RECIPE_NOTE]
     init = init if init is not None else initial_params(subject)
     if init is None:
-        pacbayes = subject.data.task == "classification" and not any(
-            b.is_floating_point() for b in subject.buffers().values()
-        )  # otherwise no PAC-Bayes bound is computed, so there is no prior to speak of
+        # Otherwise no PAC-Bayes bound is computed, so there is no prior to speak of.
+        pacbayes = subject.data.task == "classification" and not has_statistics(subject)
         notes.append(
             "the initial weights are unknown (pass --init-weights FILE, or set Subject.init): "
             + ("the PAC-Bayes prior is centred at zero and " if pacbayes else "")

@@ -31,7 +31,6 @@ seen. With ``prior="init"`` such networks are refused.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -410,8 +409,13 @@ def pacbayes_bound(
         {k: prior_mean[k] for k in q.mean},
         {k: torch.full_like(q.mean[k], prior_stds[k]) for k in q.mean},
     )
-    deterministic = dataclasses.replace(
-        disintegrated_bound(subject, q, prior, bound, delta=delta, generator=generator),
+    deterministic = disintegrated_bound(
+        subject,
+        q,
+        prior,
+        bound,
+        delta=delta,
+        generator=generator,
         predictor=_predictor(
             prior_kind,
             spec,

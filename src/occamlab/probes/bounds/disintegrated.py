@@ -19,7 +19,6 @@ network with fixed weights: every prediction is made by the same function.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -28,6 +27,7 @@ import torch
 
 from occamlab.data.base import Split
 from occamlab.probes.bounds.pacbayes import Gaussian, pac_bayes_kl_bound
+from occamlab.probes.bounds.testset import count_errors
 from occamlab.subject import Subject
 
 
@@ -74,16 +74,6 @@ class DisintegratedBound:
         return {k: v for k, v in asdict(self).items() if k != "weights"}
 
 
-def _errors(subject: Subject, weights: Mapping[str, torch.Tensor], split: Split) -> int:
-    wrong = 0
-    with torch.no_grad(), subject.eval_mode():
-        for start in range(0, len(split), subject.eval_batch_size):
-            x = split.x[start : start + subject.eval_batch_size]
-            y = split.y[start : start + subject.eval_batch_size]
-            wrong += int((subject.forward(weights, x).argmax(dim=-1) != y).sum())
-    return wrong
-
-
 def disintegrated_bound(
     subject: Subject,
     q: Gaussian,
@@ -92,11 +82,13 @@ def disintegrated_bound(
     *,
     delta: float,
     generator: torch.Generator,
+    predictor: str = DisintegratedBound.predictor,
 ) -> DisintegratedBound:
     """Draw h ~ Q once and certify it on the ``bound`` examples (P fixed before them).
 
     ``delta`` is the failure probability left after any union bound paid for choosing P's
-    scales. A negative log ratio is replaced by 0, which only loosens the bound.
+    scales. A negative log ratio is replaced by 0, which only loosens the bound. ``predictor``
+    describes h in words (how Q was made).
     """
     weights = {
         k: (q.mean[k] + q.std[k] * torch.randn(q.mean[k].shape, generator=generator)).to(
@@ -104,17 +96,17 @@ def disintegrated_bound(
         )
         for k in q.mean
     }
-    m = len(bound)
-    errors = _errors(subject, weights, bound)
+    errors, m = count_errors(subject, weights, split=bound)
     ratio = log_density_ratio(q, p, weights)
-    test = subject.data.test
+    test_errors, test_n = count_errors(subject, weights, split="test")
     return DisintegratedBound(
         bound=pac_bayes_kl_bound(errors / m, max(ratio, 0.0), m, delta),
         empirical_error=errors / m,
         log_ratio=ratio,
         m=m,
         delta=delta,
-        test_error=_errors(subject, weights, test) / len(test) if len(test) else math.nan,
+        test_error=test_errors / test_n,
+        predictor=predictor,
         weights=weights,
     )
 

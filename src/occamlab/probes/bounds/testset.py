@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from scipy.special import gammaln, logsumexp
 
+from occamlab.data.base import Split
 from occamlab.jsonable import jsonable
 from occamlab.subject import SplitName, Subject
 
@@ -129,19 +130,31 @@ class TestSetBound:
         return jsonable(self.__dict__)
 
 
-def count_errors(subject: Subject, params=None, *, split: SplitName = "test") -> tuple[int, int]:
-    """(misclassified examples, examples) of a split, streamed in eval mode."""
+def count_errors(
+    subject: Subject, params=None, *, split: SplitName | Split = "test"
+) -> tuple[int, int]:
+    """(misclassified examples, examples) of a split (by name, or any :class:`Split` of
+    examples, e.g. a certificate's bound examples), streamed in eval mode."""
     if subject.data.task != "classification":
         raise ValueError(
             f"error bounds need a classification task; {subject.data.name!r} is a regression task"
         )
+    if isinstance(split, Split):
+        size = subject.eval_batch_size
+        batches = (
+            (split.x[i : i + size], split.y[i : i + size]) for i in range(0, len(split), size)
+        )
+        where = "the given examples"
+    else:
+        batches = subject.batches(split)
+        where = f"the {split} split of {subject.data.name!r}"
     wrong, n = 0, 0
     with torch.no_grad(), subject.eval_mode():
-        for x, y in subject.batches(split):
+        for x, y in batches:
             wrong += int((subject.forward(params, x).argmax(dim=-1) != y).sum())
             n += len(y)
     if n == 0:
-        raise ValueError(f"the {split} split of {subject.data.name!r} is empty")
+        raise ValueError(f"{where} are empty" if isinstance(split, Split) else f"{where} is empty")
     return wrong, n
 
 

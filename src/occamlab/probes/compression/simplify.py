@@ -245,8 +245,8 @@ def simplify(
         num = kept_parameters(params, masks)
         points.append(frontier_point(method, setting, num, total, metrics))
 
+    tuned = "fine-tuned" if tune is not None else "not fine-tuned (recipe unknown)"
     if spec.pruning:
-        tuned = "fine-tuned" if tune is not None else "not fine-tuned (recipe unknown)"
         say(f"magnitude pruning at {len(plan['sparsities'])} sparsities, {tuned}")
         gen = torch.Generator().manual_seed(spec.seed)
         for s in plan["sparsities"]:
@@ -262,7 +262,7 @@ def simplify(
                     random_masks(params, sparsity=s, scope=spec.scope, generator=gen),
                 )
     if spec.structured:
-        say(f"neuron/channel pruning, {tuned if spec.pruning else 'fine-tuned'}")
+        say(f"neuron/channel pruning, {tuned}")
         try:
             for s in plan["neurons"]:
                 pruned(

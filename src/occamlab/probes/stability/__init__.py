@@ -87,11 +87,10 @@ def edge_of_stability(
         seed: the Lanczos start vector.
     """
     threshold = stability_threshold(recipe)
-    hessian = HessianOperator(subject, limit=limit)
-    n = hessian.num_examples
+    n = subject.num_examples("train", limit)
     if threshold.quantity == "hessian" and lambda_max is not None:
         return StabilityReport(threshold, lambda_max, lambda_max / threshold.value, 0.0, True, n)
-    op = hessian
+    op = hessian = HessianOperator(subject, limit=limit)
     how = None
     if threshold.quantity == "preconditioned":
         op = PreconditionedOperator(hessian, preconditioner(subject, recipe, limit=limit))
