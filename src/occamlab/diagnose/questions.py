@@ -248,10 +248,7 @@ def bounds(
             f"bound evaluated on all {pacbayes.get('m', n_train):,} training examples"
         )
     if "pacbayes" in skipped:
-        sentence += (
-            f"; no PAC-Bayes bound was computed: {skipped['pacbayes']}, which a Gibbs posterior "
-            "over the weights alone does not cover (the statistics would have to be paid for too)"
-        )
+        sentence += f"; no PAC-Bayes bound was computed: {skipped['pacbayes']}"
     if training_only and len(vacuous) == len(training_only):
         values = ", ".join(f"{r['bound']} {r['value']:.2f}" for r in vacuous)
         remedies = [

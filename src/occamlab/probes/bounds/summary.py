@@ -204,13 +204,8 @@ def error_bounds(
     ]
     pacbayes = compression = norms = None
     skipped: dict[str, str] = {}
-    prior = spec.prior
-    if spec.pacbayes and prior == "data" and init is None:
-        prior = "init"
-        skipped["data-dependent prior"] = (
-            "the initialization is unknown, so the prior could not be trained from it; "
-            "the prior is centred at zero instead"
-        )
+    fallback = spec.pacbayes and spec.prior == "data" and init is None
+    prior = "init" if fallback else spec.prior
     if spec.pacbayes and has_statistics(subject) and prior != "data":
         skipped["pacbayes"] = (
             "the network has data-dependent buffers (BatchNorm statistics), which only a prior "
@@ -218,6 +213,11 @@ def error_bounds(
             + (" (pass --init-weights to train one)" if init is None else " (--prior data)")
         )
     elif spec.pacbayes:
+        if fallback:
+            skipped["data-dependent prior"] = (
+                "the initialization is unknown, so the prior could not be trained from it; "
+                "the prior is centred at zero instead"
+            )
         clock = time.perf_counter()
         pacbayes = pacbayes_bound(
             subject, init=init, spec=spec.pacbayes_spec(prior=prior), progress=progress
