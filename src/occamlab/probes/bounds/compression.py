@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -141,6 +141,7 @@ class CompressionBound:
         search_bits: bits paid to choose among the settings (part of ``bits``).
         settings: every setting tried, with its ideal bits, training error and bound.
         predictor: what is certified.
+        params: the certified network's parameters (not in ``to_dict``).
     """
 
     bound: float
@@ -158,9 +159,10 @@ class CompressionBound:
     search_bits: float
     settings: tuple[dict[str, Any], ...]
     predictor: str = "the pruned and quantized network"
+    params: dict[str, torch.Tensor] | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return jsonable(self.__dict__)
+        return jsonable({k: v for k, v in self.__dict__.items() if k != "params"})
 
 
 def compression_bound(
@@ -170,6 +172,7 @@ def compression_bound(
     levels: Sequence[int] = (4, 8, 16, 32),
     delta: float = 0.05,
     finetune: TrainSpec | None = None,
+    extra_settings: int = 1,
 ) -> CompressionBound:
     """The smallest Occam bound over a grid of (sparsity, levels) settings.
 
@@ -179,6 +182,8 @@ def compression_bound(
         levels: numbers of quantization levels (each ≥ 1).
         delta: failure probability.
         finetune: recipe of the quantization-aware fine-tuning of each setting (None: none).
+        extra_settings: this grid is one of ``extra_settings`` grids searched by the caller (e.g.
+            one per subspace dimension): the setting's index is coded among all of them.
     """
     if not 0.0 < delta < 1.0:
         raise ValueError(f"delta must lie in (0, 1), got {delta!r}")
@@ -190,7 +195,13 @@ def compression_bound(
         raise ValueError(f"levels must be positive integers, got {list(levels)}")
     if not prunable_names(subject.params()) and any(s > 0 for s in sparsities):
         raise ValueError("the network has no weight matrices to prune; use sparsities=(0,)")
-    settings = len(sparsities) * len(levels)
+    if (
+        isinstance(extra_settings, bool)
+        or int(extra_settings) != extra_settings
+        or extra_settings < 1
+    ):
+        raise ValueError(f"extra_settings must be a positive integer, got {extra_settings!r}")
+    settings = len(sparsities) * len(levels) * int(extra_settings)
     buffers = sum(b.numel() for b in subject.buffers().values() if b.is_floating_point())
     rows, best = [], None
     for s in sparsities:
@@ -230,6 +241,7 @@ def compression_bound(
         compressed_test_error=test_errors / test_n,
         search_bits=parts["setting"],
         settings=tuple(rows),
+        params=compressed.params,
     )
 
 

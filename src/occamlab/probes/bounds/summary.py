@@ -27,6 +27,7 @@ from occamlab.probes.bounds.certificate import (
 )
 from occamlab.probes.bounds.compression import CompressionBound, compression_bound
 from occamlab.probes.bounds.norms import NormBounds, norm_bounds
+from occamlab.probes.bounds.subspace import SubspaceBound, subspace_bound
 from occamlab.probes.bounds.testset import TestSetBound, testset_bound
 from occamlab.specs import make_spec
 from occamlab.subject import Params, Subject
@@ -66,6 +67,10 @@ class BoundsSpec:
         sparsities: comma-separated fractions of weights pruned, searched.
         levels: comma-separated numbers of quantization levels, searched.
         finetune_epochs: quantization-aware fine-tuning epochs per setting (0: none).
+        subspace_dims: comma-separated dimensions of random subspaces to retrain the
+            architecture in for the subspace compression bound (empty: not computed).
+        subspace_epochs: epochs of training the subspace coordinates (Adam, cosine schedule).
+        subspace_lr: their learning rate.
         norms: report Bartlett et al.'s and Neyshabur et al.'s bounds (usually vacuous).
         seed: seeds every random step.
     """
@@ -85,6 +90,9 @@ class BoundsSpec:
     sparsities: str = "0.5,0.8,0.9"
     levels: str = "4,16"
     finetune_epochs: int = 0
+    subspace_dims: str = ""
+    subspace_epochs: int = 10
+    subspace_lr: float = 0.05
     norms: bool = True
     seed: int = 0
 
@@ -95,6 +103,27 @@ class BoundsSpec:
         _floats(self.levels, "levels")
         if self.finetune_epochs < 0:
             raise ValueError("finetune_epochs must be >= 0")
+        if self.subspace_dims.strip():
+            dims = _floats(self.subspace_dims, "subspace_dims")
+            if any(d != int(d) or d < 1 for d in dims):
+                raise ValueError(
+                    f"subspace_dims must be positive integers, got {self.subspace_dims!r}"
+                )
+        if self.subspace_epochs < 1 or self.subspace_lr <= 0:
+            raise ValueError("subspace_epochs must be >= 1 and subspace_lr > 0")
+
+    def finetune_spec(self) -> TrainSpec | None:
+        """Quantization-aware fine-tuning of compressed networks (None: none)."""
+        if not self.finetune_epochs:
+            return None
+        return TrainSpec(
+            optimizer="adam",
+            lr=1e-3,
+            epochs=self.finetune_epochs,
+            batch_size=256,
+            seed=self.seed,
+            eval_every=self.finetune_epochs,
+        )
 
     def pacbayes_spec(self, *, prior: Literal["init", "data"] | None = None) -> PacBayesSpec:
         return PacBayesSpec(
@@ -123,6 +152,8 @@ class BoundsReport:
         testset: Langford's test-set bound (uses the test split).
         pacbayes: the PAC-Bayes certificate (None if not computed).
         compression: the compression bound (None if not computed).
+        subspace: the subspace compression bound of the retrained architecture (None if not
+            computed).
         norms: the norm-based bounds (None if not computed).
         rows: one row per bound: name, bound, the certified predictor and its test error,
             ratio to the network's test error, whether it beats guessing, seconds.
@@ -137,6 +168,7 @@ class BoundsReport:
     pacbayes: PacBayesBound | None
     compression: CompressionBound | None
     norms: NormBounds | None
+    subspace: SubspaceBound | None
     rows: tuple[dict[str, Any], ...]
     guessing_error: float
     seconds: float
@@ -202,7 +234,7 @@ def error_bounds(
             time.perf_counter() - clock,
         )
     ]
-    pacbayes = compression = norms = None
+    pacbayes = compression = norms = subspace = None
     skipped: dict[str, str] = {}
     fallback = spec.pacbayes and spec.prior == "data" and init is None
     prior = "init" if fallback else spec.prior
@@ -248,22 +280,12 @@ def error_bounds(
             )
     if spec.compression:
         clock = time.perf_counter()
-        finetune = None
-        if spec.finetune_epochs:
-            finetune = TrainSpec(
-                optimizer="adam",
-                lr=1e-3,
-                epochs=spec.finetune_epochs,
-                batch_size=256,
-                seed=spec.seed,
-                eval_every=spec.finetune_epochs,
-            )
         compression = compression_bound(
             subject,
             sparsities=_floats(spec.sparsities, "sparsities"),
             levels=tuple(int(k) for k in _floats(spec.levels, "levels")),
             delta=spec.delta,
-            finetune=finetune,
+            finetune=spec.finetune_spec(),
         )
         rows.append(
             _row(
@@ -271,6 +293,41 @@ def error_bounds(
                 compression.bound,
                 compression.predictor,
                 compression.compressed_test_error,
+                test_error,
+                guess,
+                time.perf_counter() - clock,
+            )
+        )
+    if spec.subspace_dims.strip() and has_statistics(subject):
+        skipped["subspace"] = (
+            "the network has data-dependent buffers (BatchNorm statistics), which a subspace of "
+            "its parameters does not describe"
+        )
+    elif spec.subspace_dims.strip():
+        clock = time.perf_counter()
+        subspace = subspace_bound(
+            subject,
+            dims=tuple(int(d) for d in _floats(spec.subspace_dims, "subspace_dims")),
+            recipe=TrainSpec(
+                optimizer="adam",
+                lr=spec.subspace_lr,
+                epochs=spec.subspace_epochs,
+                schedule="cosine",
+                seed=spec.seed,
+                eval_every=spec.subspace_epochs,
+            ),
+            origin=init,
+            levels=tuple(int(k) for k in _floats(spec.levels, "levels")),
+            finetune=spec.finetune_spec(),
+            delta=spec.delta,
+            seed=spec.seed,
+        )
+        rows.append(
+            _row(
+                f"subspace compression (d = {subspace.compression.num_parameters:,})",
+                subspace.bound,
+                subspace.predictor,
+                subspace.compression.compressed_test_error,
                 test_error,
                 guess,
                 time.perf_counter() - clock,
@@ -302,6 +359,7 @@ def error_bounds(
         pacbayes=pacbayes,
         compression=compression,
         norms=norms,
+        subspace=subspace,
         rows=tuple(rows),
         guessing_error=guess,
         seconds=time.perf_counter() - started,
