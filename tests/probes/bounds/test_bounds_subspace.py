@@ -101,6 +101,7 @@ def test_the_bound_counts_the_dimension_search_and_names_the_retrained_network()
     assert compression.bits_parts["setting"] == 2.0
     assert compression.num_parameters in (4, 12)  # the coordinates are what is coded
     assert result.pacbayes.delta == pytest.approx(spec.delta / 2)  # union over the dimensions
+    assert result.pacbayes.mc_delta == pytest.approx(spec.mc_delta / 2)
     assert result.bound == min(compression.bound, result.pacbayes.bound)
     assert "random subspace of its 75 parameters" in result.predictor
     assert "not the trained weights" in result.predictor

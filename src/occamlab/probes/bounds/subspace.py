@@ -17,7 +17,8 @@ so the description of the predictor shrinks from D numbers to d:
   all counted). With the grid of dimensions searched, the setting index also names d.
 * **PAC-Bayes**: a Gaussian posterior over w against the prior N(0, σ² I_d) centred at θ₀
   (:func:`occamlab.probes.bounds.pacbayes_bound` on the subspace network; the KL is over d
-  coordinates, not D). The dimensions searched cost a union bound (δ/len(dims) each).
+  coordinates, not D). The dimensions searched cost a union bound (δ/len(dims) each, for the
+  PAC-Bayes statement and for its Monte Carlo estimate).
 
 Both certify the retrained subspace network (named in each result), not the user's weights: it is
 the "intrinsic dimension" answer to "how many numbers does this task need", and its bound
@@ -238,7 +239,11 @@ def subspace_bound(
         if best_compression is None or compressed.bound < best_compression.bound:
             best_compression = compressed
         if pacbayes is not None:
-            spec = replace(pacbayes, delta=pacbayes.delta / len(dims))
+            spec = replace(  # a union bound over the dimensions, Monte Carlo included
+                pacbayes,
+                delta=pacbayes.delta / len(dims),
+                mc_delta=pacbayes.mc_delta / len(dims),
+            )
             certified = pacbayes_bound(trained, init={"coordinates": torch.zeros(dim)}, spec=spec)
             row["pacbayes_bound"] = certified.bound
             if best_pacbayes is None or certified.bound < best_pacbayes.bound:
