@@ -300,6 +300,9 @@ def case(subject, init, test_error, *, name, prior, ours, anchor, target, target
 # 0.699). Data-dependent: the prior trained 60 epochs on its half, the posterior 10 epochs with a
 # cosine schedule (prior 20 epochs and constant: 0.032 for the CNN; 60 and constant: 0.028).
 OURS_INIT = {"posterior_epochs": 20, "posterior_lr": 3e-3, "mc_trials": 50_000}
+# The CNN's bound keeps falling with a longer budget (0.199 after 20 epochs, 0.158 after 100 with
+# a cosine schedule); the MLP's does not (0.588 after 20, 0.591 after 100).
+OURS_INIT_LONG = {**OURS_INIT, "posterior_epochs": 100, "posterior_schedule": "cosine"}
 OURS_DATA = {
     "posterior_epochs": 10,
     "posterior_schedule": "cosine",
@@ -335,7 +338,7 @@ def main() -> None:
             *cnn,
             name="CNN1d 3x32, data-independent prior",
             prior="init",
-            ours=OURS_INIT,
+            ours=OURS_INIT_LONG,
             anchor=ANCHOR_INIT,
             target=0.10,
             target_text="bound <= 0.10",
