@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from occamlab.cli_report import make_server
+from occamlab.cli.report import make_server
 from occamlab.data import data_spec
 from occamlab.diagnose import QUESTIONS, DiagnoseSpec, diagnose_run
 from occamlab.models import model_spec

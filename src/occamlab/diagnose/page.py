@@ -23,7 +23,7 @@ def _answer(answer: dict[str, Any]) -> str:
 
 
 def _simpler(answer: dict[str, Any]) -> list[tuple[str, str]]:
-    from occamlab.cli_probe_compression import simplify_sections
+    from occamlab.probes.compression.page import simplify_sections
 
     parts = simplify_sections(answer["results"]["simplify"])
     return [p for p in parts if p[0] != "Can it be simpler?"]
@@ -57,16 +57,18 @@ def _essential(answer: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _bounds(answer: dict[str, Any]) -> list[tuple[str, str]]:
-    from occamlab.cli_probe_bounds import bounds_sections
+    from occamlab.probes.bounds.page import bounds_sections
 
     report = answer["results"].get("bounds")
     return bounds_sections(report) if report else []
 
 
 def _parameters(answer: dict[str, Any]) -> list[tuple[str, str]]:
-    from occamlab.cli_probe import hessian_sections, sharpness_sections
-    from occamlab.cli_probe_landscape import landscape_sections
-    from occamlab.cli_probe_spectra import similarity_sections, spectra_sections
+    from occamlab.probes.curvature.page import hessian_sections
+    from occamlab.probes.landscape.page import landscape_sections
+    from occamlab.probes.representations.page import similarity_sections
+    from occamlab.probes.sharpness.page import sharpness_sections
+    from occamlab.probes.spectra.page import spectra_sections
 
     results = answer["results"]
 

@@ -51,7 +51,7 @@ class CriticalSampleMonitor(PeriodicCallback):
         self.ratios: list[float] = []
 
     def measure(self, state: TrainState) -> None:
-        from occamlab.probes.critical_samples import critical_sample_ratio
+        from occamlab.probes.memorization import critical_sample_ratio
 
         result = critical_sample_ratio(
             state.subject,

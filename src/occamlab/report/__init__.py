@@ -9,7 +9,7 @@ from occamlab.report.pages import (
     write_index,
     write_run_page,
 )
-from occamlab.report.render import register_renderer, render_all, render_run
+from occamlab.report.render import probe_renderer, register_renderer, render_all, render_run
 
 __all__ = [
     "environment",
@@ -19,6 +19,7 @@ __all__ = [
     "key_values",
     "page",
     "png",
+    "probe_renderer",
     "register_renderer",
     "render_all",
     "render_run",

@@ -8,15 +8,15 @@ from typing import Annotated
 
 import typer
 
-from occamlab.cli_options import CliKit
+from occamlab.cli.options import CliKit
 
 
 def register(app: typer.Typer, kit: CliKit) -> None:
     """Add ``occam report`` and ``occam serve`` to ``app``."""
 
     def load_renderers() -> None:
-        # The modules that own run kinds register their page writers when imported (probe
-        # families register theirs with their commands).
+        # The modules that own run kinds register their page writers when imported (each probe
+        # family's page module is imported by its command module).
         import occamlab.diagnose  # noqa: F401
         import occamlab.experiments.page  # noqa: F401
         import occamlab.runs  # noqa: F401

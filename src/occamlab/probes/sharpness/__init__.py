@@ -14,22 +14,23 @@
 Every probe takes a :class:`~occamlab.subject.Subject` and keyword-only options, evaluates the
 exact mean loss of a split (``split="train"``, ``limit=`` for its first examples) in eval mode,
 never modifies the module's parameters, draws randomness only from its ``seed``, and returns a
-frozen dataclass with ``to_dict()``. The implementations live in ``sharpness_keskar``,
-``sharpness_ascent``, ``sharpness_pacbayes`` and ``sharpness_worstcase``; see their docstrings
-for the exact definitions.
+frozen dataclass with ``to_dict()``. The implementations live in ``keskar``, ``ascent``,
+``pacbayes`` and ``worstcase`` (their shared objective and checks in ``common``); see their
+docstrings for the exact definitions. ``summary`` runs them all on one subject (``occam probe
+sharpness``) and ``page`` draws that run's report page.
 """
 
-from occamlab.probes._sharpness_common import SharpnessResult
-from occamlab.probes.sharpness_ascent import (
+from occamlab.probes.sharpness.ascent import (
     AdaptiveSharpness,
     AscentSharpness,
     FilterNormalizedSharpness,
     adaptive_sharpness,
     filter_normalized_sharpness,
 )
-from occamlab.probes.sharpness_keskar import KeskarSharpness, keskar_sharpness
-from occamlab.probes.sharpness_pacbayes import PacBayesSigma, pacbayes_sigma
-from occamlab.probes.sharpness_worstcase import WorstCaseAlpha, worst_case_alpha
+from occamlab.probes.sharpness.common import SharpnessResult
+from occamlab.probes.sharpness.keskar import KeskarSharpness, keskar_sharpness
+from occamlab.probes.sharpness.pacbayes import PacBayesSigma, pacbayes_sigma
+from occamlab.probes.sharpness.worstcase import WorstCaseAlpha, worst_case_alpha
 
 __all__ = [
     "AdaptiveSharpness",

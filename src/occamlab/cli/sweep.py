@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from occamlab.cli_options import CliKit
+from occamlab.cli.options import CliKit
 
 
 def register(app: typer.Typer, kit: CliKit) -> None:

@@ -7,9 +7,9 @@ from typing import Any, Literal
 
 from occamlab.jsonable import jsonable
 from occamlab.probes.curvature import HessianReport, hessian_spectrum
-from occamlab.probes.sharpness_ascent import adaptive_sharpness, filter_normalized_sharpness
-from occamlab.probes.sharpness_keskar import keskar_sharpness
-from occamlab.probes.sharpness_pacbayes import pacbayes_sigma
+from occamlab.probes.sharpness.ascent import adaptive_sharpness, filter_normalized_sharpness
+from occamlab.probes.sharpness.keskar import keskar_sharpness
+from occamlab.probes.sharpness.pacbayes import pacbayes_sigma
 from occamlab.specs import make_spec
 from occamlab.subject import Subject
 

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from scipy.optimize import Bounds, minimize
 
-from occamlab.probes._sharpness_common import (
+from occamlab.probes.sharpness.common import (
     FlatObjective,
     SharpnessResult,
     check_common,

@@ -27,7 +27,7 @@ from typing import Any
 
 import typer
 
-from occamlab.cli_options import option_group
+from occamlab.cli.options import option_group
 from occamlab.specs import parse_assignments
 from occamlab.store import Store
 from occamlab.subject import Subject

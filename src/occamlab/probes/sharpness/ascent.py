@@ -31,7 +31,7 @@ from typing import Literal
 
 import torch
 
-from occamlab.probes._sharpness_common import (
+from occamlab.probes.sharpness.common import (
     FlatObjective,
     SharpnessResult,
     check_choice,

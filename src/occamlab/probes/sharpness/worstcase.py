@@ -14,11 +14,11 @@ The inner maximum cannot be computed exactly. For each α it is estimated by pro
 ascent on the *loss* (the error has no gradient) in the box, from a uniform random point of it:
 ``steps`` steps of length ``step_size`` (in units of the box, default 1/4 of its half-width) along
 the sign of the gradient (the steepest-ascent direction of the ℓ∞ box), each followed by
-clipping to the box (:func:`occamlab.probes.sharpness_ascent.ascent_loop`). The error is then
+clipping to the box (:func:`occamlab.probes.sharpness.ascent.ascent_loop`). The error is then
 evaluated at the point of largest loss found (an ascent on the loss raises the error too; this is
 a lower estimate of the true worst error, so α is an upper estimate). The same seed is used for
 every α (common random numbers). α is bracketed and bisected in log space exactly as
-:func:`occamlab.probes.sharpness_pacbayes.pacbayes_sigma` brackets σ.
+:func:`occamlab.probes.sharpness.pacbayes.pacbayes_sigma` brackets σ.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ from typing import Literal
 
 import torch
 
-from occamlab.probes._sharpness_common import (
+from occamlab.probes.sharpness.ascent import Ball, ascent_loop
+from occamlab.probes.sharpness.common import (
     FlatObjective,
     SharpnessResult,
     check_choice,
@@ -39,7 +40,6 @@ from occamlab.probes._sharpness_common import (
     largest_satisfying,
     measure_value,
 )
-from occamlab.probes.sharpness_ascent import Ball, ascent_loop
 from occamlab.subject import SplitName, Subject
 
 

@@ -30,7 +30,7 @@ from typing import Literal
 import numpy as np
 import torch
 
-from occamlab.probes._sharpness_common import (
+from occamlab.probes.sharpness.common import (
     FlatObjective,
     SharpnessResult,
     check_choice,

@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 from typer.core import TyperGroup
 
-from occamlab.cli_options import CliKit, spec_options
+from occamlab.cli.options import CliKit, spec_options
 from occamlab.experiments import EXPERIMENTS, run_experiment, spec_at_scale
 from occamlab.store import Store
 
