@@ -12,8 +12,8 @@ import pytest
 
 from occamlab.cli import main
 from occamlab.experiments import EXPERIMENTS, Claim, ExperimentResult, run_experiment
-from occamlab.experiments.framework import check_experiment, spec_at_scale
 from occamlab.experiments.random_labels import RandomLabels
+from occamlab.experiments.registry import check_experiment, spec_at_scale
 from occamlab.specs import spec_to_dict
 from occamlab.store import Store
 

@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from occamlab.experiments import EXPERIMENTS, Claim, Context, ExperimentResult
+from occamlab.experiments.framework import Claim, Context, ExperimentResult
 from occamlab.experiments.implicit_bias_problems import (
     angle,
     completion_problem,
@@ -39,6 +39,7 @@ from occamlab.experiments.implicit_bias_problems import (
     separable_data,
     sparse_regression,
 )
+from occamlab.experiments.registry import EXPERIMENTS
 from occamlab.experiments.stats import linear_fit
 
 SOUDRY = "Soudry et al. 2018, arXiv 1710.10345, Fig. 1 and Thm. 3"

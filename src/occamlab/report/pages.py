@@ -19,7 +19,7 @@ def environment() -> dict[str, str]:
     import numpy
     import torch
 
-    from occamlab import __version__
+    from occamlab.version import __version__
 
     return {
         "occamlab": __version__,
