@@ -170,6 +170,42 @@ def check_choice(name: str, value: Any, choices: tuple[Any, ...]) -> Any:
     raise ValueError(f"{name} must be one of {valid}, got {value!r}")
 
 
+def check_search(
+    subject: Any,
+    measure: Any,
+    target_deviation: Any,
+    magnitude_aware: Any,
+    magnitude_epsilon: Any,
+    search_depth: Any,
+    *,
+    bracket: tuple[str, Any],
+) -> tuple[str, float, float, int, float, float]:
+    """Check the options every bisection for the largest flat perturbation shares;
+    ``bracket`` is ``(its option's name, (low, high))``.
+
+    Returns ``(measure, target_deviation, magnitude_epsilon, search_depth, low, high)``.
+    """
+    bracket_name, bracket = bracket
+    measure = check_choice("measure", measure, ("error", "loss"))
+    target_deviation = check_real("target_deviation", target_deviation, strict=True)
+    if measure == "error" and subject.data.task != "classification":
+        raise ValueError(
+            f"measure='error' needs a classification task but {subject.data.name!r} is a "
+            "regression task; use measure='loss'"
+        )
+    if not isinstance(magnitude_aware, bool):
+        raise TypeError(f"magnitude_aware must be a bool, got {type(magnitude_aware).__name__}")
+    magnitude_epsilon = check_real("magnitude_epsilon", magnitude_epsilon)
+    search_depth = check_int("search_depth", search_depth, minimum=0)
+    if not isinstance(bracket, (tuple, list)) or len(bracket) != 2:
+        raise ValueError(f"{bracket_name} must be a pair (low, high), got {bracket!r}")
+    low = check_real(f"{bracket_name}[0]", bracket[0], strict=True)
+    high = check_real(f"{bracket_name}[1]", bracket[1], strict=True)
+    if low >= high:
+        raise ValueError(f"{bracket_name} must have low < high, got {bracket!r}")
+    return measure, target_deviation, magnitude_epsilon, search_depth, low, high
+
+
 def check_common(seed: Any, limit: Any) -> None:
     check_int("seed", seed, minimum=0)
     if limit is not None:

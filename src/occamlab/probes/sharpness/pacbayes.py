@@ -33,10 +33,9 @@ import torch
 from occamlab.probes.sharpness.common import (
     FlatObjective,
     SharpnessResult,
-    check_choice,
     check_common,
     check_int,
-    check_real,
+    check_search,
     common_fields,
     largest_satisfying,
     measure_value,
@@ -116,26 +115,12 @@ def pacbayes_sigma(
         split: the data split whose error or mean loss is L̂.
         limit: use only its first ``limit`` examples (None: all).
     """
-    measure = check_choice("measure", measure, ("error", "loss"))
-    target_deviation = check_real("target_deviation", target_deviation, strict=True)
+    options = (measure, target_deviation, magnitude_aware, magnitude_epsilon, search_depth)
+    checked = check_search(subject, *options, bracket=("sigma_range", sigma_range))
+    measure, target_deviation, magnitude_epsilon, search_depth, low, high = checked
     if measure == "error" and target_deviation > 1.0:
         raise ValueError(f"target_deviation of the error must be <= 1, got {target_deviation}")
-    if measure == "error" and subject.data.task != "classification":
-        raise ValueError(
-            f"measure='error' needs a classification task but {subject.data.name!r} is a "
-            "regression task; use measure='loss'"
-        )
     num_samples = check_int("num_samples", num_samples, minimum=2)
-    search_depth = check_int("search_depth", search_depth, minimum=0)
-    if not isinstance(sigma_range, (tuple, list)) or len(sigma_range) != 2:
-        raise ValueError(f"sigma_range must be a pair (low, high), got {sigma_range!r}")
-    low = check_real("sigma_range[0]", sigma_range[0], strict=True)
-    high = check_real("sigma_range[1]", sigma_range[1], strict=True)
-    if low >= high:
-        raise ValueError(f"sigma_range must have low < high, got {sigma_range!r}")
-    if not isinstance(magnitude_aware, bool):
-        raise TypeError(f"magnitude_aware must be a bool, got {type(magnitude_aware).__name__}")
-    magnitude_epsilon = check_real("magnitude_epsilon", magnitude_epsilon)
     check_common(seed, limit)
 
     with subject.eval_mode():

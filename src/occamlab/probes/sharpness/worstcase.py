@@ -32,10 +32,10 @@ from occamlab.probes.sharpness.ascent import Ball, ascent_loop
 from occamlab.probes.sharpness.common import (
     FlatObjective,
     SharpnessResult,
-    check_choice,
     check_common,
     check_int,
     check_real,
+    check_search,
     common_fields,
     largest_satisfying,
     measure_value,
@@ -108,20 +108,11 @@ def worst_case_alpha(
         split: the data split whose error or mean loss is L̂.
         limit: use only its first ``limit`` examples (None: all).
     """
-    measure = check_choice("measure", measure, ("error", "loss"))
-    target_deviation = check_real("target_deviation", target_deviation, strict=True)
-    if measure == "error" and subject.data.task != "classification":
-        raise ValueError("measure='error' needs a classification task; use measure='loss'")
-    if not isinstance(magnitude_aware, bool):
-        raise TypeError(f"magnitude_aware must be a bool, got {type(magnitude_aware).__name__}")
-    magnitude_epsilon = check_real("magnitude_epsilon", magnitude_epsilon)
+    options = (measure, target_deviation, magnitude_aware, magnitude_epsilon, search_depth)
+    checked = check_search(subject, *options, bracket=("alpha_range", alpha_range))
+    measure, target_deviation, magnitude_epsilon, search_depth, low, high = checked
     steps = check_int("steps", steps)
     step_size = check_real("step_size", step_size, strict=True)
-    search_depth = check_int("search_depth", search_depth, minimum=0)
-    low = check_real("alpha_range[0]", alpha_range[0], strict=True)
-    high = check_real("alpha_range[1]", alpha_range[1], strict=True)
-    if low >= high:
-        raise ValueError(f"alpha_range must have low < high, got {alpha_range!r}")
     check_common(seed, limit)
 
     with subject.eval_mode():
