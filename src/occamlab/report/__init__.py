@@ -1,7 +1,7 @@
 """Reports: static HTML pages with embedded figures, one per run plus an index."""
 
 from occamlab.report.figures import training_curves
-from occamlab.report.html import esc, figure, key_values, page, png, table
+from occamlab.report.html import details, esc, figure, key_values, page, png, table
 from occamlab.report.pages import (
     environment,
     figure_sections,
@@ -12,6 +12,7 @@ from occamlab.report.pages import (
 from occamlab.report.render import probe_renderer, register_renderer, render_all, render_run
 
 __all__ = [
+    "details",
     "environment",
     "esc",
     "figure",

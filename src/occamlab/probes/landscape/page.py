@@ -3,7 +3,7 @@ the 3-D surface, the line from the initialization, then the grid's numbers."""
 
 from typing import Any
 
-from occamlab.report.html import figure, key_values, table
+from occamlab.report.html import details, figure, key_values, table
 from occamlab.report.render import probe_renderer
 
 
@@ -52,7 +52,8 @@ def landscape_sections(result: dict[str, Any]) -> list[tuple[str, str]]:
     sections.append(
         (
             "The numbers behind the pictures",
-            f"<p>Also saved as <code>surface.json</code> in the run's folder.</p>{table(rows)}",
+            "<p>Also saved as <code>surface.json</code> in the run's folder.</p>"
+            + details(f"the losses at all {len(rows)} grid points", table(rows, collapse=None)),
         )
     )
     return sections
