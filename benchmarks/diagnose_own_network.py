@@ -99,7 +99,7 @@ def staged_diagnosis(subject: Subject, recipe: TrainSpec):
     import occamlab.probes.curvature as curvature
     import occamlab.probes.landscape.surface as surface
     import occamlab.probes.representations.similarity as similarity
-    import occamlab.probes.sharpness_summary as sharpness
+    import occamlab.probes.sharpness.summary as sharpness
     import occamlab.probes.spectra.probe as spectra
 
     clock = StageClock()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from occamlab.cli_report import make_server
+from occamlab.cli.report import make_server
 from occamlab.data import data_spec
 from occamlab.diagnose import QUESTIONS, DiagnoseSpec, diagnose_run
 from occamlab.models import model_spec
@@ -92,6 +92,13 @@ def test_index_and_diagnose_page_in_chromium(served, tmp_path):
             assert page.evaluate("window.__pwned") is None  # ... never executed
             numbers = page.inner_text("body")
             assert f"{diagnosed.train.loss:.4g}" in numbers
+            # Read top-down: long tables are collapsed, wide ones scroll in their own box.
+            height, width, viewport = page.evaluate(
+                "[document.documentElement.scrollHeight, document.documentElement.scrollWidth,"
+                " window.innerWidth]"
+            )
+            assert height < 16_000, f"the page is {height} px long"
+            assert width <= viewport, f"the page scrolls sideways: {width} > {viewport} px"
             page.screenshot(path=str(shots / "diagnose.png"), full_page=True)
         finally:
             browser.close()

@@ -161,7 +161,7 @@ def test_probing_nan_weights_is_refused_naming_file_and_parameter(capsys, tmp_pa
 
 def test_curvature_probes_check_the_parameters_first():
     from occamlab.probes.curvature import hessian_spectrum
-    from occamlab.probes.sharpness_summary import sharpness_summary
+    from occamlab.probes.sharpness.summary import sharpness_summary
 
     subject = _small_subject()
     name, param = next(iter(subject.model.named_parameters()))

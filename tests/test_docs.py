@@ -4,10 +4,11 @@ every Python example in it runs.
 The strict build needs the ``docs`` extra (``make setup`` installs it); it is skipped only when
 mkdocs is missing and ``OCCAM_REQUIRE_DOCS`` is unset (CI sets it). The examples need only
 occamlab: the blocks of one page run in order in one fresh namespace, in a temporary directory,
-on one thread. A block preceded by ``<!-- no-exec -->`` is shown but not run (only for what a
-test cannot have, e.g. a Ray cluster). A block preceded by ``<!-- file: NAME.py -->`` is a file
-of the reader's (e.g. the module ``--subject`` imports): it is written to ``NAME.py`` in the
-temporary directory, importable by the blocks after it, instead of being run.
+on one thread. A block preceded by ``<!-- no-exec -->`` is shown but not run (for what a test
+cannot have, e.g. a Ray cluster, and for sketches that use the variables of the text around
+them). A block preceded by ``<!-- file: NAME.py -->`` is a file of the reader's (e.g. the module
+``--subject`` imports): it is written to ``NAME.py`` in the temporary directory, importable by
+the blocks after it, instead of being run.
 """
 
 import importlib.util
@@ -164,3 +165,37 @@ def test_docs_build_strictly_and_offline(tmp_path):
     for family in ("curvature", "spectra", "bounds", "compression", "kernels"):
         html = (site / "api" / family / "index.html").read_text(encoding="utf-8")
         assert "doc-heading" in html, f"the {family} API page has no generated entries"
+
+
+def test_the_design_page_names_what_exists():
+    """Every path and module the design page names exists, and it lists every layer that
+    ``tests/test_imports.py`` enforces, in the same order."""
+    import importlib
+
+    from tests.test_imports import LAYERS
+
+    text = (DOCS / "design.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"`([\w./-]+)`", text))
+    paths = {n for n in named if "/" in n and "NAME" not in n and n.split("/")[0] in TOP}
+    assert len(paths) > 20
+    missing = [p for p in paths if not (ROOT / p).exists()]
+    assert not missing, missing
+    assert (ROOT / "src" / "occamlab" / "__main__.py").exists()  # named, never imported
+    modules = {n for n in named if n.startswith("occamlab.") or n == "occamlab"}
+    for dotted in sorted(modules - {"occamlab.__main__"}):
+        module, attribute = dotted, None
+        while True:
+            try:
+                found = importlib.import_module(module)
+                break
+            except ModuleNotFoundError:
+                module, attribute = module.rsplit(".", 1)[0], module.rsplit(".", 1)[1]
+        if attribute is not None:
+            rest = dotted[len(module) + 1 :].split(".")
+            for part in rest:
+                found = getattr(found, part)
+    order = [text.index(f"`{prefix}`") for layer in LAYERS for prefix in layer]
+    assert order == sorted(order), "the design page lists the layers out of order"
+
+
+TOP = {"src", "tests", "benchmarks", "docs"}

@@ -47,7 +47,7 @@ def test_report_rewrites_pages_from_the_store_and_the_index_filters(tmp_path, ca
     import pytest
 
     from occamlab.cli import main
-    from occamlab.cli_report import make_server
+    from occamlab.cli.report import make_server
     from occamlab.data import data_spec
     from occamlab.models import model_spec
     from occamlab.runs import train_run

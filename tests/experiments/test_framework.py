@@ -12,8 +12,8 @@ import pytest
 
 from occamlab.cli import main
 from occamlab.experiments import EXPERIMENTS, Claim, ExperimentResult, run_experiment
-from occamlab.experiments.framework import check_experiment, spec_at_scale
 from occamlab.experiments.random_labels import RandomLabels
+from occamlab.experiments.registry import check_experiment, spec_at_scale
 from occamlab.specs import spec_to_dict
 from occamlab.store import Store
 
@@ -151,7 +151,7 @@ def test_cli_flags_round_trip_to_the_spec(capsys, tmp_path, monkeypatch):
         seen.append(spec)
         return run_experiment(Toy(), store)
 
-    monkeypatch.setattr("occamlab.cli_run.run_experiment", fake_run)
+    monkeypatch.setattr("occamlab.cli.run.run_experiment", fake_run)
     store = str(tmp_path / "runs.sqlite")
     args = ["--seeds", "2", "--width", "32", "--no-input-corruptions", "--lr", "0.01"]
     code, out, _ = run_cli(capsys, "run", "random-labels", *args, "--store", store, "--json")
@@ -255,7 +255,7 @@ def test_root_threads_option_sets_the_thread_count_of_a_run(capsys, tmp_path, mo
         seen.append(torch.get_num_threads())
         return run_experiment(Toy(), store)
 
-    monkeypatch.setattr("occamlab.cli_run.run_experiment", fake_run)
+    monkeypatch.setattr("occamlab.cli.run.run_experiment", fake_run)
     store = str(tmp_path / "runs.sqlite")
     for threads in ("2", "1"):
         code, _, _ = run_cli(

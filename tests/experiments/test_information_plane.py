@@ -1,8 +1,8 @@
 import pytest
 
 from occamlab.experiments import run_experiment
-from occamlab.experiments.framework import spec_at_scale
 from occamlab.experiments.information_plane import InformationPlane, claims, compression, network
+from occamlab.experiments.registry import spec_at_scale
 from occamlab.store import Store
 
 

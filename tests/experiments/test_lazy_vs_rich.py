@@ -1,6 +1,6 @@
 from occamlab.experiments import run_experiment
-from occamlab.experiments.framework import spec_at_scale
 from occamlab.experiments.lazy_vs_rich import LazyVsRich, claims
+from occamlab.experiments.registry import spec_at_scale
 from occamlab.store import Store
 
 

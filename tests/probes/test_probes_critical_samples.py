@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from occamlab.data.base import Data, Split
-from occamlab.probes.critical_samples import critical_sample_ratio
+from occamlab.probes.memorization import critical_sample_ratio
 from occamlab.subject import Subject
 from tests.conftest import toy_data, toy_model
 

@@ -114,7 +114,7 @@ def test_report_says_how_many_examples_of_the_split_it_used():
 
 
 def test_sharpness_summary_reuses_a_hessian_report_of_the_same_loss():
-    from occamlab.probes.sharpness_summary import sharpness_summary
+    from occamlab.probes.sharpness.summary import sharpness_summary
 
     subject = tiny_subject("relu_mlp", n=40)
     report = hessian_spectrum(subject, k=3, limit=30, seed=0)

@@ -29,7 +29,7 @@ from occamlab.probes.sharpness import (
     keskar_sharpness,
     pacbayes_sigma,
 )
-from occamlab.probes.sharpness_ascent import _filter_groups
+from occamlab.probes.sharpness.ascent import _filter_groups
 from occamlab.subject import Subject
 from tests.conftest import same_up_to_rounding, toy_data, toy_model
 

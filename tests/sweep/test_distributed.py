@@ -11,8 +11,8 @@ from occamlab.linalg.diagonal import ggn_diagonal
 from occamlab.linalg.ggn import GGNOperator
 from occamlab.linalg.hessian import HessianOperator
 from occamlab.models import model_spec
-from occamlab.probes._sharpness_common import FlatObjective
 from occamlab.probes.curvature import HessianSpec, hessian_spectrum
+from occamlab.probes.sharpness.common import FlatObjective
 from occamlab.sweep.distributed import shard
 
 

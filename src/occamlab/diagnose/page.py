@@ -1,12 +1,13 @@
-"""The diagnosis page: the four answers first, then one section per question with the figures
-and tables of the probes behind it (each probe family's own report sections)."""
+"""The diagnosis page: the four answers first, then one section per question with its sentence,
+the figures of the probes behind it and, collapsed, their tables (each probe family's own report
+sections)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from occamlab.report import esc, figure, key_values, training_curves, write_run_page
+from occamlab.report import details, esc, figure, key_values, training_curves, write_run_page
 from occamlab.report.render import register_renderer
 from occamlab.store import RunRecord, Store
 
@@ -15,15 +16,20 @@ def _subsections(parts: list[tuple[str, str]]) -> str:
     return "".join(f"<h3>{esc(title)}</h3>{body}" for title, body in parts)
 
 
-def _answer(answer: dict[str, Any]) -> str:
+def _answer(answer: dict[str, Any], parts: list[tuple[str, str]]) -> str:
+    """The sentence, then the pictures of the probes behind it, then (collapsed) their numbers."""
+    pictures = [(title, body) for title, body in parts if "<img" in body]
+    numbers = [(title, body) for title, body in parts if "<img" not in body]
+    behind = key_values(answer["numbers"]) + _subsections(numbers)
     return (
         f"<p class='answer'>{esc(answer['sentence'])}</p>"
-        f"<h3>The numbers behind it</h3>{key_values(answer['numbers'])}"
+        + _subsections(pictures)
+        + f"<h3>The numbers behind it</h3>{details('show the tables', behind)}"
     )
 
 
 def _simpler(answer: dict[str, Any]) -> list[tuple[str, str]]:
-    from occamlab.cli_probe_compression import simplify_sections
+    from occamlab.probes.compression.page import simplify_sections
 
     parts = simplify_sections(answer["results"]["simplify"])
     return [p for p in parts if p[0] != "Can it be simpler?"]
@@ -57,16 +63,18 @@ def _essential(answer: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _bounds(answer: dict[str, Any]) -> list[tuple[str, str]]:
-    from occamlab.cli_probe_bounds import bounds_sections
+    from occamlab.probes.bounds.page import bounds_sections
 
     report = answer["results"].get("bounds")
     return bounds_sections(report) if report else []
 
 
 def _parameters(answer: dict[str, Any]) -> list[tuple[str, str]]:
-    from occamlab.cli_probe import hessian_sections, sharpness_sections
-    from occamlab.cli_probe_landscape import landscape_sections
-    from occamlab.cli_probe_spectra import similarity_sections, spectra_sections
+    from occamlab.probes.curvature.page import hessian_sections
+    from occamlab.probes.landscape.page import landscape_sections
+    from occamlab.probes.representations.page import similarity_sections
+    from occamlab.probes.sharpness.page import sharpness_sections
+    from occamlab.probes.spectra.page import spectra_sections
 
     results = answer["results"]
 
@@ -120,7 +128,7 @@ def diagnosis_sections(metrics: dict[str, Any]) -> list[tuple[str, str]]:
         ),
     ]
     for key, answer in answers.items():
-        body = _answer(answer) + _subsections(DETAILS[key](answer))
+        body = _answer(answer, DETAILS[key](answer))
         sections.append((answer["question"], f"<section id='{esc(key)}'>{body}</section>"))
     if metrics.get("history"):
         sections.append(("Training", figure(training_curves(metrics["history"]), alt="training")))

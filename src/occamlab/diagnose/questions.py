@@ -296,7 +296,7 @@ def parameters(
     from occamlab.probes.curvature import hessian_spectrum
     from occamlab.probes.landscape.surface import landscape_plane
     from occamlab.probes.representations.similarity import layer_similarity
-    from occamlab.probes.sharpness_summary import sharpness_summary
+    from occamlab.probes.sharpness.summary import sharpness_summary
     from occamlab.probes.spectra.probe import weight_spectra
     from occamlab.probes.stability import edge_of_stability
 

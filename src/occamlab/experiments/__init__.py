@@ -5,14 +5,13 @@ this package registers them all.
 """
 
 from occamlab.experiments.framework import (
-    EXPERIMENTS,
     Claim,
     Context,
     ExperimentResult,
     ExperimentRun,
     run_experiment,
-    spec_at_scale,
 )
+from occamlab.experiments.registry import EXPERIMENTS, spec_at_scale
 
 __all__ = [
     "EXPERIMENTS",

@@ -5,7 +5,7 @@ is the full training set), every run **stopped at the same training loss** (``ta
 compared at different losses the result can invert, because sharpness and test accuracy both
 move with the loss along a run. At the stopping point the experiment measures
 
-* Keskar et al.'s ε-sharpness φ_ε (:func:`occamlab.probes.sharpness_keskar.keskar_sharpness`:
+* Keskar et al.'s ε-sharpness φ_ε (:func:`occamlab.probes.sharpness.keskar.keskar_sharpness`:
   L-BFGS-B maximization of the loss in the box |δᵢ| ≤ ε(|xᵢ| + 1)), in the full parameter space
   at ε = 1e-3 and 5e-4, and in a random 100-dimensional subspace at ε = 1e-3;
 * the top Hessian eigenvalue λ_max (:func:`occamlab.probes.curvature.hessian_spectrum`);
@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from occamlab.data import data_spec
-from occamlab.experiments import EXPERIMENTS, Claim, Context, ExperimentResult
+from occamlab.experiments.framework import Claim, Context, ExperimentResult
+from occamlab.experiments.registry import EXPERIMENTS
 from occamlab.experiments.stats import mean_std
 from occamlab.models import model_spec
 from occamlab.train import TrainSpec
@@ -125,7 +126,7 @@ class BatchSizeSharpness:
 
     def _probe(self, trained: Any, seed: int) -> dict[str, float]:
         from occamlab.probes.curvature import hessian_spectrum
-        from occamlab.probes.sharpness_keskar import keskar_sharpness
+        from occamlab.probes.sharpness.keskar import keskar_sharpness
 
         subject = trained.subject
         common = {"seed": seed, "limit": None}

@@ -31,7 +31,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from occamlab.data import data_spec
-from occamlab.experiments import EXPERIMENTS, Claim, Context, ExperimentResult
+from occamlab.experiments.framework import Claim, Context, ExperimentResult
+from occamlab.experiments.registry import EXPERIMENTS
 from occamlab.models import model_spec
 from occamlab.train import Callback, TrainSpec, TrainState
 

@@ -20,7 +20,8 @@ from typing import Any, ClassVar
 import torch
 
 from occamlab.data import Data, data_spec, load_data
-from occamlab.experiments import EXPERIMENTS, Claim, Context, ExperimentResult
+from occamlab.experiments.framework import Claim, Context, ExperimentResult
+from occamlab.experiments.registry import EXPERIMENTS
 from occamlab.experiments.stats import mean_std
 from occamlab.models import model_spec
 from occamlab.train import TrainSpec

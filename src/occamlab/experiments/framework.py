@@ -1,6 +1,7 @@
 """Experiments: a typed spec, a ``run`` method, and claims checked on the run's own numbers.
 
-An experiment is a frozen dataclass registered in :data:`EXPERIMENTS`. Its fields are flat
+An experiment is a frozen dataclass registered in
+:data:`~occamlab.experiments.registry.EXPERIMENTS`. Its fields are flat
 scalars (they become CLI flags and hash into the run id); class variables give its ``name``, a
 one-line ``summary``, the ``paper`` it reproduces and ``scales``: field overrides per scale, where
 ``"quick"`` (the field defaults, minutes on a laptop CPU) and ``"paper"`` (the closest setup to the
@@ -24,14 +25,14 @@ from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
+from occamlab.experiments.page import write_experiment_page
 from occamlab.jsonable import jsonable
 from occamlab.notebook import HtmlRepr
 from occamlab.report.pages import save_run_figures
-from occamlab.specs import Registry, make_spec, spec_to_dict
+from occamlab.specs import spec_to_dict
 from occamlab.store import RunRecord, Store
 
 T = TypeVar("T")
-REQUIRED_SCALES = ("quick", "paper")
 
 
 @dataclass(frozen=True)
@@ -83,34 +84,6 @@ class Experiment(Protocol):
     name: str
 
     def run(self, ctx: Context) -> ExperimentResult: ...
-
-
-def check_experiment(cls: type) -> None:
-    """Raise unless ``cls`` has a summary, a paper, a ``run`` method and valid ``scales``."""
-    for attr in ("summary", "paper"):
-        if not isinstance(getattr(cls, attr, None), str):
-            raise TypeError(f"{cls.__name__} needs a `{attr}: ClassVar[str]`")
-    if not callable(getattr(cls, "run", None)):
-        raise TypeError(f"{cls.__name__} needs a `run(self, ctx)` method")
-    scales = getattr(cls, "scales", None)
-    if not isinstance(scales, Mapping) or any(s not in scales for s in REQUIRED_SCALES):
-        raise TypeError(f"{cls.__name__}.scales must define {list(REQUIRED_SCALES)}")
-    for overrides in scales.values():
-        make_spec(cls, overrides)  # unknown fields or bad values fail here, at import
-
-
-EXPERIMENTS: Registry[Any] = Registry("experiment", check=check_experiment)
-
-
-def spec_at_scale(cls: type[T], scale: str = "quick", overrides: Mapping[str, Any] | None = None):
-    """The spec of ``cls`` at ``scale``, with explicit ``overrides`` applied on top."""
-    scales: Mapping[str, Mapping[str, Any]] = getattr(cls, "scales", {})
-    if scale not in scales:
-        raise ValueError(
-            f"unknown scale {scale!r} for {getattr(cls, 'name', cls.__name__)}; "
-            f"valid scales: {', '.join(scales)}"
-        )
-    return make_spec(cls, {**scales[scale], **dict(overrides or {})})
 
 
 class Context:
@@ -260,8 +233,6 @@ def run_experiment(
                     "seconds": time.perf_counter() - started,
                 }
             )
-    from occamlab.experiments.page import write_experiment_page
-
     report = write_experiment_page(store, handle.record, spec)
     return ExperimentRun(
         record=handle.record,

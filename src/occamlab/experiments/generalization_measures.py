@@ -33,8 +33,9 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 
 from occamlab.data import DATASETS, data_spec
-from occamlab.experiments import EXPERIMENTS, Claim, Context, ExperimentResult
+from occamlab.experiments.framework import Claim, Context, ExperimentResult
 from occamlab.experiments.generalization_scores import Zoo, bootstrap, scores
+from occamlab.experiments.registry import EXPERIMENTS
 from occamlab.models import build_model, model_spec
 from occamlab.probes.measures import CATALOG, MeasuresSpec, generalization_measures
 from occamlab.runs import TrainedSubject, TrainJob

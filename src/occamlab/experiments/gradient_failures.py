@@ -24,7 +24,8 @@ import numpy as np
 import torch
 
 from occamlab.data import data_spec
-from occamlab.experiments import EXPERIMENTS, Claim, Context, ExperimentResult
+from occamlab.experiments.framework import Claim, Context, ExperimentResult
+from occamlab.experiments.registry import EXPERIMENTS
 from occamlab.experiments.stats import linear_fit, mean_std
 from occamlab.models import build_model, model_spec
 from occamlab.train import TrainSpec

@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from occamlab.experiments import EXPERIMENTS, Claim, Context, ExperimentResult
+from occamlab.experiments.framework import Claim, Context, ExperimentResult
 from occamlab.experiments.implicit_bias_problems import (
     angle,
     completion_problem,
@@ -39,6 +39,7 @@ from occamlab.experiments.implicit_bias_problems import (
     separable_data,
     sparse_regression,
 )
+from occamlab.experiments.registry import EXPERIMENTS
 from occamlab.experiments.stats import linear_fit
 
 SOUDRY = "Soudry et al. 2018, arXiv 1710.10345, Fig. 1 and Thm. 3"
@@ -223,6 +224,15 @@ class ImplicitBias:
         return {"runs": out}
 
 
+def _log_log(ax: Any, xlabel: str, ylabel: str, title: str) -> None:
+    ax.set(xscale="log", yscale="log", xlabel=xlabel, ylabel=ylabel, title=title)
+
+
+def listed(rows: list[dict[str, Any]], key: str, spec: str = "") -> str:
+    """``rows[i][key]`` of every row, formatted with ``spec``, comma-separated (evidence)."""
+    return ", ".join(format(row[key], spec) for row in rows)
+
+
 def summarize(
     logistic: list[dict[str, Any]],
     completion: list[dict[str, Any]],
@@ -301,13 +311,13 @@ def claims(s: dict[str, Any]) -> list[Claim]:
             passed=all(r["angle_decreasing"] for r in lg) and worst(lg, "final_angle") <= 0.1,
             evidence="angle (rad) at t = "
             + f"{lg[0]['steps']:.0e}: "
-            + ", ".join(f"{r['final_angle']:.4f}" for r in lg)
+            + listed(lg, "final_angle", ".4f")
             + " (largest on the way: "
-            + ", ".join(f"{r['largest_angle']:.3f}" for r in lg)
+            + listed(lg, "largest_angle", ".3f")
             + "); decreasing over the last decade: "
-            + ", ".join(str(r["angle_decreasing"]) for r in lg)
+            + listed(lg, "angle_decreasing")
             + "; SVM min margin "
-            + ", ".join(f"{r['svm_min_margin']:.6f}" for r in lg)
+            + listed(lg, "svm_min_margin", ".6f")
             + " (1 = exact)",
             source=SOUDRY,
         ),
@@ -315,7 +325,7 @@ def claims(s: dict[str, Any]) -> list[Claim]:
             "the angle decays like 1/log t (angle·ln t changes by < 1.5× over the last decade)",
             passed=worst(lg, "angle_log_t_change") < 1.5,
             evidence="max/min of angle·ln t over the last decade: "
-            + ", ".join(f"{r['angle_log_t_change']:.3f}" for r in lg),
+            + listed(lg, "angle_log_t_change", ".3f"),
             source=SOUDRY,
         ),
         Claim(
@@ -324,7 +334,7 @@ def claims(s: dict[str, Any]) -> list[Claim]:
             evidence="slope of ‖w‖ against ln t / ‖ŵ_SVM‖: "
             + ", ".join(f"{q:.3f}" for q in ratio)
             + " (‖ŵ_SVM‖ = "
-            + ", ".join(f"{r['svm_norm']:.3f}" for r in lg)
+            + listed(lg, "svm_norm", ".3f")
             + ")",
             source=SOUDRY,
         ),
@@ -334,7 +344,7 @@ def claims(s: dict[str, Any]) -> list[Claim]:
             and worst(cp, "certificate_residual") < 1e-8
             and worst(cp, "injectivity", min) > 1e-6,
             evidence="‖P_T⊥(Y)‖ = "
-            + ", ".join(f"{r['certificate_norm']:.3f}" for r in cp)
+            + listed(cp, "certificate_norm", ".3f")
             + " (< 1 certifies), equation residual ≤ "
             + f"{worst(cp, 'certificate_residual'):.1e}",
             source="Candès & Recht 2009, arXiv 0805.4471, Lemma 3.1",
@@ -347,9 +357,9 @@ def claims(s: dict[str, Any]) -> list[Claim]:
             and worst(cp, "max_train_residual") <= 1e-3
             and min(r["error_largest_init"] / r["error_smallest_init"] for r in cp) >= 10,
             evidence="relative error at init 1e-4: "
-            + ", ".join(f"{r['error_smallest_init']:.1e}" for r in cp)
+            + listed(cp, "error_smallest_init", ".1e")
             + "; at init 1: "
-            + ", ".join(f"{r['error_largest_init']:.1e}" for r in cp)
+            + listed(cp, "error_largest_init", ".1e")
             + f"; observed entries fitted to {worst(cp, 'max_train_residual'):.0e}",
             source=GUNASEKAR,
         ),
@@ -357,9 +367,9 @@ def claims(s: dict[str, Any]) -> list[Claim]:
             "diagonal network: small init gives the minimum-ℓ1 (sparse) interpolant",
             passed=worst(dg, "small_init_to_l1") <= 0.05 and worst(dg, "max_residual") <= 1e-3,
             evidence="relative distance to the min-ℓ1 solution at α=1e-3: "
-            + ", ".join(f"{r['small_init_to_l1']:.3f}" for r in dg)
+            + listed(dg, "small_init_to_l1", ".3f")
             + " (to min-ℓ2: "
-            + ", ".join(f"{r['small_init_to_l2']:.2f}" for r in dg)
+            + listed(dg, "small_init_to_l2", ".2f")
             + ")",
             source=WOODWORTH,
         ),
@@ -368,9 +378,9 @@ def claims(s: dict[str, Any]) -> list[Claim]:
             "grows with the init scale in between",
             passed=worst(dg, "large_init_to_l2") <= 0.05 and all(r["l1_norm_monotone"] for r in dg),
             evidence="relative distance to the min-ℓ2 solution at α=10: "
-            + ", ".join(f"{r['large_init_to_l2']:.1e}" for r in dg)
+            + listed(dg, "large_init_to_l2", ".1e")
             + "; ‖w‖₁ monotone in α: "
-            + ", ".join(str(r["l1_norm_monotone"]) for r in dg),
+            + listed(dg, "l1_norm_monotone"),
             source=WOODWORTH,
         ),
     ]
@@ -390,13 +400,7 @@ def figure(logistic, completion, diagonal) -> Any:
         nx.plot(
             t, [end["norm"] + run["svm_norm"] * math.log(v / end["t"]) for v in t], "k:", lw=0.8
         )
-    ax.set(
-        xscale="log",
-        yscale="log",
-        xlabel="GD step t",
-        ylabel="angle to ŵ_SVM (rad)",
-        title="(a) logistic regression",
-    )
+    _log_log(ax, "GD step t", "angle to ŵ_SVM (rad)", "(a) logistic regression")
     ax.legend(fontsize=8)
     nx.set(
         xscale="log",
@@ -408,13 +412,7 @@ def figure(logistic, completion, diagonal) -> Any:
     for run in completion:
         rs = sorted(run["runs"], key=lambda r: r["init_scale"])
         cx.plot([r["init_scale"] for r in rs], [r["relative_error"] for r in rs], marker="o")
-    cx.set(
-        xscale="log",
-        yscale="log",
-        xlabel="init scale α",
-        ylabel="‖X − X*‖/‖X*‖ (X* min nuclear norm)",
-        title="(b) matrix completion",
-    )
+    _log_log(cx, "init scale α", "‖X − X*‖/‖X*‖ (X* min nuclear norm)", "(b) matrix completion")
     for run in diagonal:
         rs = sorted(run["runs"], key=lambda r: r["init_scale"])
         a = [r["init_scale"] for r in rs]
@@ -422,13 +420,7 @@ def figure(logistic, completion, diagonal) -> Any:
         dx.plot(a, [r["distance_to_l2"] for r in rs], "s--", color="tab:orange")
     dx.plot([], [], "o-", color="tab:blue", label="to min-ℓ1")
     dx.plot([], [], "s--", color="tab:orange", label="to min-ℓ2")
-    dx.set(
-        xscale="log",
-        yscale="log",
-        xlabel="init scale α",
-        ylabel="relative distance",
-        title="(c) diagonal network u² − v²",
-    )
+    _log_log(dx, "init scale α", "relative distance", "(c) diagonal network u² − v²")
     dx.legend(fontsize=8)
     fig.tight_layout()
     return fig

@@ -22,7 +22,8 @@ from torch import nn
 
 from occamlab.data import data_spec, load_data
 from occamlab.data.twelve_bit import twelve_bit_inputs_and_labels
-from occamlab.experiments import EXPERIMENTS, Claim, Context, ExperimentResult
+from occamlab.experiments.framework import Claim, Context, ExperimentResult
+from occamlab.experiments.registry import EXPERIMENTS
 from occamlab.probes.information.monitor import InformationPlaneMonitor
 from occamlab.subject import Subject
 from occamlab.train import TrainSpec, fit

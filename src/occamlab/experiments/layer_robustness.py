@@ -17,7 +17,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from occamlab.data import data_spec
-from occamlab.experiments import EXPERIMENTS, Claim, Context, ExperimentResult
+from occamlab.experiments.framework import Claim, Context, ExperimentResult
+from occamlab.experiments.registry import EXPERIMENTS
 from occamlab.experiments.stats import mean_std
 from occamlab.models import build_model, model_spec
 from occamlab.probes.compression.finetune import total_steps

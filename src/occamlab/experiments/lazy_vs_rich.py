@@ -24,7 +24,8 @@ import torch
 from torch import nn
 
 from occamlab.data import data_spec, load_data
-from occamlab.experiments import EXPERIMENTS, Claim, Context, ExperimentResult
+from occamlab.experiments.framework import Claim, Context, ExperimentResult
+from occamlab.experiments.registry import EXPERIMENTS
 from occamlab.probes.kernels import empirical_ntk
 from occamlab.probes.kernels.distance import KernelDistanceMonitor
 from occamlab.probes.kernels.regression import kernel_regression

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from occamlab.data import data_spec
-from occamlab.experiments import EXPERIMENTS, Claim, Context, ExperimentResult
+from occamlab.experiments.framework import Claim, Context, ExperimentResult
+from occamlab.experiments.registry import EXPERIMENTS
 from occamlab.experiments.stats import mean_std
 from occamlab.models import build_model, model_spec
 from occamlab.probes.compression.lottery import LotterySpec, lottery_ticket, percent_kept_axis

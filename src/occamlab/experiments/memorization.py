@@ -29,7 +29,8 @@ import numpy as np
 import torch
 
 from occamlab.data import data_spec, load_data
-from occamlab.experiments import EXPERIMENTS, Claim, Context, ExperimentResult
+from occamlab.experiments.framework import Claim, Context, ExperimentResult
+from occamlab.experiments.registry import EXPERIMENTS
 from occamlab.experiments.stats import mean_std
 from occamlab.models import model_spec
 from occamlab.train import PeriodicCallback, TrainSpec, TrainState
@@ -51,7 +52,7 @@ class CriticalSampleMonitor(PeriodicCallback):
         self.ratios: list[float] = []
 
     def measure(self, state: TrainState) -> None:
-        from occamlab.probes.critical_samples import critical_sample_ratio
+        from occamlab.probes.memorization import critical_sample_ratio
 
         result = critical_sample_ratio(
             state.subject,

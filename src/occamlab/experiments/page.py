@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from occamlab.experiments.registry import EXPERIMENTS
 from occamlab.report.html import esc, key_values, table
 from occamlab.report.pages import figure_sections, write_run_page
 from occamlab.report.render import register_renderer
@@ -63,7 +64,6 @@ def write_experiment_page(store: Store, record: RunRecord, spec: Any) -> Path:
 @register_renderer("experiment")
 def render_experiment(store: Store, record: RunRecord) -> Path:
     """Rewrite an experiment's page from its stored record."""
-    from occamlab.experiments.framework import EXPERIMENTS
     from occamlab.specs import make_spec
 
     fields = {k: v for k, v in record.spec.items() if k != "name"}

@@ -45,14 +45,13 @@ from typing import Any, Literal
 import torch
 import torch.autograd.forward_ad as fwAD
 
-from occamlab.linalg.hessian import Block, CurvatureOperator
-from occamlab.subject import Subject
+from occamlab.linalg.hessian import CachedGraphOperator
 
 GGNMethod = Literal["auto", "jvp", "double_vjp"]
 GGN_METHODS: tuple[str, ...] = ("auto", "jvp", "double_vjp")
 
 
-class JacobianProductOperator(CurvatureOperator):
+class JacobianProductOperator(CachedGraphOperator):
     """``(1/n) Σ_i J_iᵀ M_i J_i`` for the Jacobian ``J`` of per-example outputs.
 
     Subclasses define the outputs (:meth:`_outputs`, shape ``(n_b, ...)``) and the per-example
@@ -61,45 +60,12 @@ class JacobianProductOperator(CurvatureOperator):
 
     methods: tuple[str, ...] = GGN_METHODS
 
-    def __init__(
-        self,
-        subject: Subject,
-        *,
-        split: str = "train",
-        params: Mapping[str, torch.Tensor] | torch.Tensor | None = None,
-        batch_size: int | None = None,
-        limit: int | None = None,
-        dtype: torch.dtype | None = None,
-        block: Block = None,
-        method: str = "auto",
-        cache_graph: bool | None = None,
-    ) -> None:
-        if method not in self.methods:
-            raise ValueError(f"unknown method {method!r}; valid: {', '.join(self.methods)}")
-        super().__init__(
-            subject,
-            split=split,
-            params=params,
-            batch_size=batch_size,
-            limit=limit,
-            dtype=dtype,
-            block=block,
-        )
+    def _use_method(self, method: str) -> tuple[bool, str]:
         self.method = method
-        single = self.num_batches == 1
-        cacheable = method in ("auto", "double_vjp")
-        if cache_graph is None:
-            cache_graph = single and cacheable
-        elif cache_graph and not single:
-            raise ValueError(
-                f"cache_graph=True needs the data in one batch, but {self.num_examples} examples "
-                f"in batches of {self.batch_size} make {self.num_batches}; raise batch_size or "
-                "lower limit"
-            )
-        elif cache_graph and not cacheable:
-            raise ValueError(f"cache_graph=True reuses a double_vjp graph, not {method!r}")
-        self.cache_graph = bool(cache_graph)
-        self._cache: tuple[Any, ...] | None = None
+        return (
+            method in ("auto", "double_vjp"),
+            f"cache_graph=True reuses a double_vjp graph, not {method!r}",
+        )
 
     # -- to be defined by subclasses ----------------------------------------------------------
     def _outputs(
@@ -165,10 +131,6 @@ class JacobianProductOperator(CurvatureOperator):
             self._cache = self._prepare(x, y)
         return self._cache
 
-    def clear_cache(self) -> None:
-        """Free the cached graph (it is rebuilt on the next product)."""
-        self._cache = None
-
     # -- products -----------------------------------------------------------------------------
     def _matvec(self, v: torch.Tensor) -> torch.Tensor:
         return self._matmat(v[:, None])[:, 0]
@@ -176,12 +138,9 @@ class JacobianProductOperator(CurvatureOperator):
     def _matmat(self, m: torch.Tensor) -> torch.Tensor:
         k = m.shape[1]
         cols = self._columns(m)
-        out = torch.zeros(k, self.n, dtype=self.dtype)
         if self.cache_graph:
-            state = self._cached_state()
-            for j in range(k):
-                out[j] = self._apply(state, cols[j], retain=True)
-            return out.T
+            return self._cached_products(cols)
+        out = torch.zeros(k, self.n, dtype=self.dtype)
         use_jvp = self.method == "jvp" or (self.method == "auto" and k == 1)
         for x, y, _ in self._batches():
             if use_jvp:
@@ -192,9 +151,6 @@ class JacobianProductOperator(CurvatureOperator):
                 for j in range(k):
                     out[j] += self._apply(state, cols[j], retain=j < k - 1)
         return out.T
-
-    def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "method": self.method, "cache_graph": self.cache_graph}
 
 
 class GGNOperator(JacobianProductOperator):

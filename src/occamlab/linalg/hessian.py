@@ -318,7 +318,93 @@ class CurvatureOperator(Operator):
         }
 
 
-class HessianOperator(CurvatureOperator):
+class CachedGraphOperator(CurvatureOperator):
+    """A curvature operator that can build its gradient graph once and reuse it for every
+    product (``cache_graph``; the data in one batch).
+
+    Base of :class:`HessianOperator` and
+    :class:`~occamlab.linalg.ggn.JacobianProductOperator`, which define :meth:`_cached_state`
+    (the graph of their one batch) and :meth:`_apply` (one product on a graph).
+    """
+
+    method: str
+    cache_graph: bool
+    methods: tuple[str, ...] = ()
+
+    def __init__(
+        self,
+        subject: Subject,
+        *,
+        split: str = "train",
+        params: Mapping[str, torch.Tensor] | torch.Tensor | None = None,
+        batch_size: int | None = None,
+        limit: int | None = None,
+        dtype: torch.dtype | None = None,
+        block: Block = None,
+        method: str = "auto",
+        cache_graph: bool | None = None,
+    ) -> None:
+        if method not in self.methods:
+            raise ValueError(f"unknown method {method!r}; valid: {', '.join(self.methods)}")
+        super().__init__(
+            subject,
+            split=split,
+            params=params,
+            batch_size=batch_size,
+            limit=limit,
+            dtype=dtype,
+            block=block,
+        )
+        cacheable, refusal = self._use_method(method)
+        self._set_graph_cache(cache_graph, cacheable=cacheable, refusal=refusal)
+
+    def _use_method(self, method: str) -> tuple[bool, str]:
+        """Set ``self.method`` from the requested one; whether it can reuse a cached graph, and
+        the message refusing ``cache_graph=True`` when it cannot."""
+        raise NotImplementedError
+
+    def _cached_state(self) -> tuple[Any, ...]:
+        raise NotImplementedError
+
+    def _apply(
+        self, state: tuple[Any, ...], parts: list[torch.Tensor], *, retain: bool
+    ) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _set_graph_cache(self, cache_graph: bool | None, *, cacheable: bool, refusal: str) -> None:
+        """``cache_graph``: default on when the data are one batch and ``cacheable``; refused
+        (with ``refusal``) when the method cannot reuse a graph."""
+        single = self.num_batches == 1
+        if cache_graph is None:
+            cache_graph = single and cacheable
+        elif cache_graph and not single:
+            raise ValueError(
+                f"cache_graph=True needs the data in one batch, but {self.num_examples} examples "
+                f"in batches of {self.batch_size} make {self.num_batches}; raise batch_size or "
+                "lower limit"
+            )
+        elif cache_graph and not cacheable:
+            raise ValueError(refusal)
+        self.cache_graph = bool(cache_graph)
+        self._cache: tuple[Any, ...] | None = None
+
+    def clear_cache(self) -> None:
+        """Free the cached gradient graph (it is rebuilt on the next product)."""
+        self._cache = None
+
+    def _cached_products(self, cols: list[list[torch.Tensor]]) -> torch.Tensor:
+        """The products with every column, on the cached graph (columns of the result)."""
+        state = self._cached_state()
+        out = torch.zeros(len(cols), self.n, dtype=self.dtype)
+        for j, parts in enumerate(cols):
+            out[j] = self._apply(state, parts, retain=True)
+        return out.T
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "method": self.method, "cache_graph": self.cache_graph}
+
+
+class HessianOperator(CachedGraphOperator):
     """The Hessian of the full-data mean loss at ``params`` (default: the subject's own).
 
     Args:
@@ -348,46 +434,15 @@ class HessianOperator(CurvatureOperator):
     """
 
     kind = "hessian"
+    methods = HESSIAN_METHODS
 
-    def __init__(
-        self,
-        subject: Subject,
-        *,
-        split: str = "train",
-        params: Mapping[str, torch.Tensor] | torch.Tensor | None = None,
-        batch_size: int | None = None,
-        limit: int | None = None,
-        dtype: torch.dtype | None = None,
-        block: Block = None,
-        method: HessianMethod = "auto",
-        cache_graph: bool | None = None,
-    ) -> None:
-        if method not in HESSIAN_METHODS:
-            raise ValueError(f"unknown method {method!r}; valid: {', '.join(HESSIAN_METHODS)}")
-        super().__init__(
-            subject,
-            split=split,
-            params=params,
-            batch_size=batch_size,
-            limit=limit,
-            dtype=dtype,
-            block=block,
-        )
+    def _use_method(self, method: str) -> tuple[bool, str]:
         self.method = "double_backward" if method == "auto" else method
         self.requested_method = method
-        single = self.num_batches == 1
-        if cache_graph is None:
-            cache_graph = single and self.method == "double_backward"
-        elif cache_graph and not single:
-            raise ValueError(
-                f"cache_graph=True needs the data in one batch, but {self.num_examples} examples "
-                f"in batches of {self.batch_size} make {self.num_batches}; raise batch_size or "
-                "lower limit"
-            )
-        elif cache_graph and self.method != "double_backward":
-            raise ValueError("cache_graph=True reuses a double-backward graph; use that method")
-        self.cache_graph = bool(cache_graph)
-        self._cache: tuple[Any, ...] | None = None
+        return (
+            self.method == "double_backward",
+            "cache_graph=True reuses a double-backward graph; use that method",
+        )
 
     # -- double backward ----------------------------------------------------------------------
     def _prepare(self, x: torch.Tensor, y: torch.Tensor, w: float) -> tuple[Any, ...]:
@@ -421,10 +476,6 @@ class HessianOperator(CurvatureOperator):
             self._cache = self._prepare(x, y, w)
         return self._cache
 
-    def clear_cache(self) -> None:
-        """Free the cached gradient graph (it is rebuilt on the next product)."""
-        self._cache = None
-
     # -- forward over reverse -----------------------------------------------------------------
     def _for(self, x: torch.Tensor, y: torch.Tensor, w: float, tangents: Any) -> Any:
         def loss(active: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -439,12 +490,9 @@ class HessianOperator(CurvatureOperator):
     def _matmat(self, m: torch.Tensor) -> torch.Tensor:
         k = m.shape[1]
         cols = self._columns(m)
-        out = torch.zeros(k, self.n, dtype=self.dtype)
         if self.cache_graph:
-            state = self._cached_state()
-            for j in range(k):
-                out[j] = self._apply(state, cols[j], retain=True)
-            return out.T
+            return self._cached_products(cols)
+        out = torch.zeros(k, self.n, dtype=self.dtype)
         for x, y, w in self._batches():
             if self.method == "double_backward":
                 state = self._prepare(x, y, w)
@@ -478,9 +526,6 @@ class HessianOperator(CurvatureOperator):
                 )
             )
         return super().gradient()
-
-    def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "method": self.method, "cache_graph": self.cache_graph}
 
 
 __all__ = [

@@ -156,16 +156,17 @@ def _sampled(
     sample: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
     *,
     method: str,
-    num_matvecs: int,
-    distribution: str,
-    generator: torch.Generator | None,
-    rtol: float | None,
-    max_matvecs: int | None,
-    min_samples: int,
-    batch_size: int,
-    confidence: float,
+    num_matvecs: int = 100,
+    distribution: str = "rademacher",
+    generator: torch.Generator | None = None,
+    rtol: float | None = None,
+    max_matvecs: int | None = None,
+    min_samples: int = 10,
+    batch_size: int = 16,
+    confidence: float = 0.95,
 ) -> TraceResult:
-    """Shared driver: i.i.d. samples ``sample(z, A z)``, fixed count or adaptive stopping."""
+    """Shared driver: i.i.d. samples ``sample(z, A z)``, fixed count or adaptive stopping (the
+    options and defaults of :func:`hutchinson`)."""
     _check_distribution(distribution)
     _check_confidence(confidence)
     if batch_size < 1:
@@ -271,38 +272,34 @@ def hutchinson(
     )
 
 
-def frobenius_norm_squared(
-    op: Operator,
-    *,
-    num_matvecs: int = 100,
-    distribution: Distribution = "rademacher",
-    generator: torch.Generator | None = None,
-    rtol: float | None = None,
-    max_matvecs: int | None = None,
-    min_samples: int = 10,
-    batch_size: int = 16,
-    confidence: float = 0.95,
-) -> TraceResult:
+def frobenius_norm_squared(op: Operator, **options: Any) -> TraceResult:
     """Estimate ‖A‖_F² = tr(AᵀA) (= tr(A²) for symmetric A) as the mean of ‖A z_i‖².
 
-    E‖A z‖² = tr(Aᵀ A E[z zᵀ]) = ‖A‖_F². Options as in :func:`hutchinson`.
+    E‖A z‖² = tr(Aᵀ A E[z zᵀ]) = ‖A‖_F². Options (keyword-only, same defaults) as in
+    :func:`hutchinson`.
     """
 
     def sq(z: torch.Tensor, az: torch.Tensor) -> torch.Tensor:
         return (az * az).sum(dim=0)
 
-    return _sampled(
-        op,
-        sq,
-        method="frobenius",
+    return _sampled(op, sq, method="frobenius", **options)
+
+
+def _exact_result(
+    value: float, *, num_matvecs: int, method: str, distribution: str, confidence: float
+) -> TraceResult:
+    """A trace computed exactly: no samples, a zero-width interval."""
+    return TraceResult(
+        estimate=value,
+        standard_error=0.0,
+        ci_low=value,
+        ci_high=value,
         num_matvecs=num_matvecs,
+        num_samples=0,
+        method=method,
         distribution=distribution,
-        generator=generator,
-        rtol=rtol,
-        max_matvecs=max_matvecs,
-        min_samples=min_samples,
-        batch_size=batch_size,
         confidence=confidence,
+        deterministic_part=value,
     )
 
 
@@ -313,18 +310,21 @@ def _exact_trace(op: Operator, distribution: str, confidence: float) -> TraceRes
     for start in range(0, op.n, 64):
         cols = eye[:, start : start + 64]
         total += float((cols * op.matmat(cols.to(op.dtype)).to(torch.float64)).sum())
-    return TraceResult(
-        estimate=total,
-        standard_error=0.0,
-        ci_low=total,
-        ci_high=total,
-        num_matvecs=op.n,
-        num_samples=0,
-        method="exact",
-        distribution=distribution,
-        confidence=confidence,
-        deterministic_part=total,
+    return _exact_result(
+        total, num_matvecs=op.n, method="exact", distribution=distribution, confidence=confidence
     )
+
+
+def _sketch_size(
+    name: str, num_matvecs: int, *, minimum: int, parts: int, distribution: str, confidence: float
+) -> int:
+    """Check a sketching estimator's options; its number of sketch vectors, m // parts
+    (Hutch++: a third of the budget, XTrace: half)."""
+    _check_distribution(distribution)
+    _check_confidence(confidence)
+    if num_matvecs < minimum:
+        raise ValueError(f"{name} needs at least {minimum} matvecs, got {num_matvecs}")
+    return num_matvecs // parts
 
 
 def hutchpp(
@@ -351,12 +351,10 @@ def hutchpp(
     Returns:
         A :class:`TraceResult` whose ``deterministic_part`` is tr(QᵀAQ).
     """
-    _check_distribution(distribution)
-    _check_confidence(confidence)
-    if num_matvecs < 3:
-        raise ValueError(f"hutchpp needs at least 3 matvecs, got {num_matvecs}")
     n = op.n
-    s = num_matvecs // 3
+    s = _sketch_size(
+        "hutchpp", num_matvecs, minimum=3, parts=3, distribution=distribution, confidence=confidence
+    )
     if s >= n:
         return _exact_trace(op, distribution, confidence)
     l_ = num_matvecs - 2 * s
@@ -416,12 +414,10 @@ def xtrace(
     Returns:
         A :class:`TraceResult`.
     """
-    _check_distribution(distribution)
-    _check_confidence(confidence)
-    if num_matvecs < 4:
-        raise ValueError(f"xtrace needs at least 4 matvecs, got {num_matvecs}")
     n = op.n
-    s = num_matvecs // 2
+    s = _sketch_size(
+        "xtrace", num_matvecs, minimum=4, parts=2, distribution=distribution, confidence=confidence
+    )
     if s >= n:
         return _exact_trace(op, distribution, confidence)
     gen = _generator(generator)
@@ -434,17 +430,12 @@ def xtrace(
         # A Ω has rank < s: range(A) ⊆ range(Y) generically, so the sketch holds the trace.
         q = u[:, :rank]
         exact = float((q * op.matmat(q.to(op.dtype)).to(torch.float64)).sum()) if rank else 0.0
-        return TraceResult(
-            estimate=exact,
-            standard_error=0.0,
-            ci_low=exact,
-            ci_high=exact,
+        return _exact_result(
+            exact,
             num_matvecs=s + rank,
-            num_samples=0,
             method="xtrace",
             distribution=distribution,
             confidence=confidence,
-            deterministic_part=exact,
         )
     q = u
     r = sv[:, None] * vh  # Y = Q R with R = Σ Vᵀ (square, invertible)

@@ -8,22 +8,19 @@ from typing import ClassVar
 
 from torch import nn
 
-from occamlab.models.init import InitScheme, Nonlinearity
+from occamlab.models.init import InitScheme
 from occamlab.models.layers import (
     ACTIVATIONS,
     Activation,
+    ActivationInit,
     AddChannel,
     Network,
     make_activation,
-    nonlinearity_of,
 )
 from occamlab.models.registry import (
     MODELS,
     ModelSpec,
-    check_bool,
-    check_choice,
-    check_init,
-    check_int,
+    check_fields,
     normalize_input_shape,
 )
 
@@ -35,7 +32,7 @@ def conv_output_size(size: int, *, kernel_size: int, stride: int = 1, padding: i
 
 @MODELS.register
 @dataclass(frozen=True)
-class CNN1DSpec(ModelSpec):
+class CNN1DSpec(ActivationInit, ModelSpec):
     """1-D CNN for signals such as MNIST-1D: inputs ``(L,)`` or ``(C, L)``.
 
     ``layers`` blocks of ``Conv1d(kernel_size, stride, padding=kernel_size // 2) -> activation``
@@ -62,16 +59,11 @@ class CNN1DSpec(ModelSpec):
     init: InitScheme = "default"
 
     def __post_init__(self) -> None:
-        check_int(self.name, "channels", self.channels, minimum=1, example=32)
-        check_int(self.name, "layers", self.layers, minimum=1, example=3)
-        check_int(self.name, "kernel_size", self.kernel_size, minimum=1, example=5)
-        check_int(self.name, "stride", self.stride, minimum=1, example=2)
-        check_choice(self.name, "activation", self.activation, ACTIVATIONS)
-        check_init(self.name, self.init)
-
-    @property
-    def init_nonlinearity(self) -> Nonlinearity:
-        return nonlinearity_of(self.activation)
+        check_fields(
+            self,
+            ints={"channels": (1, 32), "layers": (1, 3), "kernel_size": (1, 5), "stride": (1, 2)},
+            choices={"activation": ACTIVATIONS},
+        )
 
     def check_input_shape(self, input_shape: tuple[int, ...]) -> None:
         if len(input_shape) not in (1, 2):
@@ -125,7 +117,7 @@ class CNN1DSpec(ModelSpec):
 
 @MODELS.register
 @dataclass(frozen=True)
-class CNN2DSpec(ModelSpec):
+class CNN2DSpec(ActivationInit, ModelSpec):
     """2-D CNN for images: inputs ``(H, W)`` or ``(C, H, W)``.
 
     ``layers`` blocks of ``Conv2d(kernel_size, padding=kernel_size // 2) -> [BatchNorm2d] ->
@@ -152,16 +144,12 @@ class CNN2DSpec(ModelSpec):
     init: InitScheme = "default"
 
     def __post_init__(self) -> None:
-        check_int(self.name, "channels", self.channels, minimum=1, example=32)
-        check_int(self.name, "layers", self.layers, minimum=1, example=2)
-        check_int(self.name, "kernel_size", self.kernel_size, minimum=1, example=3)
-        check_bool(self.name, "batchnorm", self.batchnorm)
-        check_choice(self.name, "activation", self.activation, ACTIVATIONS)
-        check_init(self.name, self.init)
-
-    @property
-    def init_nonlinearity(self) -> Nonlinearity:
-        return nonlinearity_of(self.activation)
+        check_fields(
+            self,
+            ints={"channels": (1, 32), "layers": (1, 2), "kernel_size": (1, 3)},
+            bools=("batchnorm",),
+            choices={"activation": ACTIVATIONS},
+        )
 
     def sizes(self, input_shape: Sequence[int]) -> list[tuple[int, int]]:
         """Image size ``(H, W)`` before the first and after every conv/pool block."""

@@ -9,15 +9,13 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from occamlab.models.init import InitScheme, Nonlinearity
-from occamlab.models.layers import ACTIVATIONS, Activation, Network, nonlinearity_of
+from occamlab.models.init import InitScheme
+from occamlab.models.layers import ACTIVATIONS, Activation, ActivationInit, Network
 from occamlab.models.mlp import fully_connected, fully_connected_num_parameters
 from occamlab.models.registry import (
     MODELS,
     ModelSpec,
-    check_choice,
-    check_init,
-    check_int,
+    check_fields,
     flat_size,
 )
 
@@ -44,7 +42,7 @@ class TokenEmbedding(nn.Module):
 
 @MODELS.register
 @dataclass(frozen=True)
-class EmbedMLPSpec(ModelSpec):
+class EmbedMLPSpec(ActivationInit, ModelSpec):
     """A shared token embedding, concatenated, then an MLP (Power et al. 2022, arXiv 2201.02177).
 
     Made for inputs that are ``tokens`` concatenated one-hot vectors, such as the modular
@@ -72,16 +70,11 @@ class EmbedMLPSpec(ModelSpec):
     init: InitScheme = "default"
 
     def __post_init__(self) -> None:
-        check_int(self.name, "tokens", self.tokens, minimum=1, example=2)
-        check_int(self.name, "embed_dim", self.embed_dim, minimum=1, example=128)
-        check_int(self.name, "width", self.width, minimum=1, example=256)
-        check_int(self.name, "depth", self.depth, minimum=0, example=1)
-        check_choice(self.name, "activation", self.activation, ACTIVATIONS)
-        check_init(self.name, self.init)
-
-    @property
-    def init_nonlinearity(self) -> Nonlinearity:
-        return nonlinearity_of(self.activation)
+        check_fields(
+            self,
+            ints={"tokens": (1, 2), "embed_dim": (1, 128), "width": (1, 256), "depth": (0, 1)},
+            choices={"activation": ACTIVATIONS},
+        )
 
     def check_input_shape(self, input_shape: tuple[int, ...]) -> None:
         size = flat_size(input_shape)

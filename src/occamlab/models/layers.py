@@ -53,6 +53,16 @@ def nonlinearity_of(name: Activation) -> Nonlinearity:
     return _NONLINEARITY[name]
 
 
+class ActivationInit:
+    """Mixin of model specs with an ``activation`` field: weights initialized for it."""
+
+    activation: Activation
+
+    @property
+    def init_nonlinearity(self) -> Nonlinearity:
+        return nonlinearity_of(self.activation)
+
+
 class SeededDropout(nn.Dropout):
     """Dropout whose masks come from its own generator, never from PyTorch's global RNG.
 

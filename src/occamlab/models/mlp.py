@@ -10,15 +10,15 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from occamlab.models.init import InitScheme, Nonlinearity
+from occamlab.models.init import InitScheme
 from occamlab.models.layers import (
     ACTIVATIONS,
     Activation,
+    ActivationInit,
     FlattenInput,
     Network,
     SeededDropout,
     make_activation,
-    nonlinearity_of,
 )
 from occamlab.models.registry import (
     MODELS,
@@ -74,7 +74,7 @@ def fully_connected_num_parameters(
 
 @MODELS.register
 @dataclass(frozen=True)
-class MLPSpec(ModelSpec):
+class MLPSpec(ActivationInit, ModelSpec):
     """Multilayer perceptron on flattened inputs (any input shape).
 
     Attributes:
@@ -123,10 +123,6 @@ class MLPSpec(ModelSpec):
     def hidden(self) -> tuple[int, ...]:
         """Hidden layer widths."""
         return (self.width,) * self.depth
-
-    @property
-    def init_nonlinearity(self) -> Nonlinearity:
-        return nonlinearity_of(self.activation)
 
     @property
     def weight_scale(self) -> float:

@@ -190,6 +190,24 @@ def flat_size(input_shape: Sequence[int]) -> int:
 # Field validation helpers used by the specs' ``__post_init__``.
 
 
+def check_fields(
+    spec: Any,
+    *,
+    ints: dict[str, tuple[int, int]],
+    bools: tuple[str, ...] = (),
+    choices: dict[str, Sequence[str]] | None = None,
+) -> None:
+    """Validate a spec's fields in order: ``ints`` (field -> (minimum, an example value)), then
+    ``bools``, then ``choices`` (field -> the valid values), then its ``init`` scheme."""
+    for field, (minimum, example) in ints.items():
+        check_int(spec.name, field, getattr(spec, field), minimum=minimum, example=example)
+    for field in bools:
+        check_bool(spec.name, field, getattr(spec, field))
+    for field, valid in (choices or {}).items():
+        check_choice(spec.name, field, getattr(spec, field), valid)
+    check_init(spec.name, spec.init)
+
+
 def check_int(model: str, field: str, value: Any, *, minimum: int, example: int) -> None:
     """Raise ``ValueError`` unless ``value`` is an int ``>= minimum``."""
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:

@@ -15,10 +15,7 @@ from occamlab.models.layers import AddChannel, GlobalAvgPool, Network
 from occamlab.models.registry import (
     MODELS,
     ModelSpec,
-    check_bool,
-    check_choice,
-    check_init,
-    check_int,
+    check_fields,
     normalize_input_shape,
 )
 
@@ -121,13 +118,12 @@ class ResNetSpec(ModelSpec):
     init: InitScheme = "default"
 
     def __post_init__(self) -> None:
-        check_int(self.name, "width", self.width, minimum=1, example=16)
-        check_int(self.name, "stages", self.stages, minimum=1, example=3)
-        check_int(self.name, "blocks", self.blocks, minimum=1, example=1)
-        check_bool(self.name, "skip", self.skip)
-        check_bool(self.name, "batchnorm", self.batchnorm)
-        check_choice(self.name, "dims", self.dims, DIMS)
-        check_init(self.name, self.init)
+        check_fields(
+            self,
+            ints={"width": (1, 16), "stages": (1, 3), "blocks": (1, 1)},
+            bools=("skip", "batchnorm"),
+            choices={"dims": DIMS},
+        )
 
     def geometry(self, input_shape: Sequence[int]) -> tuple[int, int, bool]:
         """``(dims, in_channels, add_channel)`` for ``input_shape``, or a ``ValueError``."""

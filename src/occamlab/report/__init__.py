@@ -1,7 +1,7 @@
 """Reports: static HTML pages with embedded figures, one per run plus an index."""
 
 from occamlab.report.figures import training_curves
-from occamlab.report.html import esc, figure, key_values, page, png, table
+from occamlab.report.html import details, esc, figure, key_values, page, png, table
 from occamlab.report.pages import (
     environment,
     figure_sections,
@@ -9,9 +9,10 @@ from occamlab.report.pages import (
     write_index,
     write_run_page,
 )
-from occamlab.report.render import register_renderer, render_all, render_run
+from occamlab.report.render import probe_renderer, register_renderer, render_all, render_run
 
 __all__ = [
+    "details",
     "environment",
     "esc",
     "figure",
@@ -19,6 +20,7 @@ __all__ = [
     "key_values",
     "page",
     "png",
+    "probe_renderer",
     "register_renderer",
     "render_all",
     "render_run",

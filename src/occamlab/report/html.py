@@ -16,7 +16,13 @@ text-align:left;font-variant-numeric:tabular-nums}th{background:#f4f4f4}
 .pass{color:#17692e;font-weight:600}.fail{color:#b3261e;font-weight:600}
 .answer{background:#f6f8fa;border-left:4px solid #4a7;padding:.5em 1em}
 img{max-width:100%}pre{background:#f6f8fa;padding:.6em;overflow-x:auto}
+.table{max-width:100%;overflow-x:auto}td{overflow-wrap:anywhere}
+details{margin:.5em 0}summary{cursor:pointer;color:#335}
 """
+
+# Tables longer than this are collapsed (their rows one click away), so a page reads top-down:
+# the answers and pictures first, then the numbers behind them.
+COLLAPSE_ROWS = 30
 
 
 def esc(value: Any) -> str:
@@ -33,8 +39,23 @@ def fmt(value: Any) -> str:
     return esc(value)
 
 
-def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None) -> str:
-    """An HTML table of dict rows (columns default to the first row's keys)."""
+def details(summary: str, inner: str, *, open_: bool = False) -> str:
+    """A collapsed section: ``summary`` (escaped here) shown, ``inner`` (HTML) one click away."""
+    state = " open" if open_ else ""
+    return f"<details{state}><summary>{esc(summary)}</summary>{inner}</details>"
+
+
+def table(
+    rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[str] | None = None,
+    *,
+    collapse: int | None = COLLAPSE_ROWS,
+) -> str:
+    """An HTML table of dict rows (columns default to the first row's keys).
+
+    A wide table scrolls inside its own box (the page never scrolls sideways); one of more than
+    ``collapse`` rows is collapsed in a ``<details>`` section (None: never).
+    """
     if not rows:
         return "<p><em>no rows</em></p>"
     columns = list(columns or rows[0].keys())
@@ -42,12 +63,20 @@ def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = Non
     body = "".join(
         "<tr>" + "".join(f"<td>{fmt(row.get(c))}</td>" for c in columns) + "</tr>" for row in rows
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    html_ = (
+        f"<div class='table'><table><thead><tr>{head}</tr></thead>"
+        f"<tbody>{body}</tbody></table></div>"
+    )
+    if collapse is not None and len(rows) > collapse:
+        return details(f"{len(rows)} rows (show)", html_)
+    return html_
 
 
 def key_values(items: Mapping[str, Any]) -> str:
-    """A two-column table of a mapping."""
-    return table([{"name": k, "value": v} for k, v in items.items()], ["name", "value"])
+    """A two-column table of a mapping (never collapsed)."""
+    return table(
+        [{"name": k, "value": v} for k, v in items.items()], ["name", "value"], collapse=None
+    )
 
 
 def png(data: bytes, *, alt: str) -> str:

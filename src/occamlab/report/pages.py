@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from occamlab.report.html import esc, key_values, page, png, table
+from occamlab.report.html import COLLAPSE_ROWS, details, esc, key_values, page, png, table
 from occamlab.store import RunHandle, RunRecord, Store
 
 
@@ -19,7 +19,7 @@ def environment() -> dict[str, str]:
     import numpy
     import torch
 
-    from occamlab import __version__
+    from occamlab.version import __version__
 
     return {
         "occamlab": __version__,
@@ -82,7 +82,10 @@ def write_run_page(
     """Write ``reports/<run id>.html`` with ``sections``, the spec and the environment."""
     out = reports_dir(store)
     out.mkdir(parents=True, exist_ok=True)
-    spec = f"<pre>{esc(json.dumps(record.spec, indent=2, sort_keys=True))}</pre>"
+    text = json.dumps(record.spec, indent=2, sort_keys=True)
+    spec = f"<pre>{esc(text)}</pre>"
+    if text.count("\n") > COLLAPSE_ROWS:
+        spec = details("the run's spec (JSON)", spec)
     body = [
         *sections,
         ("Spec", spec),

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from occamlab.report.html import esc, key_values
-from occamlab.report.pages import reports_dir, write_index, write_run_page
+from occamlab.report.pages import figure_sections, reports_dir, write_index, write_run_page
 from occamlab.store import RunRecord, Store
 
 Renderer = Callable[[Store, RunRecord], Path]
@@ -28,6 +28,25 @@ def register_renderer(kind: str) -> Callable[[Renderer], Renderer]:
         return fn
 
     return decorate
+
+
+Sections = Callable[[dict[str, Any]], list[tuple[str, str]]]
+
+
+def probe_renderer(kind: str, sections: Sections) -> Renderer:
+    """Register (and return) the page writer of ``probe/KIND`` runs.
+
+    ``sections(metrics)`` gives the page's sections, followed by the run's stored figures, so
+    ``occam report`` can rewrite the page from the store. Each probe family's ``page`` module
+    registers its kinds when imported.
+    """
+
+    def render(store: Store, record: RunRecord) -> Path:
+        name = record.spec.get("subject", {}).get("name", record.name)
+        parts = sections(record.metrics) + figure_sections(store, record.metrics.get("figures", {}))
+        return write_run_page(store, record, parts, title=f"{kind}: {name}")
+
+    return register_renderer(f"probe/{kind}")(render)
 
 
 def _scalars(metrics: dict[str, Any]) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from typing import Literal
 
 import torch
 
-from occamlab.probes.pruning import Masks, Scope, _masks_from_scores
+from occamlab.probes.pruning.masks import Masks, Scope, _masks_from_scores
 
 
 def unit_layers(params: Mapping[str, torch.Tensor], *, include_output: bool = False) -> list[str]:

@@ -4,10 +4,10 @@ The choices Jiang et al. leave open are pinned down here. σ, σ′, α, α′ a
 *training* split (all of it unless ``limit``), evaluated in eval mode, with the training *error*
 as L̂ and a target deviation of 0.1 (ten points of training error), by log-space bisection:
 
-* σ  — :func:`occamlab.probes.sharpness_pacbayes.pacbayes_sigma`: the largest σ with
+* σ  — :func:`occamlab.probes.sharpness.pacbayes.pacbayes_sigma`: the largest σ with
   E_{u~N(0,σ²I)} L̂(w+u) ≤ L̂(w) + 0.1 (Monte Carlo, ``num_samples`` common random draws);
 * σ′ — the same with u_i ~ N(0, σ′²w_i² + ε²), ε = 1e-3 (magnitude-aware);
-* α  — :func:`occamlab.probes.sharpness_worstcase.worst_case_alpha`: the largest α whose worst
+* α  — :func:`occamlab.probes.sharpness.worstcase.worst_case_alpha`: the largest α whose worst
   perturbation in the box |u_i| ≤ α found by ``ascent_steps`` steps of projected gradient ascent
   on the loss keeps L̂ within 0.1;
 * α′ — the same in the box |u_i| ≤ α′|w_i| + ε.
@@ -41,8 +41,8 @@ from dataclasses import dataclass
 
 import torch
 
-from occamlab.probes.sharpness_pacbayes import pacbayes_sigma
-from occamlab.probes.sharpness_worstcase import worst_case_alpha
+from occamlab.probes.sharpness.pacbayes import pacbayes_sigma
+from occamlab.probes.sharpness.worstcase import worst_case_alpha
 from occamlab.subject import Params, Subject
 
 EPSILON = 1e-3

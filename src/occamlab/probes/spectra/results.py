@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from occamlab.jsonable import jsonable
 from occamlab.probes.spectra.marchenko_pastur import MarchenkoPasturFit
 from occamlab.probes.spectra.powerlaw import PowerLawFit
+from occamlab.probes.spectra.spec import SpectraSpec
 from occamlab.probes.spectra.tail_tests import TailComparison
-
-if TYPE_CHECKING:
-    from occamlab.probes.spectra.probe import SpectraSpec
 
 AVERAGED = (
     "alpha",
