@@ -77,3 +77,19 @@ def test_initial_params_rebuild_a_registry_subjects_initialization():
     init = initial_params(subject)
     assert all(torch.equal(init[k], before[k]) for k in before)
     assert initial_params(Subject(model=toy_model(), data=toy_data())) is None
+
+
+def test_probe_bounds_subspace_dims_adds_the_subspace_row_and_its_section(capsys, tmp_path):
+    base = [*SMALL, "--store", str(tmp_path / "runs.sqlite"), "--json"]
+    flags = ["--no-pacbayes", "--no-compression", "--no-norms", "--levels", "4,8"]
+    code, out, _ = run(capsys, "probe", "bounds", *base, *flags, "--subspace-dims", "8,16")
+    assert code == 0
+    result = json.loads(out)
+    row = result["rows"][-1]
+    assert row["bound"].startswith("subspace compression (d = ")
+    assert row["value"] == result["subspace"]["bound"] and "random subspace" in row["certifies"]
+    assert [r["dim"] for r in result["subspace"]["rows"]] == [8, 16]
+    page = Path(result["report"]).read_text()
+    assert "Subspace compression bound" in page and "Subspace dimensions tried" in page
+    code, _, err = run(capsys, "probe", "bounds", *base, *flags, "--subspace-dims", "0")
+    assert code == 2 and "subspace_dims" in err

@@ -63,6 +63,23 @@ def bounds_sections(result: dict[str, Any]) -> list[tuple[str, str]]:
         sections.append(("Compression bound", key_values(keep)))
         sections.append(("Description length (bits)", key_values(comp["bits_parts"])))
         sections.append(("Compression settings searched", table(comp["settings"])))
+    sub = result.get("subspace")
+    if sub:
+        best = sub["compression"]
+        keep = {
+            "bound": sub["bound"],
+            "certifies": sub["predictor"],
+            "parameters": sub["num_parameters"],
+            "origin": sub["origin"],
+            "dimensions tried": sub["dims"],
+            "coordinates coded": best["num_parameters"],
+            "levels": best["num_levels"],
+            "bits": best["bits"],
+            "train error": best["train_error"],
+            "test error": best["compressed_test_error"],
+        }
+        sections.append(("Subspace compression bound", key_values(keep)))
+        sections.append(("Subspace dimensions tried", table(sub["rows"])))
     if result.get("norms"):
         sections.append(("Norm bounds (shapes, usually vacuous)", key_values(result["norms"])))
     sections.append(("Test-set bound", key_values(result["testset"])))
