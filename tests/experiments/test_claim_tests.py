@@ -1,0 +1,145 @@
+"""The tests that decide claims, against scipy.stats, exact enumeration and simulation."""
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from occamlab.experiments.stats import (
+    bootstrap_interval,
+    compare,
+    exceeds,
+    holm,
+    holm_decisions,
+    permutation,
+    trend,
+)
+
+A = [0.61, 0.58, 0.66, 0.63, 0.59]
+B = [0.52, 0.57, 0.49, 0.55, 0.51, 0.50]
+
+
+def test_welch_matches_the_formula_and_scipy():
+    t = compare(A, B, margin=0.03)
+    x, y = np.array(A), np.array(B)
+    vx, vy = x.var(ddof=1) / x.size, y.var(ddof=1) / y.size
+    t_stat = (x.mean() - y.mean() - 0.03) / math.sqrt(vx + vy)
+    df = (vx + vy) ** 2 / (vx**2 / (x.size - 1) + vy**2 / (y.size - 1))
+    assert t.p_value == pytest.approx(stats.t.sf(t_stat, df), rel=1e-10)
+    ref = stats.ttest_ind(x - 0.03, y, equal_var=False, alternative="greater")
+    assert t.p_value == pytest.approx(ref.pvalue, rel=1e-10)
+    assert t.p_against == pytest.approx(1 - ref.pvalue, rel=1e-10)
+    ci = stats.ttest_ind(x, y, equal_var=False).confidence_interval(0.95)
+    assert t.interval == pytest.approx((ci.low, ci.high), rel=1e-10)
+    assert t.estimate == pytest.approx(x.mean() - y.mean())
+    assert t.method == "Welch t-test" and t.seeds == 6 and t.points["a"] == A
+
+
+def test_paired_one_sample_and_slope_match_scipy():
+    a, b = np.array(A), np.array(B[:5])
+    paired = compare(a, b, paired=True, margin=0.02)
+    ref = stats.ttest_rel(a - 0.02, b, alternative="greater")
+    assert paired.p_value == pytest.approx(ref.pvalue, rel=1e-10)
+    ci = stats.ttest_rel(a, b).confidence_interval(0.95)
+    assert paired.interval == pytest.approx((ci.low, ci.high), rel=1e-10)
+
+    one = exceeds(A, 0.55)
+    ref = stats.ttest_1samp(A, 0.55, alternative="greater")
+    assert one.p_value == pytest.approx(ref.pvalue, rel=1e-10)
+    ci = stats.ttest_1samp(A, 0.55).confidence_interval(0.95)
+    assert one.interval == pytest.approx((ci.low, ci.high), rel=1e-10)
+
+    x = [1, 1, 2, 2, 3, 3, 4, 4]
+    y = [0.1, 0.3, 0.35, 0.5, 0.7, 0.6, 0.9, 1.05]
+    slope = trend(x, y)
+    ref = stats.linregress(x, y)
+    assert slope.estimate == pytest.approx(ref.slope)
+    assert slope.p_value == pytest.approx(ref.pvalue / 2, rel=1e-8)  # positive slope
+    assert slope.decision == "passed"
+    with pytest.raises(ValueError, match="3 points"):
+        trend([1, 1, 1], [1, 2, 3])
+
+
+def test_permutation_test_is_exact_for_small_samples():
+    a, b = [3.1, 2.9, 3.4, 3.0], [2.8, 2.7, 3.0, 2.6, 2.9]
+    t = permutation(a, b, margin=0.1)
+    pooled = np.array([v - 0.1 for v in a] + b)
+    observed = np.mean(a) - 0.1 - np.mean(b)
+    count = total = 0
+    for idx in itertools.combinations(range(9), 4):
+        mask = np.zeros(9, bool)
+        mask[list(idx)] = True
+        stat = pooled[mask].mean() - pooled[~mask].mean()
+        count += stat >= observed - 1e-12
+        total += 1
+    assert t.p_value == pytest.approx(count / total, rel=1e-9)
+    assert t.interval[0] < t.estimate < t.interval[1]
+
+
+def test_bootstrap_interval_covers_the_mean_at_its_nominal_rate():
+    rng = np.random.default_rng(0)
+    reps = 300
+    covered = sum(
+        lo <= 0.0 <= hi
+        for lo, hi in (bootstrap_interval(rng.normal(size=30), seed=i) for i in range(reps))
+    )
+    assert 0.90 <= covered / reps <= 0.98  # nominal 0.95; the percentile method runs a bit low
+    low, high = bootstrap_interval([1.0, 2.0, 3.0, 4.0], [0.0, 1.0, 0.5, 0.2])
+    assert low < 2.075 < high  # the difference of the means
+
+
+def test_holm_matches_its_definition():
+    assert holm([0.01, 0.04, 0.03, 0.005]) == [0.03, 0.06, 0.06, 0.02]
+    assert holm([0.5]) == [0.5] and holm([0.6, 0.7]) == [1.0, 1.0]
+    tests = holm_decisions([compare(A, B), exceeds(A, 0.7), compare(B, A)])
+    assert [t.decision for t in tests] == ["passed", "failed", "failed"]
+    assert tests[0].p_adjusted == pytest.approx(3 * tests[0].p_value)
+
+
+def test_decisions_with_too_few_seeds_or_no_spread():
+    single = compare([0.9], [0.1])
+    assert single.decision == "inconclusive" and single.seeds_needed is None
+    assert single.interval == (-math.inf, math.inf)
+    exact = compare([0.9, 0.9], [0.1, 0.1], margin=0.5)  # deterministic: nothing varies
+    assert exact.decision == "passed" and exact.interval == (pytest.approx(0.8),) * 2
+    assert compare([0.2, 0.2], [0.1, 0.1], margin=0.5).decision == "failed"
+    close = compare([0.50, 0.53, 0.47], [0.49, 0.51, 0.48])
+    assert close.decision == "inconclusive" and close.seeds_needed > 3
+    with pytest.raises(ValueError, match="finite"):
+        compare([0.1, float("nan")], [0.2])
+    with pytest.raises(ValueError, match="paired"):
+        compare([0.1, 0.2], [0.2], paired=True)
+
+
+def test_a_null_effect_passes_at_most_alpha_of_the_time():
+    """Two conditions identical up to seed: over 2,000 simulated experiments of 3 claims each,
+    a claim passes at most α = 5% of the time, and with Holm's correction some claim of an
+    experiment passes at most 5% of the time (family-wise)."""
+    rng = np.random.default_rng(1)
+    reps, passed, any_passed = 2000, 0, 0
+    for _ in range(reps):
+        tests = [
+            compare(rng.normal(0.3, 0.02, 5), rng.normal(0.3, 0.02, 5)),
+            compare(rng.normal(0.3, 0.02, 4), rng.normal(0.3, 0.02, 4), paired=True),
+            exceeds(rng.normal(1.0, 0.1, 5), 1.0),
+        ]
+        passed += sum(t.decision == "passed" for t in tests)
+        any_passed += any(t.decision == "passed" for t in holm_decisions(tests))
+    n = 3 * reps
+    assert passed / n <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / n)
+    assert any_passed / reps <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / reps)
+
+
+def test_seeds_needed_gives_the_promised_power():
+    rng = np.random.default_rng(2)
+    pilot = compare([0.30, 0.36, 0.33], [0.29, 0.31, 0.30])  # effect ≈ 0.03, spread ≈ 0.02
+    n = pilot.seeds_needed
+    assert n is not None and n > 3
+    sd = math.sqrt((np.var([0.30, 0.36, 0.33], ddof=1) + np.var([0.29, 0.31, 0.30], ddof=1)) / 2)
+    wins = sum(
+        compare(rng.normal(pilot.estimate, sd, n), rng.normal(0.0, sd, n)).decision == "passed"
+        for _ in range(1000)
+    )
+    assert 0.75 <= wins / 1000 <= 0.86  # power 0.8 at the observed effect and spread
