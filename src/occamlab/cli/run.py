@@ -14,6 +14,7 @@ from typer.core import TyperGroup
 
 from occamlab.cli.options import CliKit, spec_options
 from occamlab.experiments import EXPERIMENTS, run_experiment, spec_at_scale
+from occamlab.experiments.page import claim_test_summary
 from occamlab.store import Store
 
 
@@ -40,11 +41,15 @@ def _listing() -> list[dict[str, Any]]:
 
 def claims_rich_table(claims: list[dict[str, Any]]) -> Table:
     table = Table(title="claims", show_lines=False)
-    for column in ("claim", "verdict", "evidence"):
+    for column in ("claim", "verdict", "estimate [interval], p (Holm)", "evidence"):
         table.add_column(column, overflow="fold")
     for c in claims:
-        verdict = "[green]pass[/]" if c["passed"] else "[red]FAIL[/]"
-        table.add_row(c["statement"], verdict, c["evidence"])
+        decision = c.get("decision") or ("passed" if c["passed"] else "failed")
+        verdict = {"passed": "[green]pass[/]", "failed": "[red]FAIL[/]"}.get(
+            decision, "[yellow]inconclusive[/]"
+        )
+        shown = claim_test_summary(c["test"]) if c.get("test") else "—"
+        table.add_row(c["statement"], verdict, shown, c["evidence"])
     return table
 
 
@@ -57,7 +62,11 @@ def _add_experiment(run_app: typer.Typer, kit: CliKit, cls: type) -> None:
             str, typer.Option("--scale", help=f"Preset: {', '.join(cls.scales)}.")
         ] = "quick",
         strict: Annotated[
-            bool, typer.Option("--strict", help="Exit with code 1 if a claim fails.")
+            bool,
+            typer.Option(
+                "--strict",
+                help="Exit with code 1 if a claim does not pass (failed or inconclusive).",
+            ),
         ] = False,
         force: Annotated[
             bool, typer.Option("--force", help="Recompute even if stored (parts included).")

@@ -222,8 +222,11 @@ def claims(s: dict[str, Any]) -> list[Claim]:
             evidence=each(
                 lambda r: (
                     f"2/η={r['two_over_lr']:.2f}: median λ_max/(2/η) "
-                    f"{r.get('median_ratio_after') or float('nan'):.3f}, within 20%: "
-                    f"{r.get('fraction_within_20pct') or 0:.0%}, peak {r['lambda_peak']:.2f}"
+                    f"{r['median_ratio_after']:.3f}, within 20%: "
+                    f"{r['fraction_within_20pct']:.0%}, peak {r['lambda_peak']:.2f}"
+                    if r.get("median_ratio_after") is not None
+                    else f"2/η={r['two_over_lr']:.2f}: never reached 2/η (peak "
+                    f"{r['lambda_peak']:.2f}), so there is no 'afterwards' to measure"
                 )
             ),
             source=f"{SOURCE}, Fig. 1 and Sec. 3",
@@ -237,9 +240,11 @@ def claims(s: dict[str, Any]) -> list[Claim]:
             ),
             evidence=each(
                 lambda r: (
-                    f"2/η={r['two_over_lr']:.2f}: loss {r.get('loss_at_reach') or 0:.4f} → "
-                    f"{r.get('loss_final') or 0:.4f}, rising on {r.get('loss_increases') or 0:.0%} "
-                    "of steps"
+                    f"2/η={r['two_over_lr']:.2f}: loss {r['loss_at_reach']:.4f} → "
+                    f"{r['loss_final']:.4f}, rising on {r['loss_increases']:.0%} of steps"
+                    if r.get("loss_at_reach") is not None
+                    else f"2/η={r['two_over_lr']:.2f}: never reached 2/η, no loss at the edge "
+                    "to follow"
                 )
             ),
             source=f"{SOURCE}, Fig. 1 and Sec. 3",

@@ -26,6 +26,7 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 
 from occamlab.experiments.page import write_experiment_page
+from occamlab.experiments.stats import ClaimTest, holm_decisions
 from occamlab.jsonable import jsonable
 from occamlab.notebook import HtmlRepr
 from occamlab.report.pages import save_run_figures
@@ -39,26 +40,59 @@ T = TypeVar("T")
 class Claim:
     """A statement of what a paper found, evaluated on this run's measurements.
 
+    A claim decided by a statistical test over seeds carries it (:class:`ClaimTest`; build it
+    with :meth:`tested`): its decision is "passed", "failed" or "inconclusive" after Holm's
+    correction over the experiment's tested claims (:func:`run_experiment` applies it), and
+    ``passed`` is whether it passed. A claim without a test is decided by ``passed`` alone.
+
     Attributes:
         statement: what the paper found, in words ("test error rises with label corruption").
         passed: whether this run's numbers agree.
         evidence: the numbers behind the verdict.
         source: where the statement and its threshold come from (arXiv id, figure).
+        test: the statistical test that decides it (None: a threshold on one run's numbers).
     """
 
     statement: str
     passed: bool
     evidence: str
     source: str = ""
+    test: ClaimTest | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.passed, np.bool_):  # numpy's bool: accepted, stored as a Python bool
             object.__setattr__(self, "passed", bool(self.passed))
         if not isinstance(self.passed, bool):
             raise TypeError(f"Claim.passed must be a bool, got {type(self.passed).__name__}")
+        if self.test is not None and self.passed != (self.test.decision == "passed"):
+            raise ValueError("a tested claim passes exactly when its test decides 'passed'")
+
+    @classmethod
+    def tested(cls, statement: str, test: ClaimTest, evidence: str, source: str = "") -> Claim:
+        """A claim decided by ``test``."""
+        return cls(statement, test.decision == "passed", evidence, source, test)
+
+    @property
+    def decision(self) -> str:
+        if self.test is not None:
+            return self.test.decision
+        return "passed" if self.passed else "failed"
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        out = {k: v for k, v in dataclasses.asdict(self).items() if k != "test"}
+        out["decision"] = self.decision
+        out["test"] = None if self.test is None else self.test.to_dict()
+        return out
+
+
+def corrected(claims: list[Claim]) -> list[Claim]:
+    """The claims with their tests Holm-corrected together (untested claims unchanged)."""
+    indices = [i for i, c in enumerate(claims) if c.test is not None]
+    tests = holm_decisions([claims[i].test for i in indices])
+    out = list(claims)
+    for i, test in zip(indices, tests, strict=True):
+        out[i] = Claim.tested(claims[i].statement, test, claims[i].evidence, claims[i].source)
+    return out
 
 
 @dataclass
@@ -227,7 +261,7 @@ def run_experiment(
                 {
                     "metrics": jsonable(result.metrics),
                     "tables": jsonable(result.tables),
-                    "claims": [c.to_dict() for c in result.claims],
+                    "claims": [c.to_dict() for c in corrected(result.claims)],
                     "figures": figures,
                     "parts": {"computed": ctx.parts_computed, "reused": ctx.parts_reused},
                     "seconds": time.perf_counter() - started,

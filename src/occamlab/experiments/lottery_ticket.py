@@ -15,10 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import numpy as np
+
 from occamlab.data import data_spec
 from occamlab.experiments.framework import Claim, Context, ExperimentResult
 from occamlab.experiments.registry import EXPERIMENTS
-from occamlab.experiments.stats import mean_std
+from occamlab.experiments.stats import compare, mean_std
 from occamlab.models import build_model, model_spec
 from occamlab.probes.compression.lottery import LotterySpec, lottery_ticket, percent_kept_axis
 from occamlab.recipes import make_subject
@@ -34,7 +36,7 @@ class LotteryTicket:
     """Iterative magnitude pruning with rewinding to initialization, against its controls.
 
     Attributes:
-        seeds: seeds (initialization and data order); claims use the mean over seeds.
+        seeds: seeds (initialization and data order); claims are paired t-tests over them.
         rounds: pruning rounds (after j rounds a hidden layer keeps 0.8^j of its weights).
         rate: per-round pruning rate of the hidden layers.
         output_rate: per-round pruning rate of the output layer.
@@ -122,7 +124,7 @@ class LotteryTicket:
             metrics={"dense_error": table[0]["dense"], "rounds": table},
             tables={"error by sparsity (mean over seeds)": table, "per seed": per_seed(results)},
             figures={"test error vs weights kept": figure(table)},
-            claims=claims(table, target_kept=self.target_kept, seeds=self.seeds),
+            claims=claims(results, target_kept=self.target_kept),
         )
 
 
@@ -153,10 +155,16 @@ def per_seed(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def claims(table: list[dict[str, Any]], *, target_kept: float, seeds: int) -> list[Claim]:
-    """At the first round with at most ``target_kept`` of the weights (and a control)."""
-    at = next((r for r in table if r["kept"] <= target_kept and r["reinit"] is not None), None)
-    if at is None:
+def claims(results: list[dict[str, Any]], *, target_kept: float) -> list[Claim]:
+    """At the first round with at most ``target_kept`` of the weights (and a control), paired
+    t-tests over the seeds (each seed's ticket, controls and dense network share its data and
+    initialization)."""
+    rows = results[0]["table"]
+    j = next(
+        (i for i, r in enumerate(rows) if r["kept"] <= target_kept and r["reinit"] is not None),
+        None,
+    )
+    if j is None:
         missing = f"no round with <= {target_kept:.0%} of the weights and a control was run"
         return [
             Claim(
@@ -172,28 +180,53 @@ def claims(table: list[dict[str, Any]], *, target_kept: float, seeds: int) -> li
                 SOURCE + ", Fig. 4",
             ),
         ]
-    where = f"at {at['kept']:.1%} of the weights (round {at['round']}, mean of {seeds} seeds)"
+
+    def at(key: str) -> list[float]:
+        return [r["table"][j][key] for r in results]
+
+    ticket, dense = at("ticket"), [r["dense"]["test_error"] for r in results]
+    where = f"at {rows[j]['kept']:.1%} of the weights (round {rows[j]['round']})"
     out = [
-        Claim(
+        Claim.tested(
             "the ticket is within 0.02 of the dense network's test error",
-            passed=bool(at["ticket"] <= at["dense"] + 0.02),
-            evidence=f"ticket {at['ticket']:.3f} vs dense {at['dense']:.3f} {where}",
-            source=SOURCE + ", Fig. 3",
+            compare(
+                dense,
+                ticket,
+                margin=-0.02,
+                paired=True,
+                names=("dense", "ticket"),
+                hypothesis="dense − ticket error > −0.02",
+            ),
+            f"ticket {np.mean(ticket):.3f} vs dense {np.mean(dense):.3f} {where}",
+            SOURCE + ", Fig. 3",
         ),
-        Claim(
+        Claim.tested(
             "the ticket beats the same mask re-initialized by at least 0.05",
-            passed=bool(at["reinit"] - at["ticket"] >= 0.05),
-            evidence=f"re-initialized {at['reinit']:.3f} vs ticket {at['ticket']:.3f} {where}",
-            source=SOURCE + ", Fig. 4",
+            compare(
+                at("reinit"),
+                ticket,
+                margin=0.05,
+                paired=True,
+                names=("re-initialized", "ticket"),
+                hypothesis="re-initialized − ticket error > 0.05",
+            ),
+            f"re-initialized {np.mean(at('reinit')):.3f} vs ticket {np.mean(ticket):.3f} {where}",
+            SOURCE + ", Fig. 4",
         ),
     ]
-    if at["random"] is not None:
+    if rows[j]["random"] is not None:
         out.append(
-            Claim(
+            Claim.tested(
                 "the ticket beats a random mask of the same layer sizes",
-                passed=bool(at["random"] > at["ticket"]),
-                evidence=f"random mask {at['random']:.3f} vs ticket {at['ticket']:.3f} {where}",
-                source=SOURCE + ", Fig. 4 (random pruning)",
+                compare(
+                    at("random"),
+                    ticket,
+                    paired=True,
+                    names=("random mask", "ticket"),
+                    hypothesis="random mask − ticket error > 0",
+                ),
+                f"random mask {np.mean(at('random')):.3f} vs ticket {np.mean(ticket):.3f} {where}",
+                SOURCE + ", Fig. 4 (random pruning)",
             )
         )
     return out

@@ -12,19 +12,69 @@ from occamlab.report.render import register_renderer
 from occamlab.store import RunRecord, Store
 
 
+def _number(value: float | None) -> str:
+    if value is None or abs(value) == float("inf"):  # one seed: the interval is unbounded
+        return "∞" if value is not None and value > 0 else "?"
+    return f"{value:.4g}"
+
+
+def claim_test_summary(test: dict[str, Any]) -> str:
+    """ "estimate [low, high], p (Holm), seeds" of a stored claim test, in plain text."""
+    low, high = test["interval"]
+    p = test["p_adjusted"] if test.get("p_adjusted") is not None else test["p_value"]
+    q = test.get("p_against_adjusted")
+    q = test["p_against"] if q is None else q
+    text = (
+        f"{_number(test['estimate'])} [{_number(low)}, {_number(high)}], p {p:.3g} "
+        f"(against: {q:.3g}; Holm), {test['seeds']} seeds"
+    )
+    needed = test.get("seeds_needed")
+    if needed and test["decision"] == "inconclusive":
+        text += f", about {needed} would decide"
+    return text
+
+
+def _test_cell(test: dict[str, Any] | None) -> str:
+    """The hypothesis and its test, the summary, and each seed's value."""
+    if not test:
+        return "<td>—</td>"
+    points = "; ".join(
+        f"{name}: " + ", ".join(f"{v:.4g}" for v in values)
+        for name, values in test["points"].items()
+    )
+    return (
+        f"<td>{esc(test['hypothesis'])} ({esc(test['method'])}): {esc(claim_test_summary(test))}"
+        f"<br><small>{esc(points)}</small></td>"
+    )
+
+
 def claims_table(claims: list[dict[str, Any]]) -> str:
-    """Claims with a pass/fail verdict, the evidence and the source (all text escaped)."""
+    """Claims with their decision, the test behind it, the evidence and the source (all text
+    escaped)."""
     if not claims:
         return "<p><em>this experiment states no claims</em></p>"
     rows = []
     for c in claims:
-        verdict = "pass" if c["passed"] else "fail"
+        decision = c.get("decision") or ("passed" if c["passed"] else "failed")
+        verdict = {"passed": "pass", "failed": "fail"}.get(decision, "inconclusive")
         rows.append(
             f"<tr><td>{esc(c['statement'])}</td><td class='{verdict}'>{verdict}</td>"
+            f"{_test_cell(c.get('test'))}"
             f"<td>{esc(c['evidence'])}</td><td>{esc(c.get('source', ''))}</td></tr>"
         )
-    head = "<tr><th>claim</th><th>verdict</th><th>evidence</th><th>source</th></tr>"
+    head = (
+        "<tr><th>claim</th><th>verdict</th><th>test: estimate [interval]</th><th>evidence</th>"
+        "<th>source</th></tr>"
+    )
     return f"<table class='claims'><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def claim_counts(claims: list[dict[str, Any]]) -> str:
+    """ "k of n claims hold" (with the inconclusive ones counted apart)."""
+    passed = sum(bool(c["passed"]) for c in claims)
+    open_ = sum(c.get("decision") == "inconclusive" for c in claims)
+    text = f"{passed} of {len(claims)} claims hold in this run"
+    return text + (f" ({open_} inconclusive: more seeds needed)" if open_ else "")
 
 
 def _scalars(metrics: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -41,10 +91,9 @@ def write_experiment_page(store: Store, record: RunRecord, spec: Any) -> Path:
     """Write ``reports/<run id>.html`` for a finished experiment run."""
     m = record.metrics
     cls = type(spec)
-    passed = sum(bool(c["passed"]) for c in m.get("claims", []))
     about = (
         f"<p>{esc(cls.summary)}</p><p>Reproduces: {esc(cls.paper)}.</p>"
-        f"<p>{passed} of {len(m.get('claims', []))} claims hold in this run.</p>"
+        f"<p>{esc(claim_counts(m.get('claims', [])))}.</p>"
     )
     sections = [("About", about), ("Claims", claims_table(m.get("claims", [])))]
     sections += figure_sections(store, m.get("figures", {}))
