@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 from occamlab.data import data_spec
 from occamlab.experiments.framework import Claim, Context, ExperimentResult
 from occamlab.experiments.registry import EXPERIMENTS
-from occamlab.experiments.stats import mean_std
+from occamlab.experiments.stats import compare, mean_std, trend
 from occamlab.models import model_spec
 from occamlab.train import TrainSpec
 
@@ -160,25 +160,39 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _separated(small: dict[str, Any], large: dict[str, Any], key: str) -> bool:
-    """large − small exceeds the two seeds' standard deviations added (a clear gap)."""
-    return large[key] - small[key] > small[f"{key}_std"] + large[f"{key}_std"]
-
-
-def _monotone(by_batch: list[dict[str, Any]], key: str, *, sign: float = 1.0) -> bool:
-    """The means of ``key`` strictly increase with the batch size (decrease if sign = −1)."""
-    values = [sign * b[key] for b in by_batch]
-    return all(b > a for a, b in zip(values, values[1:], strict=False))
-
-
 def claims(rows: list[dict[str, Any]], s: dict[str, Any], *, target_loss: float) -> list[Claim]:
-    """Keskar et al.'s findings on the measured rows and their summary."""
+    """Keskar et al.'s findings as tests over the runs: slopes against log₁₀(batch size) over
+    every run (t-tests, df = runs − 2), and the largest against the smallest batch paired by
+    seed (same initialization)."""
     by = s["by_batch"]
-    small, large = by[0], by[-1]
+    small, large = by[0]["batch_size"], by[-1]["batch_size"]
     losses = [r["train_loss"] for r in rows]
+    x = [math.log10(r["batch_size"]) for r in rows]
 
     def series(key: str, fmt: str) -> str:
         return " / ".join(format(b[key], fmt) for b in by)
+
+    def rises(key: str, sign: float = 1.0) -> Any:
+        name = key if sign > 0 else f"−{key}"
+        return trend(
+            x,
+            [sign * r[key] for r in rows],
+            name=name,
+            hypothesis=(f"slope of {name} against log₁₀(batch size) > 0"),
+        )
+
+    def sharper(key: str) -> Any:
+        at = {
+            b: sorted((r for r in rows if r["batch_size"] == b), key=lambda r: r["seed"])
+            for b in (small, large)
+        }
+        return compare(
+            [r[key] for r in at[large]],
+            [r[key] for r in at[small]],
+            paired=len(at[large]) == len(at[small]),
+            names=(f"batch {large}", f"batch {small}"),
+            hypothesis=f"{key}: batch {large} − batch {small} > 0",
+        )
 
     sizes = " / ".join(str(b["batch_size"]) for b in by)
     return [
@@ -190,36 +204,36 @@ def claims(rows: list[dict[str, Any]], s: dict[str, Any], *, target_loss: float)
             "below it)",
             source=f"{SOURCE}, Table 2 (SB and LB at equal training accuracy)",
         ),
-        Claim(
-            "larger batches find sharper minima: φ_ε (ε = 1e-3) rises with the batch size and "
-            "the largest batch is clearly sharper than the smallest",
-            passed=_monotone(by, "phi_1e-3") and _separated(small, large, "phi_1e-3"),
-            evidence=f"φ(1e-3) {series('phi_1e-3', '.2f')} for batch {sizes} "
-            f"(mean of {small['runs']} seeds; LB/SB ×{s['sharpness_ratio']:.2f})",
-            source=f"{SOURCE}, Table 3 and Fig. 4",
+        Claim.tested(
+            "larger batches find sharper minima: φ_ε (ε = 1e-3) rises with the batch size",
+            rises("phi_1e-3"),
+            f"φ(1e-3) {series('phi_1e-3', '.2f')} for batch {sizes} "
+            f"(mean of {by[0]['runs']} seeds; LB/SB ×{s['sharpness_ratio']:.2f})",
+            f"{SOURCE}, Table 3 and Fig. 4",
         ),
-        Claim(
-            "the large batch is sharper also at ε = 5e-4 and in a random 100-d subspace",
-            passed=_separated(small, large, "phi_5e-4")
-            and _separated(small, large, "phi_subspace"),
-            evidence=f"φ(5e-4) {series('phi_5e-4', '.2f')}; subspace φ(1e-3) "
-            f"{series('phi_subspace', '.2f')}",
-            source=f"{SOURCE}, Tables 3 and 4",
+        Claim.tested(
+            "the large batch is sharper also at ε = 5e-4",
+            sharper("phi_5e-4"),
+            f"φ(5e-4) {series('phi_5e-4', '.2f')} for batch {sizes}",
+            f"{SOURCE}, Table 3",
         ),
-        Claim(
+        Claim.tested(
+            "the large batch is sharper also in a random 100-d subspace",
+            sharper("phi_subspace"),
+            f"subspace φ(1e-3) {series('phi_subspace', '.2f')} for batch {sizes}",
+            f"{SOURCE}, Table 4",
+        ),
+        Claim.tested(
             "the top Hessian eigenvalue rises with the batch size",
-            passed=_monotone(by, "lambda_max") and _separated(small, large, "lambda_max"),
-            evidence=f"λ_max {series('lambda_max', '.2f')} (LB/SB ×{s['lambda_ratio']:.2f})",
-            source=f"{SOURCE}, Sec. 2.1 (large positive eigenvalues of ∇²f at LB minima)",
+            rises("lambda_max"),
+            f"λ_max {series('lambda_max', '.2f')} (LB/SB ×{s['lambda_ratio']:.2f})",
+            f"{SOURCE}, Sec. 2.1 (large positive eigenvalues of ∇²f at LB minima)",
         ),
-        Claim(
+        Claim.tested(
             "larger batches generalize worse at the same training loss",
-            passed=_monotone(by, "test_accuracy", sign=-1.0)
-            and small["test_accuracy"] - large["test_accuracy"]
-            > small["test_accuracy_std"] + large["test_accuracy_std"],
-            evidence=f"test accuracy {series('test_accuracy', '.3f')} "
-            f"(SB − LB = {s['accuracy_gap']:.3f})",
-            source=f"{SOURCE}, Table 2 and Fig. 4",
+            rises("test_accuracy", sign=-1.0),
+            f"test accuracy {series('test_accuracy', '.3f')} (SB − LB = {s['accuracy_gap']:.3f})",
+            f"{SOURCE}, Table 2 and Fig. 4",
         ),
     ]
 
