@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from occamlab.data.base import Data, Split
+from occamlab.data.base import Data
 from occamlab.probes.bounds.certificate import PacBayesSpec
 from occamlab.probes.bounds.subspace import (
     SubspaceNetwork,
@@ -16,6 +16,7 @@ from occamlab.probes.bounds.subspace import (
 from occamlab.subject import Subject
 from occamlab.train import TrainSpec
 from tests.conftest import toy_data, toy_model
+from tests.probes.bounds.test_bounds_validity import DIM, _draw
 
 QUICK = TrainSpec(optimizer="adam", lr=0.1, epochs=100, batch_size=0, eval_every=100)
 
@@ -109,15 +110,7 @@ def test_the_bound_counts_the_dimension_search_and_names_the_retrained_network()
     assert result.to_dict()["compression"]["bits"] == compression.bits
 
 
-DIM, ETA, N_TRAIN, N_FRESH, DRAWS = 10, 0.1, 1000, 100_000, 200
-TEACHER = torch.randn(DIM, generator=torch.Generator().manual_seed(7))
-
-
-def _draw(n: int, generator: torch.Generator) -> Split:
-    x = torch.randn(n, DIM, generator=generator)
-    y = (x @ TEACHER > 0).long()
-    flip = torch.rand(n, generator=generator) < ETA
-    return Split(x, torch.where(flip, 1 - y, y))
+N_TRAIN, N_FRESH, DRAWS = 1000, 100_000, 200
 
 
 @pytest.mark.slow
