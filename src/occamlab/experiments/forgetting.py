@@ -15,6 +15,9 @@ CIFAR-10; an MLP fits MNIST-1D largely by memorizing hard examples, so its clean
 forgotten often too and the contrast with relabelled ones shrinks. Three training sets: the clean
 MNIST-1D training set, the same set with noisy labels, and the clean set with its least forgotten
 (or a random) fraction removed.
+
+Each claim is a t-test over the seeds (each seed's clean, noisy and reduced runs share its
+initialization and data order, so comparisons between them are paired), Holm-corrected together.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ import torch
 from occamlab.data import data_spec, load_data
 from occamlab.experiments.framework import Claim, Context, ExperimentResult
 from occamlab.experiments.registry import EXPERIMENTS
-from occamlab.experiments.stats import mean_std
+from occamlab.experiments.stats import compare, exceeds, mean_std
 from occamlab.models import model_spec
 from occamlab.train import TrainSpec
 
@@ -85,7 +88,8 @@ class Forgetting:
     """Count forgetting events per training example; noisy labels; removing unforgettables.
 
     Attributes:
-        seeds: seeds per training set (initialization, data order, noise and removal draws).
+        seeds: seeds per training set (initialization, data order, noise and removal draws);
+            the claims are t-tests over them, paired where the runs share a seed.
         num_train: MNIST-1D training examples (the test set is the standard 1,000).
         channels: channels of the 1-D CNN (``cnn1d``, three strided convolutions).
         label_noise: probability that a training label is redrawn uniformly in the noisy run.
@@ -215,7 +219,7 @@ class Forgetting:
                 "removal": removal,
             },
             figures={"forgetting events and removal": figure(stats, flipped, summary, self)},
-            claims=claims(summary, remove_fraction=self.remove_fraction),
+            claims=claims(summary, removal, remove_fraction=self.remove_fraction),
         )
 
 
@@ -274,12 +278,16 @@ def summarize(
         [c["unforgettable_fraction"] for c in clean]
     )
     out["never_learned_fraction"], _ = mean_std([c["never_learned_fraction"] for c in clean])
-    # Histogram mode over learned examples, per seed.
-    modes = []
+    # Histogram mode over learned examples, per seed, and by how much the unforgettable group
+    # outnumbers the largest other group (a fraction of the training set).
+    modes, leads = [], []
     for c in clean:
         events = np.asarray(c["events"])[np.asarray(c["learned"])]
-        modes.append(int(np.bincount(events).argmax()))
+        counts = np.bincount(events, minlength=2)
+        modes.append(int(counts.argmax()))
+        leads.append(float(counts[0] - counts[1:].max()) / max(len(c["events"]), 1))
     out["histogram_modes"] = modes
+    out["unforgettable_lead"] = leads
     rows = []
     for s in range(seeds):
         mask = flipped[s]
@@ -311,45 +319,107 @@ def summarize(
     return out
 
 
-def claims(summary: dict[str, Any], *, remove_fraction: float) -> list[Claim]:
-    """Toneva et al.'s findings, checked on the summary."""
-    full = summary["full_accuracy"]
-    least = summary["least_forgotten_accuracy"]
-    rand = summary["random_accuracy"]
+def claims(
+    summary: dict[str, Any], removal: list[dict[str, Any]], *, remove_fraction: float
+) -> list[Claim]:
+    """Toneva et al.'s findings as t-tests over the seeds: the unforgettables' lead over the
+    next largest group of the events histogram (one-sample), the log-ratio of the relabelled
+    examples' forgetting with noisy and with true labels against log 2 (one-sample over the
+    seeds' ratios), and the test accuracies after removal paired by seed."""
     pct = f"{100 * remove_fraction:.0f}%"
-    return [
-        Claim(
+
+    def accuracies(how: str) -> list[float]:
+        rows = sorted((r for r in removal if r["removed"] == how), key=lambda r: r["seed"])
+        return [r["test_accuracy"] for r in rows]
+
+    full, least, rand = accuracies("full"), accuracies("least forgotten"), accuracies("random")
+    out = [
+        Claim.tested(
             "forgetting is concentrated: unforgettable examples (0 events) are the largest group",
-            passed=all(m == 0 for m in summary["histogram_modes"]),
-            evidence=f"mode of the events histogram per seed {summary['histogram_modes']}; "
+            exceeds(
+                summary["unforgettable_lead"],
+                0.0,
+                name="unforgettable lead",
+                hypothesis="fraction unforgettable − fraction in the largest other group > 0",
+            ),
+            f"mode of the events histogram per seed {summary['histogram_modes']}; "
             f"{summary['unforgettable_fraction']:.1%} ± {summary['unforgettable_fraction_std']:.1%}"
             f" of examples unforgettable, {summary['never_learned_fraction']:.1%} never learned",
-            source=SOURCE + ", Fig. 1 and Table 1",
-        ),
-        Claim(
-            "examples with noisy labels are forgotten ≥ 2× as often as with their true labels",
-            passed=summary["noise_ratio_min"] >= 2.0,
-            evidence=f"mean events of the relabelled examples {summary['noisy_label_events']:.2f}"
-            f" with noisy labels vs {summary['true_label_events']:.2f} with true labels (ratio "
-            f"{summary['noise_ratio']:.1f}, smallest per seed {summary['noise_ratio_min']:.1f})",
-            source=SOURCE + ", Fig. 3",
-        ),
-        Claim(
+            SOURCE + ", Fig. 1 and Table 1",
+        )
+    ]
+    rows = summary["noise_rows"]
+    noisy = [r["events_with_noisy_label"] for r in rows]
+    true = [r["events_with_true_label"] for r in rows]
+    noise_statement = (
+        "examples with noisy labels are forgotten ≥ 2× as often as with their true labels"
+    )
+    noise_evidence = (
+        "mean events of the relabelled examples per seed "
+        + ", ".join(f"{a:.2f}" for a in noisy)
+        + " with noisy labels vs "
+        + ", ".join(f"{b:.2f}" for b in true)
+        + " with true labels"
+    )
+    if all(a > 0 and b > 0 for a, b in zip(noisy, true, strict=True)):
+        ratios = [math.log(a / b) for a, b in zip(noisy, true, strict=True)]
+        out.append(
+            Claim.tested(
+                noise_statement,
+                exceeds(
+                    ratios,
+                    math.log(2.0),
+                    name="log(noisy / true)",
+                    hypothesis="log(events with noisy labels / with true labels) > log 2",
+                ),
+                noise_evidence
+                + " (ratios "
+                + ", ".join(f"{math.exp(r):.1f}" for r in ratios)
+                + ")",
+                SOURCE + ", Fig. 3",
+            )
+        )
+    else:
+        out.append(
+            Claim(
+                noise_statement,
+                False,
+                noise_evidence + ": a seed without forgetting events has no ratio to test",
+                SOURCE + ", Fig. 3",
+            )
+        )
+    out += [
+        Claim.tested(
             f"removing the {pct} least forgotten examples costs little accuracy (≤ 0.02)",
-            passed=full - least <= 0.02,
-            evidence=f"test accuracy {least:.3f} ± {summary['least_forgotten_accuracy_std']:.3f} "
-            f"without them vs {full:.3f} ± {summary['full_accuracy_std']:.3f} on the full set",
-            source=SOURCE + ", Fig. 5 (left)",
+            compare(
+                least,
+                full,
+                margin=-0.02,
+                paired=True,
+                names=("least forgotten removed", "full set"),
+                hypothesis="accuracy without the least forgotten − full set > −0.02",
+            ),
+            f"test accuracy {np.mean(least):.3f} ± {summary['least_forgotten_accuracy_std']:.3f} "
+            f"without them vs {np.mean(full):.3f} ± {summary['full_accuracy_std']:.3f} on the "
+            f"full set ({len(full)} seeds)",
+            SOURCE + ", Fig. 5 (left)",
         ),
-        Claim(
+        Claim.tested(
             f"removing the {pct} least forgotten examples hurts less than removing a random {pct}",
-            passed=least > rand,
-            evidence=f"test accuracy {least:.3f} ± {summary['least_forgotten_accuracy_std']:.3f}"
-            f" (least forgotten removed) vs {rand:.3f} ± {summary['random_accuracy_std']:.3f} "
-            "(random removed)",
-            source=SOURCE + ", Fig. 5 (left)",
+            compare(
+                least,
+                rand,
+                paired=True,
+                names=("least forgotten removed", "random removed"),
+                hypothesis="accuracy without the least forgotten − without a random subset > 0",
+            ),
+            f"test accuracy {np.mean(least):.3f} ± {summary['least_forgotten_accuracy_std']:.3f}"
+            f" (least forgotten removed) vs {np.mean(rand):.3f} ± "
+            f"{summary['random_accuracy_std']:.3f} (random removed)",
+            SOURCE + ", Fig. 5 (left)",
         ),
     ]
+    return out
 
 
 def histogram_rows(stats: dict[tuple[str, int], dict[str, Any]], seeds: int) -> list[dict]:
