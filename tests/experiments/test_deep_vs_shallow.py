@@ -62,12 +62,17 @@ def _trained(shallow=(4, 8, 32, 64), deep=(None, 8, 16, 24)):
 def test_claims_pass_on_the_papers_pattern():
     s = summarize(_built(), _trained(), tolerance=1e-3)
     assert [c.passed for c in claims(s)] == [True, True, True]
+    # deterministic constructions and one width search per setting: checks, not tests
+    assert all(c.test is None for c in claims(s))
 
 
 def test_claims_fail_where_the_pattern_breaks():
     # Constructions miss the tolerance; shallow nets as small as deep ones.
     s = summarize(_built(error=0.1), _trained(shallow=(4, 8, 16, 24)), tolerance=1e-3)
     assert [c.passed for c in claims(s)] == [False, False, False]
+    missed = claims(summarize(_built(), _trained(shallow=(4, 8, 32, None)), tolerance=1e-3))
+    assert not missed[2].passed
+    assert missed[2].evidence.endswith("n=5 with 1 hidden layer never reached it")
 
 
 def test_tiny_run_end_to_end(tmp_path):
@@ -75,4 +80,5 @@ def test_tiny_run_end_to_end(tmp_path):
     d = run_experiment(spec, Store(tmp_path / "runs.sqlite")).to_dict()
     assert len(d["tables"]["constructions"]) == 2 and len(d["claims"]) == 3
     assert all(isinstance(c["passed"], bool) and c["evidence"] for c in d["claims"])
+    assert all(c["test"] is None and c["decision"] != "inconclusive" for c in d["claims"])
     assert "neurons vs n" in d["figures"]

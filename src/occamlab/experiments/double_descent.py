@@ -10,6 +10,9 @@ below the best under-parameterized error.
 al., Fig. 1; model-wise double descent): the test error peaks near the interpolation threshold
 (the smallest width that fits the training set) and falls again for wider networks; without label
 noise the peak shrinks (their Fig. 4).
+
+The claims are tests over the seeds (see :func:`claims`); a seed shares its feature draw,
+initialization and noisy labels across model sizes, so comparisons of sizes are paired by seed.
 """
 
 from __future__ import annotations
@@ -17,12 +20,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import numpy as np
 import torch
 
 from occamlab.data import Data, data_spec, load_data
 from occamlab.experiments.framework import Claim, Context, ExperimentResult
 from occamlab.experiments.registry import EXPERIMENTS
-from occamlab.experiments.stats import mean_std
+from occamlab.experiments.stats import compare, exceeds, mean_std
 from occamlab.models import model_spec
 from occamlab.train import TrainSpec
 
@@ -40,7 +44,8 @@ class DoubleDescent:
     """Test error against model size peaks at the interpolation threshold and falls again.
 
     Attributes:
-        seeds: seeds per model size (feature draw; initialization, data order, label noise).
+        seeds: seeds per model size (feature draw; initialization, data order, label noise); the
+            claims are tests over them (with one seed the tested claims are inconclusive).
         rff_train: training examples n of the random-features fit.
         rff_max_ratio: largest N/n of the random-features sweep.
         bandwidth: σ of the Gaussian kernel the random features approximate (inputs have unit
@@ -108,7 +113,7 @@ class DoubleDescent:
                 "MLP width sweep (mean over seeds)": mlp["curve"],
             },
             figures={"double descent": figure(rff, mlp, self)},
-            claims=claims(rff["summary"], mlp["summary"], n=self.rff_train),
+            claims=claims(rff_rows, mlp_rows, n=self.rff_train, fit_error=self.fit_error),
         )
 
     # -- (a) random Fourier features ---------------------------------------------------------
@@ -272,72 +277,217 @@ def summarize_mlp(rows: list[dict[str, Any]], *, fit_error: float) -> dict[str, 
     return {"curve": curve, "summary": summary}
 
 
-def _within_factor(a: float | None, b: float | None, factor: float) -> bool:
-    return a is not None and b is not None and max(a, b) <= factor * min(a, b)
+def _peak_height(c: list[dict[str, Any]]) -> float:
+    """How far the test error climbs from its best narrower network to its peak (``c`` sorted
+    by width)."""
+    top = max(range(len(c)), key=lambda i: c[i]["test_error"])
+    return c[top]["test_error"] - min(r["test_error"] for r in c[: top + 1])
 
 
-def claims(rff: dict[str, Any], mlp: dict[str, Any], *, n: int) -> list[Claim]:
-    """Belkin et al.'s and Nakkiran et al.'s findings, checked on the summaries."""
-    noisy_key = next(k for k in mlp if k != "noise=0.0")
-    noisy, clean = mlp[noisy_key], mlp["noise=0.0"]
-    falls = noisy["widest_error"] < noisy["peak_error"] - max(
-        2 * noisy["widest_error_std"], 2 * noisy["peak_error_std"], 0.01
-    )
-    return [
-        Claim(
-            "random features: the test error peaks at the interpolation threshold N = n",
-            passed=bool(
-                rff["interpolates_from_n"] and _within_factor(rff["peak_features"], n, 1.25)
-            ),
-            evidence=f"peak test error {rff['peak_error']:.3f} ± {rff['peak_error_std']:.3f} at "
-            f"N = {rff['peak_features']} (n = {n}); training MSE is 0 exactly from N = n on: "
-            f"{rff['interpolates_from_n']}",
-            source=BELKIN + ", Fig. 2",
-        ),
-        Claim(
-            "random features: beyond the peak the error falls below the best under-parameterized",
-            passed=bool(
-                rff["best_under_error"] is not None
-                and rff["last_error"] < rff["best_under_error"]
-                and rff["last_error"] < rff["peak_error"]
-            ),
-            evidence=f"test error {rff['last_error']:.3f} ± {rff['last_error_std']:.3f} at N = "
-            f"{rff['last_features']} vs best {rff['best_under_error']:.3f} for N < n (at N = "
-            f"{rff['best_under_features']}) and {rff['peak_error']:.3f} at the peak",
-            source=BELKIN + ", Fig. 2",
-        ),
-        Claim(
-            "random features: the norm of the minimum-norm solution peaks at N = n",
-            passed=bool(_within_factor(rff["norm_peak_features"], n, 1.25)),
-            evidence=f"largest ‖θ‖ at N = {rff['norm_peak_features']} (n = {n})",
-            source=BELKIN + ", Fig. 2 (middle)",
-        ),
-        Claim(
-            "MLP with label noise: the test error peaks near the interpolation threshold width",
-            passed=bool(_within_factor(noisy["peak_width"], noisy["interpolation_width"], 2.0)),
-            evidence=f"peak test error {noisy['peak_error']:.3f} ± {noisy['peak_error_std']:.3f} "
-            f"at width {noisy['peak_width']}; train error first ≤ fit threshold at width "
-            f"{noisy['interpolation_width']} (within a factor 2 counts as near)",
-            source=NAKKIRAN + ", Fig. 1",
-        ),
-        Claim(
-            "MLP with label noise: the test error falls again for wider networks",
-            passed=bool(falls),
-            evidence=f"test error {noisy['widest_error']:.3f} ± {noisy['widest_error_std']:.3f} "
-            f"at width {noisy['widest_width']} vs {noisy['peak_error']:.3f} at the peak "
-            "(must drop by more than twice the seed spread)",
-            source=NAKKIRAN + ", Fig. 1",
-        ),
-        Claim(
-            "without label noise the peak shrinks",
-            passed=bool(clean["peak_height"] < noisy["peak_height"]),
-            evidence=f"rise of the test error from its best narrower network to the peak: "
-            f"{noisy['peak_height']:.3f} with "
-            f"{noisy_key.removeprefix('noise=')} label noise vs {clean['peak_height']:.3f} "
-            "without",
-            source=NAKKIRAN + ", Fig. 4",
-        ),
+def _seeds(rows: list[dict[str, Any]], size: str) -> dict[int, dict[Any, dict[str, Any]]]:
+    """rows by seed, then by model size."""
+    out: dict[int, dict[Any, dict[str, Any]]] = {}
+    for r in rows:
+        out.setdefault(r["seed"], {})[r[size]] = r
+    return out
+
+
+def _window(
+    by_seed: dict[int, dict[Any, dict[str, Any]]],
+    key: str,
+    center: float,
+    factor: float,
+    *,
+    log: bool = False,
+) -> tuple[list[float], list[Any], list[Any]]:
+    """Per seed: the largest ``key`` at sizes within ``factor`` of ``center`` minus the largest
+    elsewhere (of log₁₀ values if ``log``); and the sizes inside and outside the window."""
+    sizes = sorted(next(iter(by_seed.values())))
+    inside = [m for m in sizes if max(m, center) <= factor * min(m, center)]
+    outside = [m for m in sizes if m not in inside]
+    if not inside or not outside:
+        return [], inside, outside
+    f = (lambda v: float(np.log10(v))) if log else float
+    gaps = [
+        max(f(runs[m][key]) for m in inside) - max(f(runs[m][key]) for m in outside)
+        for _, runs in sorted(by_seed.items())
     ]
+    return gaps, inside, outside
+
+
+def _span(sizes: list[Any]) -> str:
+    return f"{sizes[0]}–{sizes[-1]}" if len(sizes) > 1 else str(sizes[0])
+
+
+def claims(
+    rff_rows: list[dict[str, Any]], mlp_rows: list[dict[str, Any]], *, n: int, fit_error: float
+) -> list[Claim]:
+    """Belkin et al.'s and Nakkiran et al.'s findings as tests over the per-seed runs.
+
+    "Peaks at (or near) a size" is a one-sample t-test that, per seed, the largest value at the
+    sizes within the paper's factor of it (1.25 around N = n; 2 around the interpolation width)
+    exceeds the largest value elsewhere. "Falls below" and "falls again" are paired t-tests
+    between two sizes; the error falls again from the interpolation width (chosen by the train
+    error, so the test error is not selected on) to the widest network by at least 0.01. "The
+    peak shrinks without label noise" pairs each seed's peak height with and without noise.
+    That the random features interpolate from N = n on is a check of the fit (exact linear
+    algebra), untested.
+    """
+    rff = summarize_rff(rff_rows, n=n)["summary"]
+    mlp_summary = summarize_mlp(mlp_rows, fit_error=fit_error)
+    mlp = mlp_summary["summary"]
+    noisy_key = next(k for k in mlp if k != "noise=0.0")
+    noisy_noise = float(noisy_key.removeprefix("noise="))
+    noisy, clean = mlp[noisy_key], mlp["noise=0.0"]
+    features = _seeds(rff_rows, "features")
+    noisy_runs = _seeds([r for r in mlp_rows if r["label_noise"] == noisy_noise], "width")
+    clean_runs = _seeds([r for r in mlp_rows if r["label_noise"] == 0.0], "width")
+    out = [
+        Claim(
+            "random features: the fit interpolates (training MSE 0) exactly from N = n on",
+            passed=bool(rff["interpolates_from_n"]),
+            evidence=f"training MSE below 1e-6 at every N ≥ n = {n} and above it at every N < n: "
+            + ("yes" if rff["interpolates_from_n"] else "no"),
+            source=BELKIN + ", Fig. 2",
+        )
+    ]
+
+    # random features: the test error and the norm peak within a factor 1.25 of N = n
+    for key, statement, log, what in (
+        ("test_error", "the test error peaks at the interpolation threshold N = n", False, "error"),
+        ("norm", "the norm of the minimum-norm solution peaks at N = n", True, "log₁₀ ‖θ‖"),
+    ):
+        gaps, inside, outside = _window(features, key, n, 1.25, log=log)
+        statement = f"random features: {statement}"
+        source = BELKIN + (", Fig. 2" if key == "test_error" else ", Fig. 2 (middle)")
+        peak = rff["peak_features"] if key == "test_error" else rff["norm_peak_features"]
+        where = f"the mean curve peaks at N = {peak} (n = {n})"
+        if not gaps:
+            out.append(Claim(statement, False, f"{where}; no N on both sides of ×1.25", source))
+            continue
+        test = exceeds(
+            gaps,
+            0.0,
+            name=f"{what}: N in ×1.25 of n − elsewhere",
+            hypothesis=f"max {what} at N = {_span(inside)} − max elsewhere > 0",
+        )
+        out.append(
+            Claim.tested(
+                statement,
+                test,
+                f"{where}; per seed, the highest {what} within "
+                f"×1.25 of n exceeds the highest elsewhere by "
+                + ", ".join(f"{g:+.3f}" for g in gaps),
+                source,
+            )
+        )
+
+    statement = (
+        "random features: beyond the peak the error falls below the best under-parameterized"
+    )
+    best, last = rff["best_under_features"], rff["last_features"]
+    if best is None:
+        out.append(Claim(statement, False, f"no N < n = {n} in the sweep", BELKIN + ", Fig. 2"))
+    else:
+        seeds = sorted(features)
+        a = [features[s][best]["test_error"] for s in seeds]
+        b = [features[s][last]["test_error"] for s in seeds]
+        out.append(
+            Claim.tested(
+                statement,
+                compare(
+                    a,
+                    b,
+                    paired=True,
+                    names=(f"N = {best}", f"N = {last}"),
+                    hypothesis=f"test error at N = {best} − at N = {last} > 0",
+                ),
+                f"test error {np.mean(b):.3f} at N = {last} vs {np.mean(a):.3f} at N = {best} "
+                f"(the best N < n) and {rff['peak_error']:.3f} at the peak (N = "
+                f"{rff['peak_features']}), mean of {len(seeds)} seeds",
+                BELKIN + ", Fig. 2",
+            )
+        )
+
+    # MLPs with label noise: the peak near the interpolation width, and the fall beyond it
+    threshold = noisy["interpolation_width"]
+    near = "MLP with label noise: the test error peaks near the interpolation threshold width"
+    falls = "MLP with label noise: the test error falls again for wider networks"
+    peak = f"the mean curve peaks at width {noisy['peak_width']} ({noisy['peak_error']:.3f})"
+    if threshold is None:
+        missing = f"{peak}; no width fits the training set (train error ≤ {fit_error})"
+        out += [
+            Claim(near, False, missing, NAKKIRAN + ", Fig. 1"),
+            Claim(falls, False, missing, NAKKIRAN + ", Fig. 1"),
+        ]
+    else:
+        gaps, inside, outside = _window(noisy_runs, "test_error", threshold, 2.0)
+        where = f"{peak}; train error first ≤ {fit_error} at width {threshold}"
+        out.append(
+            Claim(near, False, f"{where}; no width on both sides of ×2", NAKKIRAN + ", Fig. 1")
+            if not gaps
+            else Claim.tested(
+                near,
+                exceeds(
+                    gaps,
+                    0.0,
+                    name="error: widths in ×2 of the threshold − elsewhere",
+                    hypothesis=f"max test error at widths {_span(inside)} − max elsewhere > 0",
+                ),
+                f"{where}; per seed, the highest error within ×2 of it exceeds the highest "
+                "elsewhere by " + ", ".join(f"{g:+.3f}" for g in gaps),
+                NAKKIRAN + ", Fig. 1",
+            )
+        )
+        widest = noisy["widest_width"]
+        seeds = sorted(noisy_runs)
+        a = [noisy_runs[s][threshold]["test_error"] for s in seeds]
+        b = [noisy_runs[s][widest]["test_error"] for s in seeds]
+        out.append(
+            Claim(falls, False, f"the interpolation width {threshold} is the widest", NAKKIRAN)
+            if widest == threshold
+            else Claim.tested(
+                falls,
+                compare(
+                    a,
+                    b,
+                    margin=0.01,
+                    paired=True,
+                    names=(f"width {threshold}", f"width {widest}"),
+                    hypothesis=f"test error at width {threshold} − at width {widest} > 0.01",
+                ),
+                f"test error {np.mean(b):.3f} at width {widest} vs {np.mean(a):.3f} at the "
+                f"interpolation width {threshold} (mean of {len(seeds)} seeds; {peak})",
+                NAKKIRAN + ", Fig. 1",
+            )
+        )
+
+    seeds = sorted(set(noisy_runs) & set(clean_runs))
+
+    def height(runs: dict[Any, dict[str, Any]]) -> float:
+        return _peak_height([runs[w] for w in sorted(runs)])
+
+    h_noisy = [height(noisy_runs[s]) for s in seeds]
+    h_clean = [height(clean_runs[s]) for s in seeds]
+    out.append(
+        Claim.tested(
+            "without label noise the peak shrinks",
+            compare(
+                h_noisy,
+                h_clean,
+                paired=True,
+                names=(f"label noise {noisy_noise:g}", "no label noise"),
+                hypothesis="peak height with label noise − without > 0",
+            ),
+            "rise of the test error from its best narrower network to the peak, per seed: "
+            + ", ".join(f"{v:.3f}" for v in h_noisy)
+            + f" with {noisy_noise:g} label noise vs "
+            + ", ".join(f"{v:.3f}" for v in h_clean)
+            + f" without (mean curves: {noisy['peak_height']:.3f} vs {clean['peak_height']:.3f})",
+            NAKKIRAN + ", Fig. 4",
+        )
+    )
+    return out
 
 
 def figure(rff: dict[str, Any], mlp: dict[str, Any], spec: DoubleDescent) -> Any:

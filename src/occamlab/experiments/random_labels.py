@@ -7,6 +7,12 @@ covariance per feature). Each run trains to a target training accuracy. The pape
 (its Fig. 1): networks fit every variant; the test error grows steadily with p and reaches chance
 at p = 1; random labels slow training down only by a small constant factor; a fixed shuffle of
 the pixels does not hurt a fully connected net (it is permutation-invariant in distribution).
+
+Each claim is a test over the seeds (see :func:`claims`): the rise of the test error is a slope
+test over every (p, seed) run, its linearity a test of the seeds' R², the comparisons of two
+conditions paired t-tests by seed (a seed shares its initialization and data order across
+conditions); the paper's cut-offs are the tests' margins. That every run fits its training set
+is checked run by run.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import numpy as np
 from occamlab.data import data_spec
 from occamlab.experiments.framework import Claim, Context, ExperimentResult
 from occamlab.experiments.registry import EXPERIMENTS
-from occamlab.experiments.stats import linear_fit, mean_std
+from occamlab.experiments.stats import ClaimTest, compare, exceeds, linear_fit, mean_std, trend
 from occamlab.models import model_spec
 from occamlab.train import TrainSpec
 
@@ -33,7 +39,8 @@ class RandomLabels:
     """Fit MNIST-1D with corrupted labels or inputs; test error against the corruption level.
 
     Attributes:
-        seeds: seeds per condition (initialization, data order and corruption draw).
+        seeds: seeds per condition (initialization, data order and corruption draw); the claims
+            are tests over them (with one seed the tested claims are inconclusive).
         width: hidden width of the MLP.
         depth: hidden layers of the MLP.
         num_train: MNIST-1D training examples (the test set is the standard 1,000).
@@ -119,7 +126,7 @@ class RandomLabels:
             metrics=summary,
             tables={"runs": rows, "by condition": summary["by_condition"]},
             figures={"test error vs label corruption": figure(summary)},
-            claims=claims(rows, summary, target=self.target_accuracy, num_classes=10),
+            claims=claims(rows, target=self.target_accuracy, num_classes=10),
         )
 
 
@@ -160,13 +167,91 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def claims(
-    rows: list[dict[str, Any]], summary: dict[str, Any], *, target: float, num_classes: int
-) -> list[Claim]:
-    """The paper's findings, checked on the measured rows and their summary."""
+def within(
+    values: list[float], center: float, tolerance: float, *, name: str, hypothesis: str
+) -> ClaimTest:
+    """Is the mean of ``values`` within ``tolerance`` of ``center``? Two one-sided t-tests
+    (mean > center − tolerance and mean < center + tolerance); the claim holds when both do, so
+    the test reported is the one with the larger p (it fails as soon as one side fails)."""
+    low = exceeds(values, center - tolerance, name=name, hypothesis=hypothesis)
+    high = exceeds(
+        [-v for v in values], -(center + tolerance), name=f"−{name}", hypothesis=hypothesis
+    )
+    return max((low, high), key=lambda t: t.p_value)
+
+
+def _by_seed(rows: list[dict[str, Any]], inputs: str, p: float) -> dict[int, dict[str, Any]]:
+    return {r["seed"]: r for r in rows if r["inputs"] == inputs and r["label_noise"] == p}
+
+
+def _rise(clean: list[dict[str, Any]], slope: float, mean_error: dict[float, float]) -> Claim:
+    statement, source = "test error rises with the label corruption p", SOURCE + "c"
+    levels = sorted(mean_error)
+    curve = f"mean error {mean_error[levels[0]]:.3f} at p={levels[0]:g} to " + (
+        f"{mean_error[levels[-1]]:.3f} at p={levels[-1]:g}"
+    )
+    if len(clean) < 3:
+        return Claim(statement, False, f"{len(clean)} runs: a slope test needs 3 ({curve})", source)
+    test = trend(
+        [r["label_noise"] for r in clean],
+        [r["test_error"] for r in clean],
+        name="test error",
+        hypothesis="slope of the test error against p > 0",
+    )
+    return Claim.tested(
+        statement, test, f"slope {slope:.3f} over {len(clean)} runs ({curve})", source
+    )
+
+
+def _linear(per_seed_r2: list[float], r2: float, levels: list[float]) -> Claim:
+    statement, source = "the rise is linear: R² of the test error against p ≥ 0.9", SOURCE + "c"
+    if len(levels) < 3:
+        return Claim(
+            statement,
+            False,
+            f"{len(levels)} levels of p: a line through fewer than 3 says nothing about linearity",
+            source,
+        )
+    test = exceeds(
+        per_seed_r2,
+        0.9,
+        name="R² per seed",
+        hypothesis="mean over seeds of R² (test error against p) > 0.9",
+    )
+    values = ", ".join(f"{v:.3f}" for v in per_seed_r2)
+    return Claim.tested(statement, test, f"R² {values} per seed ({r2:.3f} over all runs)", source)
+
+
+def claims(rows: list[dict[str, Any]], *, target: float, num_classes: int) -> list[Claim]:
+    """The paper's findings as tests over the per-seed runs.
+
+    The rise of the test error with p is a slope t-test over every (p, seed) run; its linearity
+    a one-sample t-test of the seeds' R² (each seed's error against p) above 0.9; at p = 1 the
+    error is within 0.05 of chance (two one-sided t-tests); the steps to fit at p = 1 against
+    p = 0 and the shuffled pixels against the clean inputs are paired by seed. That every run
+    fits its training set is checked run by run (untested: a statement about each run).
+    """
     worst = min(rows, key=lambda r: r["train_accuracy"])
     chance = 1.0 - 1.0 / num_classes
-    by = {(c["inputs"], c["label_noise"]): c for c in summary["by_condition"]}
+    clean = sorted((r for r in rows if r["inputs"] == "clean"), key=lambda r: r["label_noise"])
+    levels = sorted({r["label_noise"] for r in clean})
+    first, last = levels[0], levels[-1]
+    zero, one = _by_seed(rows, "clean", first), _by_seed(rows, "clean", last)
+    seeds = sorted(set(zero) & set(one))
+    err_one = [one[s]["test_error"] for s in sorted(one)]
+    ratios = [one[s]["steps"] / zero[s]["steps"] for s in seeds]
+    slope, _, r2 = linear_fit([r["label_noise"] for r in clean], [r["test_error"] for r in clean])
+    per_seed_r2 = []
+    for seed in sorted({r["seed"] for r in clean}):
+        mine = [r for r in clean if r["seed"] == seed]
+        if len({r["label_noise"] for r in mine}) >= 2:
+            per_seed_r2.append(
+                linear_fit([r["label_noise"] for r in mine], [r["test_error"] for r in mine])[2]
+            )
+    mean_error = {
+        p: float(np.mean([r["test_error"] for r in clean if r["label_noise"] == p])) for p in levels
+    }
+    n = len(seeds)
     out = [
         Claim(
             "the network fits the training set under every corruption",
@@ -176,37 +261,64 @@ def claims(
             f"target {target}",
             source=SOURCE + "a",
         ),
-        Claim(
-            "test error rises linearly with the label corruption p",
-            passed=summary["slope"] > 0 and summary["r2"] >= 0.9,
-            evidence=f"slope {summary['slope']:.3f}, R² {summary['r2']:.3f} "
-            f"(error {summary['clean_error']:.3f} at p=0 to "
-            f"{summary['random_label_error']:.3f} at p=1)",
-            source=SOURCE + "c",
+        _rise(clean, slope, mean_error),
+        _linear(per_seed_r2, r2, levels),
+        Claim.tested(
+            "with fully random labels the test error is at chance (within 0.05)",
+            within(
+                err_one,
+                chance,
+                0.05,
+                name="test error at p=1",
+                hypothesis=f"|test error at p=1 − {chance:.2f}| < 0.05",
+            ),
+            f"test error {np.mean(err_one):.3f} at p={last:g} (mean of {len(err_one)} seeds); "
+            f"chance {chance:.2f}",
+            SOURCE + "c",
         ),
-        Claim(
-            "with fully random labels the test error is at chance",
-            passed=abs(summary["random_label_error"] - chance) <= 0.05,
-            evidence=f"test error {summary['random_label_error']:.3f} at p=1; chance {chance:.2f}",
-            source=SOURCE + "c",
+        Claim.tested(
+            "random labels take longer to fit",
+            compare(
+                [one[s]["steps"] for s in seeds],
+                [zero[s]["steps"] for s in seeds],
+                paired=True,
+                names=(f"steps at p={last:g}", f"steps at p={first:g}"),
+                hypothesis="steps to fit: random − true labels > 0",
+            ),
+            f"steps to fit: {np.mean([one[s]['steps'] for s in seeds]):.0f} (p={last:g}) vs "
+            f"{np.mean([zero[s]['steps'] for s in seeds]):.0f} (p={first:g}), mean of {n} seeds",
+            SOURCE + "b",
         ),
-        Claim(
-            "random labels take longer to fit, by a small constant factor",
-            passed=1.0 < summary["steps_ratio"] <= 10.0,
-            evidence=f"steps to fit: {by[('clean', 1.0)]['steps']:.0f} (p=1) vs "
-            f"{by[('clean', 0.0)]['steps']:.0f} (p=0), ratio {summary['steps_ratio']:.2f}",
-            source=SOURCE + "b",
+        Claim.tested(
+            "random labels slow fitting down by a small constant factor (at most 10×)",
+            exceeds(
+                [-v for v in ratios],
+                -10.0,
+                name="−steps ratio",
+                hypothesis="steps ratio (random / true labels, per seed) < 10",
+            ),
+            f"steps ratio {', '.join(f'{v:.2f}' for v in ratios)} per seed",
+            SOURCE + "b",
         ),
     ]
-    if ("shuffled_pixels", 0.0) in by:
-        shuffled = by[("shuffled_pixels", 0.0)]["test_error"]
+    shuffled = _by_seed(rows, "shuffled_pixels", 0.0)
+    if shuffled and 0.0 in levels:
+        pair = sorted(set(shuffled) & set(zero))
+        a, b = [shuffled[s]["test_error"] for s in pair], [zero[s]["test_error"] for s in pair]
         out.append(
-            Claim(
-                "a fixed shuffle of the pixels hurts an MLP no more than noise across seeds",
-                passed=shuffled <= summary["clean_error"] + 0.03,
-                evidence=f"test error {shuffled:.3f} shuffled vs {summary['clean_error']:.3f} "
-                "clean (tolerance 0.03)",
-                source=SOURCE + "c",
+            Claim.tested(
+                "a fixed shuffle of the pixels hurts an MLP by less than 0.03 of test error",
+                compare(
+                    b,
+                    a,
+                    margin=-0.03,
+                    paired=True,
+                    names=("clean", "shuffled pixels"),
+                    hypothesis="clean − shuffled test error > −0.03",
+                ),
+                f"test error {np.mean(a):.3f} shuffled vs {np.mean(b):.3f} clean "
+                f"(mean of {len(pair)} seeds)",
+                SOURCE + "c",
             )
         )
     return out
