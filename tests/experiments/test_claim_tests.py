@@ -15,6 +15,7 @@ from occamlab.experiments.stats import (
     holm_decisions,
     permutation,
     trend,
+    within,
 )
 
 A = [0.61, 0.58, 0.66, 0.63, 0.59]
@@ -143,3 +144,16 @@ def test_seeds_needed_gives_the_promised_power():
         for _ in range(1000)
     )
     assert 0.75 <= wins / 1000 <= 0.86  # power 0.8 at the observed effect and spread
+
+
+def test_within_is_two_one_sided_t_tests():
+    values = [0.89, 0.91, 0.90, 0.895]
+    t = within(values, 0.9, 0.05)
+    low = stats.ttest_1samp(values, 0.85, alternative="greater").pvalue
+    high = stats.ttest_1samp(values, 0.95, alternative="less").pvalue
+    assert t.p_value == pytest.approx(max(low, high), rel=1e-10)
+    assert t.decision == "passed" and t.method == "two one-sided t-tests"
+    assert within([0.70, 0.71, 0.69], 0.9, 0.05).decision == "failed"  # far below
+    assert within([0.86, 0.95, 0.90], 0.9, 0.05).decision == "inconclusive"
+    with pytest.raises(ValueError, match="tolerance"):
+        within(values, 0.9, 0.0)

@@ -25,7 +25,7 @@ import numpy as np
 from occamlab.data import data_spec
 from occamlab.experiments.framework import Claim, Context, ExperimentResult
 from occamlab.experiments.registry import EXPERIMENTS
-from occamlab.experiments.stats import ClaimTest, compare, exceeds, linear_fit, mean_std, trend
+from occamlab.experiments.stats import compare, exceeds, linear_fit, mean_std, trend, within
 from occamlab.models import model_spec
 from occamlab.train import TrainSpec
 
@@ -165,19 +165,6 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "random_label_error": clean[-1]["test_error"],
         "steps_ratio": clean[-1]["steps"] / clean[0]["steps"],
     }
-
-
-def within(
-    values: list[float], center: float, tolerance: float, *, name: str, hypothesis: str
-) -> ClaimTest:
-    """Is the mean of ``values`` within ``tolerance`` of ``center``? Two one-sided t-tests
-    (mean > center − tolerance and mean < center + tolerance); the claim holds when both do, so
-    the test reported is the one with the larger p (it fails as soon as one side fails)."""
-    low = exceeds(values, center - tolerance, name=name, hypothesis=hypothesis)
-    high = exceeds(
-        [-v for v in values], -(center + tolerance), name=f"−{name}", hypothesis=hypothesis
-    )
-    return max((low, high), key=lambda t: t.p_value)
 
 
 def _by_seed(rows: list[dict[str, Any]], inputs: str, p: float) -> dict[int, dict[str, Any]]:

@@ -241,6 +241,45 @@ def exceeds(
     )
 
 
+def within(
+    values: Sequence[float],
+    center: float,
+    tolerance: float,
+    *,
+    alpha: float = 0.05,
+    hypothesis: str = "",
+    name: str = "value",
+) -> ClaimTest:
+    """Is the mean of ``values`` within ``tolerance`` of ``center``? Two one-sided t-tests
+    (TOST): p is the larger of the two sides' p-values; the claim is ruled out when the mean is
+    significantly outside on either side (Bonferroni over the two sides)."""
+    if tolerance <= 0:
+        raise ValueError(f"tolerance must be > 0, got {tolerance!r}")
+    v = _values(name, values)
+    mean = float(v.mean())
+    sd = float(v.std(ddof=1)) if v.size > 1 else float("nan")
+    if v.size < 2:
+        p, q, interval = 1.0, 1.0, (float("-inf"), float("inf"))
+    else:
+        se = sd / math.sqrt(v.size)
+        above_low, below_low, interval = _t_test(mean, se, v.size - 1, center - tolerance, alpha)
+        above_high, below_high, _ = _t_test(mean, se, v.size - 1, center + tolerance, alpha)
+        p, q = max(above_low, below_high), min(1.0, 2.0 * min(below_low, above_high))
+    return ClaimTest(
+        hypothesis=hypothesis or f"|mean({name}) − {center:g}| < {tolerance:g}",
+        method="two one-sided t-tests",
+        estimate=mean,
+        interval=interval,
+        margin=tolerance,
+        p_value=p,
+        p_against=q,
+        alpha=alpha,
+        seeds=int(v.size),
+        points={name: v.tolist()},
+        seeds_needed=_seeds_needed(tolerance - abs(mean - center), sd, alpha, groups=1),
+    )
+
+
 def trend(
     x: Sequence[float],
     y: Sequence[float],
