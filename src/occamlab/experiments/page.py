@@ -26,7 +26,8 @@ def claim_test_summary(test: dict[str, Any]) -> str:
     q = test["p_against"] if q is None else q
     text = (
         f"{_number(test['estimate'])} [{_number(low)}, {_number(high)}], p {p:.3g} "
-        f"(against: {q:.3g}; Holm), {test['seeds']} seeds"
+        f"(against: {q:.3g}; Holm), {test['seeds']} "
+        + ("runs" if test["method"] == "slope t-test" else "seeds")
     )
     needed = test.get("seeds_needed")
     if needed and test["decision"] == "inconclusive":
