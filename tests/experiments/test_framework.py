@@ -229,7 +229,7 @@ def test_a_killed_experiment_process_resumes_where_it_stopped(tmp_path):
     out = subprocess.run(args, env=env, capture_output=True, text=True, check=True).stdout
     payload = json.loads(out)
     assert payload["parts"] == {"computed": 3 - finished, "reused": finished}
-    assert len(payload["claims"]) == 4
+    assert len(payload["claims"]) == 6
 
 
 def test_part_keys_store_specs_with_their_registry_names(tmp_path):
