@@ -157,3 +157,9 @@ def test_within_is_two_one_sided_t_tests():
     assert within([0.86, 0.95, 0.90], 0.9, 0.05).decision == "inconclusive"
     with pytest.raises(ValueError, match="tolerance"):
         within(values, 0.9, 0.0)
+
+
+def test_values_equal_up_to_rounding_decide_without_hanging():
+    tiny = [0.3, 0.3 + 1e-17, 0.3 - 1e-17, 0.30000000000000004]
+    assert compare(tiny, [0.1, 0.1 + 1e-17, 0.1, 0.1]).seeds_needed is None
+    assert exceeds([1.0 + 1e-15, 1.0, 1.0 - 1e-15], 0.5).decision == "passed"

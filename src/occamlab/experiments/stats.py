@@ -133,8 +133,8 @@ def _seeds_needed(
     """Fewest seeds per condition for a one-sided t-test at level α with this power (the
     normal approximation n ≈ g·((z₁₋α + z_power)·sd/gap)², then raised until the noncentral t
     gives the power)."""
-    if gap == 0.0 or sd == 0.0 or not np.isfinite(sd):
-        return None
+    if not np.isfinite(sd) or abs(gap) == 0.0 or sd <= 1e-12 * abs(gap):
+        return None  # no spread (equal up to rounding): a single run decides or nothing does
     z = float(stats.norm.ppf(1 - alpha) + stats.norm.ppf(power))
     n = max(2, math.ceil(groups * (z * sd / abs(gap)) ** 2))
     if n > 100_000:
@@ -142,7 +142,10 @@ def _seeds_needed(
     while True:
         df = groups * (n - 1)
         nc = abs(gap) / (sd * math.sqrt(groups / n))
-        if stats.nct.sf(stats.t.ppf(1 - alpha, df), df, nc) >= power:
+        reached = stats.nct.sf(stats.t.ppf(1 - alpha, df), df, nc)
+        if not np.isfinite(reached):
+            return None
+        if reached >= power:
             return n
         n += 1
 
