@@ -10,26 +10,63 @@ def _run(lr=1.0, lambdas=(0.8, 1.2, 1.6, 1.95, 2.1, 1.9, 2.05, 2.0, 2.1, 1.95), 
     return {"lr": lr, "records": records, "losses": losses}
 
 
+BASE = (0.8, 1.2, 1.6, 1.95, 2.1, 1.9, 2.05, 2.0, 2.1, 1.95)
+
+
+def _scaled(lr, wobble):
+    """The base pattern at 2/η = 2/lr, nudged by ``wobble`` (no two step sizes alike)."""
+    return [(2 / lr) / 2 * (1 + wobble) * (x + wobble * (-1) ** i) for i, x in enumerate(BASE)]
+
+
+def _losses(spike, every=7, slope=0.0004):
+    return [0.1 - slope * t + (spike if t % every == 0 and t > 40 else 0.0) for t in range(100)]
+
+
 def test_claims_pass_on_the_papers_pattern():
-    base = (0.8, 1.2, 1.6, 1.95, 2.1, 1.9, 2.05, 2.0, 2.1, 1.95)
-    s = summarize([_run(), _run(lr=2 / 3, lambdas=[1.5 * x for x in base])])
-    assert [c.passed for c in claims(s)] == [True, True, True]
+    runs = [
+        _run(lr=lr, lambdas=_scaled(lr, w), losses=_losses(sp, every, 0.0004 + sp / 20))
+        for lr, w, sp, every in (
+            (1.0, 0.0, 0.002, 7),
+            (2 / 3, 0.03, 0.003, 6),
+            (0.5, -0.02, 0.0025, 5),
+        )
+    ]
+    tested = claims(summarize(runs))
+    assert [c.decision for c in tested] == ["passed"] * 5
+    assert all(c.test.method == "one-sample t-test" and c.test.seeds == 3 for c in tested)
 
 
 def test_claims_fail_where_the_pattern_breaks():
     # Sharpness never rises to 2/η: nothing holds.
     flat = _run(lambdas=(0.8,) * 10)
     never = claims(summarize([flat]))
-    assert [c.passed for c in never] == [False, False, False]
+    assert [c.passed for c in never] == [False] * 5
+    assert all(c.test is None for c in never)
     # and the evidence says so instead of printing numbers that were never measured
-    assert "never reached 2/η" in never[1].evidence and "never reached" in never[2].evidence
-    assert "0.0000" not in never[2].evidence and "0%" not in never[1].evidence
+    assert "never reached 2/η" in never[1].evidence and "never reached" in never[3].evidence
+    assert "0.0000" not in never[3].evidence and "0%" not in never[2].evidence
     # It rises, but shoots past 2/η and stays there while the loss goes up monotonically.
-    overshoot = _run(
-        lambdas=(0.8, 1.5, 2.0, 3.0, 3.2, 3.1, 3.0, 3.3, 3.1, 3.2),
-        losses=[0.01 + 0.001 * t for t in range(100)],
-    )
-    assert [c.passed for c in claims(summarize([overshoot]))] == [True, False, False]
+    overshoot = [
+        _run(
+            lr=lr,
+            lambdas=[k * x / lr for x in (0.8, 1.5, 2.0, 3.0, 3.2, 3.1, 3.0, 3.3, 3.1, 3.2)],
+            losses=[0.01 + k * 0.001 * t for t in range(100)],
+        )
+        for lr, k in ((1.0, 1.0), (2 / 3, 1.2), (0.5, 0.9))
+    ]
+    # (a loss rising on every step is "non-monotonic" too: the decrease claim catches it)
+    verdicts = [c.decision for c in claims(summarize(overshoot))]
+    assert verdicts == ["passed", "failed", "failed", "failed", "passed"]
+
+
+def test_claims_within_the_noise_are_inconclusive():
+    # Two step sizes, one settling 5% above 2/η and one 14% above: the median ratio's mean
+    # distance from 1 is 0.095, on the 10% margin, and one degree of freedom cannot decide.
+    runs = [_run(lr=lr, lambdas=_scaled(lr, w)) for lr, w in ((1.0, 0.0), (0.5, 0.05))]
+    for run, r in zip(runs, (1.05, 1.14), strict=True):
+        for rec in run["records"][4:]:
+            rec["lambda_max"] = 2 / run["lr"] * r
+    assert claims(summarize(runs))[1].decision == "inconclusive"
 
 
 def test_tiny_run_end_to_end(tmp_path):
@@ -38,6 +75,9 @@ def test_tiny_run_end_to_end(tmp_path):
     rows = d["tables"]["λ_max over training"]
     assert [r["step"] for r in rows] == [0, 5, 10, 15, 20]
     assert all(r["lambda_max"] > 0 and r["loss"] > 0 for r in rows[:-1])
-    assert len(d["claims"]) == 3
+    assert len(d["claims"]) == 5
     assert all(isinstance(c["passed"], bool) and c["evidence"] for c in d["claims"])
+    # one step size: a tested claim has nothing to test with, an untested one never reached 2/η
+    assert all(c["decision"] in ("inconclusive", "failed") for c in d["claims"])
+    assert all(c["decision"] == "inconclusive" for c in d["claims"] if c["test"])
     assert "λ_max against 2/η over steps" in d["figures"]

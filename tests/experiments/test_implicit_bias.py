@@ -50,47 +50,79 @@ def test_min_l1_interpolant_recovers_a_sparse_vector():
     assert np.allclose(min_l1_interpolant(x, x @ w), w, atol=1e-8)
 
 
-def _logistic(slope_ratio=0.97, angles=(0.05, 0.03, 0.02, 0.015)):
+JITTER = (0.9, 1.0, 1.1, 1.05)  # per-seed spread of the synthetic numbers (no two seeds alike)
+
+
+def _logistic(slope_ratio=0.97, angles=(0.05, 0.03, 0.02, 0.015), jitter=JITTER):
     ts = [10**k for k in range(3, 3 + len(angles))]
     svm_norm = 5.0
-    traj = [
-        {"t": t, "angle": a, "norm": svm_norm * slope_ratio * math.log(t) + 1.0}
-        for t, a in zip(ts, angles, strict=True)
-    ]
-    return [{"seed": 0, "trajectory": traj, "svm_norm": svm_norm, "svm_min_margin": 1.0}]
+    out = []
+    for seed, j in enumerate(jitter):
+        ratio = 1 + (slope_ratio - 1) * j if slope_ratio != 1 else 1 + 0.02 * (j - 1)
+        traj = [
+            {"t": t, "angle": a * j**i, "norm": svm_norm * ratio * math.log(t) + 1.0}
+            for i, (t, a) in enumerate(zip(ts, angles, strict=True))
+        ]
+        out.append({"seed": seed, "trajectory": traj, "svm_norm": svm_norm, "svm_min_margin": 1.0})
+    return out
 
 
-def _completion(errors=(3e-5, 2e-4, 1e-3, 5e-3, 0.15), certificate=0.6):
-    runs = [
-        {"init_scale": a, "relative_error": e, "train_residual": 1e-5}
-        for a, e in zip((1e-4, 1e-3, 1e-2, 1e-1, 1.0), errors, strict=True)
-    ]
-    return [
-        {
-            "seed": 0,
-            "certificate_norm": certificate,
-            "certificate_residual": 1e-15,
-            "injectivity": 0.4,
-            "runs": runs,
-        }
-    ]
+def _completion(errors=(3e-5, 2e-4, 1e-3, 5e-3, 0.15), certificate=0.6, jitter=JITTER):
+    out = []
+    for seed, j in enumerate(jitter):
+        runs = [
+            {"init_scale": a, "relative_error": e * j ** (3 - i), "train_residual": 1e-5}
+            for i, (a, e) in enumerate(zip((1e-4, 1e-3, 1e-2, 1e-1, 1.0), errors, strict=True))
+        ]
+        out.append(
+            {
+                "seed": seed,
+                "certificate_norm": certificate,
+                "certificate_residual": 1e-15,
+                "injectivity": 0.4,
+                "runs": runs,
+            }
+        )
+    return out
 
 
 def _diagonal(
     to_l1=(0.002, 0.02, 0.3, 0.7, 0.74),
     to_l2=(1.0, 1.0, 0.7, 0.005, 1e-6),
     l1_norms=(5.0, 5.1, 6.8, 11.0, 11.02),
+    jitter=JITTER,
 ):
-    runs = [
-        {"init_scale": a, "distance_to_l1": b, "distance_to_l2": c, "l1_norm": d, "residual": 1e-7}
-        for a, b, c, d in zip((1e-3, 1e-2, 1e-1, 1.0, 10.0), to_l1, to_l2, l1_norms, strict=True)
-    ]
-    return [{"seed": 0, "runs": runs}]
+    out = []
+    for seed, j in enumerate(jitter):
+        runs = [
+            {
+                "init_scale": a,
+                "distance_to_l1": b * j,
+                "distance_to_l2": c * j,
+                "l1_norm": d * j,
+                "residual": 1e-7,
+            }
+            for a, b, c, d in zip(
+                (1e-3, 1e-2, 1e-1, 1.0, 10.0), to_l1, to_l2, l1_norms, strict=True
+            )
+        ]
+        out.append({"seed": seed, "min_l1_norm": l1_norms[0] * j, "runs": runs})
+    return out
+
+
+def verdicts(*parts):
+    return [c.decision for c in claims(summarize(*parts))]
 
 
 def test_claims_pass_on_the_papers_pattern():
-    s = summarize(_logistic(), _completion(), _diagonal())
-    assert [c.passed for c in claims(s)] == [True] * 7
+    assert verdicts(_logistic(), _completion(), _diagonal()) == ["passed"] * 12
+    tested = claims(summarize(_logistic(), _completion(), _diagonal()))
+    assert [c.test.method for c in tested if c.test][:4] == [
+        "one-sample t-test",
+        "paired t-test",
+    ] + ["one-sample t-test"] * 2
+    assert tested[7].test.method == "slope t-test" and tested[7].test.seeds == 20
+    assert tested[4].test is None and tested[5].test is None  # the setup checks
 
 
 def test_claims_fail_where_the_pattern_breaks():
@@ -98,10 +130,23 @@ def test_claims_fail_where_the_pattern_breaks():
     # not shrink with the init, small init not sparse, large init not the min-ℓ2 solution.
     s = summarize(
         _logistic(slope_ratio=0.5, angles=(0.3, 0.4, 0.5, 0.9)),
-        _completion(errors=(0.1, 0.1, 0.1, 0.1, 0.1), certificate=1.3),
+        _completion(errors=(0.3, 0.2, 0.1, 0.08, 0.05), certificate=1.3),
         _diagonal(to_l1=(0.3,) * 5, to_l2=(0.3,) * 5, l1_norms=(9.0, 8.0, 7.0, 6.0, 5.0)),
     )
-    assert [c.passed for c in claims(s)] == [False] * 7
+    assert [c.decision for c in claims(s)] == ["failed"] * 4 + ["failed", "passed"] + ["failed"] * 6
+
+
+def test_claims_within_the_seed_noise_are_inconclusive():
+    # The ‖w‖ slope off by 8–12% and a diagonal distance scattered around 0.05 over 3 seeds.
+    jitter = (0.5, 1.0, 1.5)
+    log, comp, diag = _logistic(jitter=jitter), _completion(jitter=jitter), _diagonal(jitter=jitter)
+    for run, q in zip(log, (0.88, 0.92, 0.9), strict=True):
+        for r in run["trajectory"]:
+            r["norm"] = 5.0 * q * math.log(r["t"]) + 1.0
+    for run, dist in zip(diag, (0.02, 0.06, 0.09), strict=True):
+        run["runs"][0]["distance_to_l1"] = dist
+    v = verdicts(log, comp, diag)
+    assert v[3] == "inconclusive" and v[9] == "inconclusive"
 
 
 def test_tiny_run_end_to_end(tmp_path):
@@ -119,7 +164,11 @@ def test_tiny_run_end_to_end(tmp_path):
         diagonal_steps=200,
     )
     d = run_experiment(spec, Store(tmp_path / "runs.sqlite")).to_dict()
-    assert len(d["claims"]) == 7
+    assert len(d["claims"]) == 12
     assert all(isinstance(c["passed"], bool) and c["evidence"] for c in d["claims"])
+    # one seed: the tests over seeds are inconclusive (the slopes still have 5 init scales)
+    over_seeds = [c for c in d["claims"] if c["test"] and c["test"]["method"] != "slope t-test"]
+    assert len(over_seeds) == 8 and all(c["decision"] == "inconclusive" for c in over_seeds)
+    assert sum(c["test"] is None for c in d["claims"]) == 2
     assert "angle to the SVM vs log t" in d["figures"]
     assert d["tables"]["diagonal network"] and d["tables"]["matrix completion"]
