@@ -115,6 +115,16 @@ def _values(name: str, values: Sequence[float]) -> np.ndarray:
     return v
 
 
+# one value: no spread to test with, so neither side can be decided
+_UNTESTED = (1.0, 1.0, (float("-inf"), float("inf")))
+
+
+def _sample(name: str, values: Sequence[float]) -> tuple[np.ndarray, float, float]:
+    """The values, their mean and their sample standard deviation (NaN for one value)."""
+    v = _values(name, values)
+    return v, float(v.mean()), float(v.std(ddof=1)) if v.size > 1 else float("nan")
+
+
 def _t_test(
     effect: float, se: float, df: float, margin: float, alpha: float
 ) -> tuple[float, float, tuple[float, float]]:
@@ -194,7 +204,7 @@ def compare(
         se, df, sd = _welch(x, y)
         groups = 2
     if not np.isfinite(se):  # one seed: nothing to test with
-        p, q, interval = 1.0, 1.0, (float("-inf"), float("inf"))
+        p, q, interval = _UNTESTED
     else:
         p, q, interval = _t_test(effect, se, df, margin, alpha)
     return ClaimTest(
@@ -222,11 +232,9 @@ def exceeds(
 ) -> ClaimTest:
     """Is the mean of ``values`` above ``threshold``? A one-sample t-test (for "below", negate
     the values and the threshold)."""
-    v = _values(name, values)
-    mean = float(v.mean())
-    sd = float(v.std(ddof=1)) if v.size > 1 else float("nan")
+    v, mean, sd = _sample(name, values)
     if v.size < 2:
-        p, q, interval = 1.0, 1.0, (float("-inf"), float("inf"))
+        p, q, interval = _UNTESTED
     else:
         p, q, interval = _t_test(mean, sd / math.sqrt(v.size), v.size - 1, threshold, alpha)
     return ClaimTest(
@@ -258,11 +266,9 @@ def within(
     significantly outside on either side (Bonferroni over the two sides)."""
     if tolerance <= 0:
         raise ValueError(f"tolerance must be > 0, got {tolerance!r}")
-    v = _values(name, values)
-    mean = float(v.mean())
-    sd = float(v.std(ddof=1)) if v.size > 1 else float("nan")
+    v, mean, sd = _sample(name, values)
     if v.size < 2:
-        p, q, interval = 1.0, 1.0, (float("-inf"), float("inf"))
+        p, q, interval = _UNTESTED
     else:
         se = sd / math.sqrt(v.size)
         above_low, below_low, interval = _t_test(mean, se, v.size - 1, center - tolerance, alpha)
