@@ -73,7 +73,7 @@ def test_bad_input_is_refused():
         def forward(self, x):
             return self.body(x) * self.scale
 
-    with pytest.raises(ValueError, match="no reset_parameters"):
+    with pytest.raises(ValueError, match="cannot redraw an initialization"):
         subspace_bound(Subject(model=Scaled(), data=data), dims=(2,))
     bn = nn.Sequential(nn.Linear(5, 8), nn.BatchNorm1d(8), nn.Linear(8, 3))
     with pytest.raises(ValueError, match="BatchNorm"):

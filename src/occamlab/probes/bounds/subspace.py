@@ -39,6 +39,7 @@ from torch import nn
 from torch.func import functional_call
 
 from occamlab.jsonable import jsonable
+from occamlab.models.init import initialize_
 from occamlab.probes.bounds.certificate import PacBayesBound, PacBayesSpec, pacbayes_bound
 from occamlab.probes.bounds.compression import CompressionBound, compression_bound
 from occamlab.subject import Params, Subject
@@ -142,27 +143,22 @@ class SubspaceBound:
 
 
 def seeded_initialization(model: nn.Module, seed: int) -> dict[str, torch.Tensor]:
-    """Fresh default initial weights of ``model``'s layers (``reset_parameters``), from ``seed``.
+    """Fresh default initial weights of ``model``'s layers, drawn from ``seed`` alone
+    (:func:`occamlab.models.init.initialize_`: PyTorch's defaults, the global generator
+    untouched).
 
-    Raises if a trainable parameter belongs to a module without ``reset_parameters`` (its
+    Raises if a parameter belongs to a layer that cannot be initialized that way (its
     initialization cannot be redrawn independently of the trained weights).
     """
-    copy_ = copy.deepcopy(model)
-    owned = set()
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        for prefix, module in copy_.named_modules():
-            if hasattr(module, "reset_parameters"):
-                module.reset_parameters()
-                owned.update(f"{prefix}.{n}" if prefix else n for n, _ in module.named_parameters())
-    params = {k: p.detach() for k, p in copy_.named_parameters() if p.requires_grad}
-    missing = sorted(set(params) - owned)
-    if missing:
+    fresh = copy.deepcopy(model)
+    try:
+        initialize_(fresh, generator=torch.Generator().manual_seed(seed))
+    except TypeError as error:
         raise ValueError(
-            f"cannot redraw an initialization for {missing[:3]} (no reset_parameters): give the "
-            "network's initial weights (Subject.init, --init-weights)"
-        )
-    return params
+            f"cannot redraw an initialization ({error}): give the network's initial weights "
+            "(Subject.init, --init-weights)"
+        ) from None
+    return {k: p.detach() for k, p in fresh.named_parameters() if p.requires_grad}
 
 
 def subspace_bound(
