@@ -14,7 +14,7 @@ from typer.core import TyperGroup
 
 from occamlab.cli.options import CliKit, spec_options
 from occamlab.experiments import EXPERIMENTS, run_experiment, spec_at_scale
-from occamlab.experiments.page import claim_test_summary
+from occamlab.experiments.page import claim_decision, claim_test_summary
 from occamlab.store import Store
 
 
@@ -44,7 +44,7 @@ def claims_rich_table(claims: list[dict[str, Any]]) -> Table:
     for column in ("claim", "verdict", "estimate [interval], p (Holm)", "evidence"):
         table.add_column(column, overflow="fold")
     for c in claims:
-        decision = c.get("decision") or ("passed" if c["passed"] else "failed")
+        decision = claim_decision(c)
         verdict = {"passed": "[green]pass[/]", "failed": "[red]FAIL[/]"}.get(
             decision, "[yellow]inconclusive[/]"
         )

@@ -49,6 +49,11 @@ def _test_cell(test: dict[str, Any] | None) -> str:
     )
 
 
+def claim_decision(claim: dict[str, Any]) -> str:
+    """A stored claim's decision (runs stored before claims had tests carry only ``passed``)."""
+    return claim.get("decision") or ("passed" if claim["passed"] else "failed")
+
+
 def claims_table(claims: list[dict[str, Any]]) -> str:
     """Claims with their decision, the test behind it, the evidence and the source (all text
     escaped)."""
@@ -56,7 +61,7 @@ def claims_table(claims: list[dict[str, Any]]) -> str:
         return "<p><em>this experiment states no claims</em></p>"
     rows = []
     for c in claims:
-        decision = c.get("decision") or ("passed" if c["passed"] else "failed")
+        decision = claim_decision(c)
         verdict = {"passed": "pass", "failed": "fail"}.get(decision, "inconclusive")
         rows.append(
             f"<tr><td>{esc(c['statement'])}</td><td class='{verdict}'>{verdict}</td>"

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from occamlab.experiments import EXPERIMENTS
-from occamlab.experiments.page import claim_test_summary
+from occamlab.experiments.page import claim_decision, claim_test_summary
 from occamlab.report.html import esc, page, table
 
 Runner = Callable[[str, Sequence[str]], tuple[int, str]]
@@ -51,7 +51,7 @@ def summarize(name: str, code: int, output: str, cpu: float) -> dict[str, Any]:
     entry["claims"] = [
         {
             "claim": c["statement"],
-            "decision": c.get("decision") or ("passed" if c["passed"] else "failed"),
+            "decision": claim_decision(c),
             "test": claim_test_summary(c["test"]) if c.get("test") else "threshold on one run",
             "evidence": c["evidence"],
         }
