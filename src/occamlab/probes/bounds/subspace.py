@@ -210,7 +210,7 @@ def subspace_bound(
     else:
         origin, where = (
             seeded_initialization(subject.model, seed),
-            f"a fresh initialization (seed {seed})",
+            f"a fresh initialization from seed {seed}",
         )
     rows, best_compression, best_pacbayes = [], None, None
     for dim in dims:
