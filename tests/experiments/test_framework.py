@@ -13,7 +13,7 @@ import pytest
 from occamlab.cli import main
 from occamlab.experiments import EXPERIMENTS, Claim, ExperimentResult, run_experiment
 from occamlab.experiments.random_labels import RandomLabels
-from occamlab.experiments.registry import check_experiment, spec_at_scale
+from occamlab.experiments.registry import check_experiment, settings_of, spec_at_scale
 from occamlab.specs import spec_to_dict
 from occamlab.store import Store
 
@@ -31,6 +31,7 @@ class Toy:
     summary: ClassVar[str] = "a <b>toy</b> experiment"
     paper: ClassVar[str] = "nobody 2026"
     scales: ClassVar[dict[str, dict[str, Any]]] = {"quick": {}, "paper": {"parts": 5}}
+    settings: ClassVar[dict[str, dict[str, Any]]] = {"two-parts": {"parts": 2}}
 
     parts: int = 3
     flag: str = ""
@@ -94,6 +95,34 @@ def test_scales_layer_under_explicit_overrides():
     assert spec_at_scale(Toy, "paper", {"parts": "7"}).parts == 7
     with pytest.raises(ValueError, match="valid scales: quick, paper"):
         spec_at_scale(Toy, "huge")
+
+
+def test_settings_layer_between_the_scale_and_explicit_overrides():
+    assert settings_of(Toy) == ["default", "two-parts"]
+    assert spec_at_scale(Toy, "paper", setting="two-parts").parts == 2
+    assert spec_at_scale(Toy, "paper", {"parts": 4}, setting="two-parts").parts == 4
+    assert spec_at_scale(Toy, "paper", setting="default").parts == 5
+    with pytest.raises(ValueError, match="valid settings: default, two-parts"):
+        spec_at_scale(Toy, "quick", setting="other")
+
+    @dataclass(frozen=True)
+    class BadSetting(Toy):
+        settings: ClassVar[dict] = {"wide": {"width": 3}}
+
+    with pytest.raises(ValueError, match="no option 'width'"):
+        check_experiment(BadSetting)
+
+    @dataclass(frozen=True)
+    class ShadowsDefault(Toy):
+        settings: ClassVar[dict] = {"default": {"parts": 1}}
+
+    with pytest.raises(TypeError, match="other than 'default'"):
+        check_experiment(ShadowsDefault)
+
+
+def test_every_registered_experiment_declares_an_alternative_setting():
+    missing = [n for n in EXPERIMENTS.names() if len(settings_of(EXPERIMENTS.get(n))) < 2]
+    assert not missing, f"experiments without an alternative setting: {missing}"
 
 
 def test_run_store_page_and_reuse(tmp_path):

@@ -1,9 +1,10 @@
 """``occam run NAME``: reproduce one registered experiment and check its claims.
 
 One subcommand per experiment, its flags generated from the experiment's spec fields; ``--scale``
-picks a preset (``quick``: the CPU default; ``paper``: the publication's setup) under the flags
-given. The exit code is 0 even when a claim fails (a failed replication is a result, not a
-crash) unless ``--strict``.
+picks a preset (``quick``: the CPU default; ``paper``: the publication's setup) and ``--setting``
+one of the experiment's settings (the default, or an alternative where the claim should still
+hold) under the flags given. The exit code is 0 even when a claim fails (a failed replication is
+a result, not a crash) unless ``--strict``.
 """
 
 from typing import Annotated, Any
@@ -13,7 +14,7 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from occamlab.cli.options import CliKit, spec_options
-from occamlab.experiments import EXPERIMENTS, run_experiment, spec_at_scale
+from occamlab.experiments import EXPERIMENTS, run_experiment, settings_of, spec_at_scale
 from occamlab.experiments.page import claim_decision, claim_test_summary
 from occamlab.store import Store
 
@@ -34,7 +35,13 @@ def _listing() -> list[dict[str, Any]]:
     for name in EXPERIMENTS.names():
         cls = EXPERIMENTS.get(name)
         rows.append(
-            {"name": name, "summary": cls.summary, "paper": cls.paper, "scales": list(cls.scales)}
+            {
+                "name": name,
+                "summary": cls.summary,
+                "paper": cls.paper,
+                "scales": list(cls.scales),
+                "settings": settings_of(cls),
+            }
         )
     return rows
 
@@ -61,6 +68,10 @@ def _add_experiment(run_app: typer.Typer, kit: CliKit, cls: type) -> None:
         scale: Annotated[
             str, typer.Option("--scale", help=f"Preset: {', '.join(cls.scales)}.")
         ] = "quick",
+        setting: Annotated[
+            str,
+            typer.Option("--setting", help=f"Setting: {', '.join(settings_of(cls))}."),
+        ] = "default",
         strict: Annotated[
             bool,
             typer.Option(
@@ -74,9 +85,9 @@ def _add_experiment(run_app: typer.Typer, kit: CliKit, cls: type) -> None:
         store: store_opt = default_store,
         as_json: json_opt = False,
     ) -> None:
-        spec = spec_at_scale(cls, scale, overrides)
+        spec = spec_at_scale(cls, scale, overrides, setting)
         run = run_experiment(spec, Store(store), progress=not as_json, force=force)
-        payload = {**run.to_dict(), "scale": scale}
+        payload = {**run.to_dict(), "scale": scale, "setting": setting}
 
         def human() -> None:
             note = " (reused: this spec already ran)" if run.reused else ""
@@ -118,10 +129,10 @@ def register(app: typer.Typer, kit: CliKit) -> typer.Typer:
 
         def human() -> None:
             table = Table(title=f"{len(rows)} experiments (occam run NAME --scale quick)")
-            for column in ("name", "summary", "paper"):
+            for column in ("name", "summary", "paper", "settings"):
                 table.add_column(column, overflow="fold")
             for row in rows:
-                table.add_row(row["name"], row["summary"], row["paper"])
+                table.add_row(row["name"], row["summary"], row["paper"], ", ".join(row["settings"]))
             kit.out.print(table)
 
         kit.emit(as_json, rows, human)

@@ -11,7 +11,7 @@ from occamlab.experiments.framework import (
     ExperimentRun,
     run_experiment,
 )
-from occamlab.experiments.registry import EXPERIMENTS, spec_at_scale
+from occamlab.experiments.registry import EXPERIMENTS, settings_of, spec_at_scale
 
 __all__ = [
     "EXPERIMENTS",
@@ -20,6 +20,7 @@ __all__ = [
     "ExperimentResult",
     "ExperimentRun",
     "run_experiment",
+    "settings_of",
     "spec_at_scale",
 ]
 

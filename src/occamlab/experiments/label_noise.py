@@ -121,7 +121,7 @@ class LabelNoiseRobustness:
     def alphas(self) -> list[int]:
         return [a for a in ALPHAS if a < self.max_alpha] + [self.max_alpha]
 
-    def settings(self) -> list[tuple[int, int]]:
+    def conditions(self) -> list[tuple[int, int]]:
         top = self.alphas()[-1]
         out = [(a, self.batch_size) for a in self.alphas()]
         for batch in (self.small_batch, self.large_batch):
@@ -133,7 +133,7 @@ class LabelNoiseRobustness:
     def run(self, ctx: Context) -> ExperimentResult:
         model = model_spec("mlp", width=self.width, depth=self.depth)
         rows = []
-        runs = [(a, b, s) for a, b in self.settings() for s in range(self.seeds)]
+        runs = [(a, b, s) for a, b in self.conditions() for s in range(self.seeds)]
         for alpha, batch, seed in ctx.track(runs, "training"):
             data = data_spec(
                 "mnist1d",

@@ -1,7 +1,8 @@
 """``make reproduce``: run every registered experiment at quick scale and summarize its claims.
 
-Each experiment runs as ``occam run NAME --scale quick --json`` in its own process (so one
-crash stops nothing else); the summary — one row per claim with its decision, estimate,
+Each experiment runs at its default setting and at each of its alternative settings, each as
+``occam run NAME --scale quick --setting S --json`` in its own process (so one crash stops
+nothing else); the summary — one row per claim with its decision, estimate,
 interval, p-value (Holm) and seeds, and each experiment's CPU time — is written as JSON and as
 an HTML page (``reproduce.json`` and ``reproduce.html`` in the output folder).
 """
@@ -17,15 +18,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from occamlab.experiments import EXPERIMENTS
+from occamlab.experiments import EXPERIMENTS, settings_of
 from occamlab.experiments.page import claim_decision, claim_test_summary
 from occamlab.report.html import esc, page, table
 
-Runner = Callable[[str, Sequence[str]], tuple[int, str]]
+Runner = Callable[[str, str, Sequence[str]], tuple[int, str]]
 
 
-def _subprocess(name: str, extra: Sequence[str]) -> tuple[int, str]:
-    command = [sys.executable, "-m", "occamlab", "run", name, "--scale", "quick", "--json"]
+def _subprocess(name: str, setting: str, extra: Sequence[str]) -> tuple[int, str]:
+    command = [sys.executable, "-m", "occamlab", "run", name, "--scale", "quick"]
+    command += ["--setting", setting, "--json"]
     done = subprocess.run([*command, *extra], stdout=subprocess.PIPE, text=True, check=False)
     return done.returncode, done.stdout
 
@@ -35,9 +37,15 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def summarize(name: str, code: int, output: str, cpu: float) -> dict[str, Any]:
-    """One experiment's entry: its claims (decision and test) or why it did not finish."""
-    entry: dict[str, Any] = {"experiment": name, "exit_code": code, "cpu_seconds": cpu}
+def summarize(name: str, setting: str, code: int, output: str, cpu: float) -> dict[str, Any]:
+    """One experiment's entry at one setting: its claims (decision and test) or why it did not
+    finish."""
+    entry: dict[str, Any] = {
+        "experiment": name,
+        "setting": setting,
+        "exit_code": code,
+        "cpu_seconds": cpu,
+    }
     try:
         payload = json.loads(output) if output.strip() else None
     except json.JSONDecodeError:
@@ -75,6 +83,7 @@ def write_summary(entries: list[dict[str, Any]], out: Path) -> tuple[Path, Path]
         [
             {
                 "experiment": e["experiment"],
+                "setting": e["setting"],
                 "claims": len(e["claims"]),
                 **{d: sum(c["decision"] == d for c in e["claims"]) for d in counts},
                 "CPU seconds": round(e["cpu_seconds"], 1),
@@ -82,18 +91,34 @@ def write_summary(entries: list[dict[str, Any]], out: Path) -> tuple[Path, Path]
             }
             for e in entries
         ],
-        ["experiment", "claims", "passed", "failed", "inconclusive", "CPU seconds", "note"],
+        [
+            "experiment",
+            "setting",
+            "claims",
+            "passed",
+            "failed",
+            "inconclusive",
+            "CPU seconds",
+            "note",
+        ],
     )
-    rows = [{"experiment": e["experiment"], **c} for e in entries for c in e["claims"]]
+    rows = [
+        {"experiment": e["experiment"], "setting": e["setting"], **c}
+        for e in entries
+        for c in e["claims"]
+    ]
     sections = [
         (
             "Summary",
             f"<p>{counts['passed']} passed, {counts['failed']} failed, "
             f"{counts['inconclusive']} inconclusive of {len(claims)} claims in "
-            f"{len(entries)} experiments; {esc(f'{total_cpu / 60:.1f}')} min of CPU.</p>"
-            + overview,
+            f"{len({e['experiment'] for e in entries})} experiments "
+            f"({len(entries)} runs); {esc(f'{total_cpu / 60:.1f}')} min of CPU.</p>" + overview,
         ),
-        ("Claims", table(rows, ["experiment", "claim", "decision", "test", "evidence"])),
+        (
+            "Claims",
+            table(rows, ["experiment", "setting", "claim", "decision", "test", "evidence"]),
+        ),
     ]
     html_path = out / "reproduce.html"
     html_path.write_text(page("Reproductions at quick scale", sections))
@@ -104,6 +129,12 @@ def main(argv: Sequence[str] | None = None, *, runner: Runner = _subprocess) -> 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default="", help="comma-separated experiment names")
     parser.add_argument("--out", default="occam-runs", help="folder of the summary")
+    parser.add_argument(
+        "--settings",
+        choices=("all", "default"),
+        default="all",
+        help="run every setting of each experiment (all) or only its default",
+    )
     parser.add_argument("extra", nargs="*", help="flags passed to every `occam run`")
     args = parser.parse_args(argv)
     names = [n for n in args.only.split(",") if n] or EXPERIMENTS.names()
@@ -112,13 +143,15 @@ def main(argv: Sequence[str] | None = None, *, runner: Runner = _subprocess) -> 
         parser.error(f"unknown experiments {unknown}; known: {', '.join(EXPERIMENTS.names())}")
     entries = []
     for name in names:
-        print(f"== {name}", flush=True)
-        before = _children_cpu()
-        code, output = runner(name, args.extra)
-        entries.append(summarize(name, code, output, _children_cpu() - before))
+        settings = settings_of(EXPERIMENTS.get(name))
+        for setting in settings if args.settings == "all" else settings[:1]:
+            print(f"== {name} ({setting})", flush=True)
+            before = _children_cpu()
+            code, output = runner(name, setting, args.extra)
+            entries.append(summarize(name, setting, code, output, _children_cpu() - before))
     json_path, html_path = write_summary(entries, Path(args.out))
     print(f"summary: {html_path} ({json_path})")
-    failed = [e["experiment"] for e in entries if "error" in e]
+    failed = [f"{e['experiment']} ({e['setting']})" for e in entries if "error" in e]
     if failed:
         print(f"failed to run: {', '.join(failed)}")
     return 1 if failed else 0
