@@ -35,8 +35,63 @@ def claim_test_summary(test: dict[str, Any]) -> str:
     return text
 
 
+def _scale(values: list[float], left: float, right: float):
+    """A map of ``values``' range (padded by 5%) onto the pixels [left, right]."""
+    low, high = min(values), max(values)
+    pad = 0.05 * (high - low) or max(abs(high), 1e-12) * 0.05
+    low, high = low - pad, high + pad
+    return lambda v: left + (right - left) * (v - low) / (high - low)
+
+
+def claim_svg(test: dict[str, Any]) -> str:
+    """A small picture of a claim's test: each seed's value as a dot, one row per condition
+    (for a slope test, value against x), and below it the estimate with its interval against
+    the margin (dashed) it must clear. Inline SVG, labels escaped."""
+    width, left, right, row = 300, 92, 292, 16
+    points = {k: [float(v) for v in vs] for k, vs in test["points"].items()}
+    xs = points.pop("x", None) if test["method"] == "slope t-test" else None
+    rows = [(name, values) for name, values in points.items() if values]
+    parts: list[str] = []
+    if xs is not None and rows:  # value against x: one scatter panel
+        name, ys = rows[0]
+        to_x, y_px = _scale(xs, left, right), _scale(ys, 4 + 3 * row, 4)
+        parts.append(f"<text x='0' y='{2 * row}'>{esc(name)}</text>")
+        parts += [
+            f"<circle cx='{to_x(x):.1f}' cy='{y_px(y):.1f}' r='2.5'/>"
+            for x, y in zip(xs, ys, strict=True)
+        ]
+        top = 4 + 4 * row
+    else:
+        to_x = _scale([v for _, vs in rows for v in vs], left, right)
+        for i, (name, values) in enumerate(rows):
+            y = row * (i + 1)
+            parts.append(f"<text x='0' y='{y + 4}'>{esc(name[:14])}</text>")
+            parts += [f"<circle cx='{to_x(v):.1f}' cy='{y}' r='2.5'/>" for v in values]
+        top = row * (len(rows) + 1)
+    low, high = test["interval"]
+    ends = [v for v in (low, high) if abs(v) != float("inf")]
+    to_e = _scale([test["estimate"], test["margin"], *ends], left, right)
+    y = top + row // 2
+    a, b = to_e(max(low, -1e300)) if ends else left, to_e(min(high, 1e300)) if ends else right
+    a, b = max(a, left), min(b, right)
+    parts += [
+        f"<text x='0' y='{y + 4}'>effect</text>",
+        f"<line x1='{to_e(test['margin']):.1f}' x2='{to_e(test['margin']):.1f}' y1='{top - 4}' "
+        f"y2='{top + row + 4}' stroke='#b00' stroke-dasharray='3,2'/>",
+        f"<line x1='{a:.1f}' x2='{b:.1f}' y1='{y}' y2='{y}' stroke='#333' stroke-width='2'/>",
+        f"<circle cx='{to_e(test['estimate']):.1f}' cy='{y}' r='3.5' fill='#333'/>",
+    ]
+    height = top + row + 8
+    body = "".join(parts).replace("<text ", "<text fill='#555' ")
+    return (
+        f"<svg class='claim-test' width='{width}' height='{height}' "
+        f"viewBox='0 0 {width} {height}' role='img' aria-label='per-seed values and the "
+        f"estimate against its margin' font-size='10' fill='#2a6fb0'>{body}</svg>"
+    )
+
+
 def _test_cell(test: dict[str, Any] | None) -> str:
-    """The hypothesis and its test, the summary, and each seed's value."""
+    """The hypothesis and its test, the summary, each seed's value and a picture of them."""
     if not test:
         return "<td>—</td>"
     points = "; ".join(
@@ -45,7 +100,7 @@ def _test_cell(test: dict[str, Any] | None) -> str:
     )
     return (
         f"<td>{esc(test['hypothesis'])} ({esc(test['method'])}): {esc(claim_test_summary(test))}"
-        f"<br><small>{esc(points)}</small></td>"
+        f"<br>{claim_svg(test)}<br><small>{esc(points)}</small></td>"
     )
 
 
