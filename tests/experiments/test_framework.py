@@ -206,11 +206,33 @@ def test_cli_flags_round_trip_to_the_spec(capsys, tmp_path, monkeypatch):
     assert code == 1
 
 
+def test_cli_setting_flag_builds_the_setting_under_explicit_flags(capsys, tmp_path, monkeypatch):
+    name = next(n for n in EXPERIMENTS.names() if len(settings_of(EXPERIMENTS.get(n))) > 1)
+    cls, setting = EXPERIMENTS.get(name), settings_of(EXPERIMENTS.get(name))[1]
+    seen = []
+
+    def fake_run(spec, store, **kwargs):
+        seen.append(spec)
+        return run_experiment(Toy(), store)
+
+    monkeypatch.setattr("occamlab.cli.run.run_experiment", fake_run)
+    store = str(tmp_path / "runs.sqlite")
+    code, out, _ = run_cli(
+        capsys, "run", name, "--setting", setting, "--seeds", "2", "--store", store, "--json"
+    )
+    assert code == 0 and json.loads(out)["setting"] == setting
+    assert seen[-1] == spec_at_scale(cls, "quick", {"seeds": 2}, setting)
+    assert seen[-1] != spec_at_scale(cls, "quick", {"seeds": 2})
+    code, _, err = run_cli(capsys, "run", name, "--setting", "nowhere", "--store", store)
+    assert code != 0 and "valid settings: default" in err
+
+
 def test_cli_lists_experiments_and_rejects_unknown_ones(capsys):
     code, out, _ = run_cli(capsys, "run", "--list", "--json")
     rows = json.loads(out)
     assert code == 0 and [r["name"] for r in rows] == EXPERIMENTS.names()
     assert all(r["summary"] and r["paper"] and "quick" in r["scales"] for r in rows)
+    assert all(r["settings"][0] == "default" for r in rows)
     code, _, err = run_cli(capsys, "run", "no-such-experiment")
     assert code == 2 and "valid experiments: " in err and "random-labels" in err
     code, _, err = run_cli(capsys, "run", "random-labels", "--seeds", "many")
