@@ -46,6 +46,14 @@ def test_a_slope_is_drawn_as_value_against_x_and_one_seed_has_no_finite_interval
     single = exceeds([0.7], 0.5, name="gap").to_dict()
     assert single["interval"][0] == float("-inf")
     assert "<svg" in claim_svg(single)
+    stored = {**single, "interval": [None, None]}  # how JSON stores an unbounded interval
+    low_x, high_x = map(
+        float,
+        re.findall(
+            r"x1='([\d.]+)' x2='([\d.]+)' y1='\d+' y2='\d+' stroke='#333'", claim_svg(stored)
+        )[0],
+    )
+    assert (low_x, high_x) == (92.0, 292.0)  # drawn across the whole panel
 
 
 def test_the_claims_table_embeds_the_picture_of_each_tested_claim():

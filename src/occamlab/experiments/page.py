@@ -68,12 +68,16 @@ def claim_svg(test: dict[str, Any]) -> str:
             parts.append(f"<text x='0' y='{y + 4}'>{esc(name[:14])}</text>")
             parts += [f"<circle cx='{to_x(v):.1f}' cy='{y}' r='2.5'/>" for v in values]
         top = row * (len(rows) + 1)
-    low, high = test["interval"]
-    ends = [v for v in (low, high) if abs(v) != float("inf")]
-    to_e = _scale([test["estimate"], test["margin"], *ends], left, right)
+    # a stored interval is unbounded (None or ±inf) when nothing could be tested
+    low, high = (
+        None if v is None or abs(v) == float("inf") else float(v) for v in test["interval"]
+    )
+    to_e = _scale(
+        [test["estimate"], test["margin"], *(v for v in (low, high) if v is not None)], left, right
+    )
     y = top + row // 2
-    a, b = to_e(max(low, -1e300)) if ends else left, to_e(min(high, 1e300)) if ends else right
-    a, b = max(a, left), min(b, right)
+    a = left if low is None else max(to_e(low), left)
+    b = right if high is None else min(to_e(high), right)
     parts += [
         f"<text x='0' y='{y + 4}'>effect</text>",
         f"<line x1='{to_e(test['margin']):.1f}' x2='{to_e(test['margin']):.1f}' y1='{top - 4}' "
