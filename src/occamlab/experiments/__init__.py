@@ -44,3 +44,4 @@ import occamlab.experiments.lottery_ticket  # noqa: E402, F401
 import occamlab.experiments.memorization  # noqa: E402, F401
 import occamlab.experiments.random_labels  # noqa: E402, F401
 import occamlab.experiments.saddle_escape  # noqa: E402, F401
+import occamlab.experiments.sgd_stationary  # noqa: E402, F401
