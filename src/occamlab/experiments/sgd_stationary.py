@@ -382,7 +382,9 @@ def claims(per_seed: list[dict[str, Any]], kl_small: float) -> list[Claim]:
         )
     )
     kl = {c: [r[c]["kl"] for r in per_seed] for c in KL_CONDITIONS}
-    pred = {c: float(np.mean([r[c]["kl_predicted"] for r in per_seed])) for c in KL_CONDITIONS}
+    pred = {  # a KL is ≥ 0: a round-off negative closed form prints as 0
+        c: max(0.0, float(np.mean([r[c]["kl_predicted"] for r in per_seed]))) for c in KL_CONDITIONS
+    }
     star_lr = float(np.mean([r["eta*"]["lr"] for r in per_seed]))
     for other, word in (("eta*/c", "smaller"), ("c*eta*", "larger")):
         out.append(
