@@ -24,7 +24,7 @@ chains), that
   is its own OU prediction ``AΣ + ΣA = (2/N) I + (εN/(2S)) B`` (bias < τ).
 
 Every chain starts at ŵ (the stationary mean), runs ``burn_in`` relaxation times of its slowest
-mode, then averages over ``sample_time`` more. Entropy-SGD (the issue's optional part) is not
+mode, then averages over ``sample_time`` more. Entropy-SGD (Chaudhari et al. 2017) is not
 reproduced here.
 """
 
