@@ -205,7 +205,10 @@ class DeepLinearDynamics:
                 w + self.init_noise * a0 * rng.standard_normal(w.shape) / math.sqrt(w.shape[1])
                 for w in layers
             ]
-            us.append(u), vs.append(v), targets.append(target), inits.append(layers)
+            us.append(u)
+            vs.append(v)
+            targets.append(target)
+            inits.append(layers)
         stacked = [np.stack([layers[j] for layers in inits]) for j in range(depth)]
         steps = math.ceil(self.horizon * max(t_half) / self.lr)
         every = max(1, steps // 2000)
