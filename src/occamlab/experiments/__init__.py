@@ -27,6 +27,7 @@ __all__ = [
 # isort: split
 # Experiment modules (each registers itself), one line each, after the names above exist:
 import occamlab.experiments.batch_size_sharpness  # noqa: E402, F401
+import occamlab.experiments.deep_linear_dynamics  # noqa: E402, F401
 import occamlab.experiments.deep_vs_shallow  # noqa: E402, F401
 import occamlab.experiments.double_descent  # noqa: E402, F401
 import occamlab.experiments.edge_of_stability  # noqa: E402, F401
@@ -42,6 +43,7 @@ import occamlab.experiments.lazy_vs_rich  # noqa: E402, F401
 import occamlab.experiments.loss_landscape  # noqa: E402, F401
 import occamlab.experiments.lottery_ticket  # noqa: E402, F401
 import occamlab.experiments.memorization  # noqa: E402, F401
+import occamlab.experiments.overparameterized_convergence  # noqa: E402, F401
 import occamlab.experiments.random_labels  # noqa: E402, F401
 import occamlab.experiments.saddle_escape  # noqa: E402, F401
 import occamlab.experiments.sgd_stationary  # noqa: E402, F401
