@@ -43,4 +43,5 @@ import occamlab.experiments.loss_landscape  # noqa: E402, F401
 import occamlab.experiments.lottery_ticket  # noqa: E402, F401
 import occamlab.experiments.memorization  # noqa: E402, F401
 import occamlab.experiments.random_labels  # noqa: E402, F401
+import occamlab.experiments.resnet_ode  # noqa: E402, F401
 import occamlab.experiments.saddle_escape  # noqa: E402, F401
