@@ -75,7 +75,7 @@ class MeanField:
         "paper": {"dim": 40, "neuron_doublings": 7, "seeds": 20, "steps": 2000, "lr": 5e-4},
     }
     settings: ClassVar[dict[str, dict[str, Any]]] = {
-        "low-dim": {"dim": 10, "delta": 0.4, "init_radius": 0.6},
+        "high-dim": {"dim": 40, "delta": 0.4},
     }
 
     dim: int = 20
@@ -351,6 +351,8 @@ def figure(
         ylabel="RMS over time",
         title="seed spread and distance to the limit",
     )
+    bx.set_xticks(s["widths"], [str(n) for n in s["widths"]])
+    bx.minorticks_off()
     bx.legend(fontsize=7)
     fig.tight_layout()
     return fig
