@@ -42,8 +42,10 @@ import occamlab.experiments.layer_robustness  # noqa: E402, F401
 import occamlab.experiments.lazy_vs_rich  # noqa: E402, F401
 import occamlab.experiments.loss_landscape  # noqa: E402, F401
 import occamlab.experiments.lottery_ticket  # noqa: E402, F401
+import occamlab.experiments.mean_field  # noqa: E402, F401
 import occamlab.experiments.memorization  # noqa: E402, F401
 import occamlab.experiments.overparameterized_convergence  # noqa: E402, F401
 import occamlab.experiments.random_labels  # noqa: E402, F401
+import occamlab.experiments.resnet_ode  # noqa: E402, F401
 import occamlab.experiments.saddle_escape  # noqa: E402, F401
 import occamlab.experiments.sgd_stationary  # noqa: E402, F401
