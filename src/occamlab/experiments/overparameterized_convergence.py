@@ -24,8 +24,19 @@ scale over the widths, tested over the seeds:
 * the fraction of activation patterns 1{w_rᵀx_i ≥ 0} that flip during training shrinks like 1/√m
   (only neurons with |w_r(0)ᵀx_i| < R' can flip; slope within 0.1 of −½).
 
-Not covered: the deep (residual) version of Du, Lee, Li, Wang & Zhai 2019 and Allen-Zhu, Li &
-Song 2018.
+The deep version (Du, Lee, Li, Wang & Zhai 2019, arXiv 1811.03804; Allen-Zhu, Li & Song 2018)
+trains a residual MLP x⁽ˡ⁾ = x⁽ˡ⁻¹⁾ + (c/(L√m)) relu(W_l x⁽ˡ⁻¹⁾) (``depth`` L blocks after a
+first layer, all W_l trained, output signs fixed; :func:`~occamlab.probes.dynamics.overparameterized
+.train_residual`) on the same n points at widths m = ``deep_min_width`` · ``deep_width_factor``^j,
+with η = ``lr_scale``/λ_max(G(0)) of the network's own Gram G = JJᵀ, until the bound
+(1 − ηλ_min(G(0))/2)^k has fallen by ``bound_decades`` decades:
+
+* global convergence: at the widest width every seed's loss has fallen by ``bound_decades``
+  decades (exact count, untested);
+* the loss follows or beats (1 − ηλ_min(G(0))/2)^k at the widest width (Du et al. 2019b,
+  Thm. 6.1): the worst (1/k) ln(L(k)/L(0)) − ln(1 − ηλ_min/2) over k is < 0 (one-sample t-test);
+* the largest relative weight movement max_l ‖W_l(K) − W_l(0)‖_F/‖W_l(0)‖_F shrinks with m
+  (per-seed log–log slope < 0).
 """
 
 from __future__ import annotations
@@ -42,6 +53,7 @@ from occamlab.experiments.stats import exceeds, within
 from occamlab.probes.dynamics import overparameterized as op
 
 DU = "Du, Zhai, Poczós & Singh 2019, arXiv 1810.02054"
+DU_DEEP = "Du, Lee, Li, Wang & Zhai 2019, arXiv 1811.03804"
 EXPONENT = -0.5  # every width effect of the theory scales as m^{-1/2}
 EXPONENT_TOLERANCE = 0.1
 
@@ -61,6 +73,11 @@ class OverparameterizedConvergence:
         bound_decades: train until the bound (1 − ηλ₀/2)^k has fallen by this many decades.
         gram_draws: initializations per width over which ‖H(0) − H^∞‖ is averaged (root mean
             square; the trained network's is the first).
+        depth: residual blocks L of the deep network (after its first layer).
+        deep_min_width: the deep network's smallest width.
+        deep_width_factor: ratio of the deep network's consecutive widths.
+        deep_num_widths: number of deep-network widths.
+        residual_scale: c in the residual branch (c/(L√m)) relu(W_l x).
         seeds: independent data sets, labels and initializations: the sample of the tests.
     """
 
@@ -97,6 +114,11 @@ class OverparameterizedConvergence:
     lr_scale: float = 1.0
     bound_decades: float = 2.0
     gram_draws: int = 10
+    depth: int = 8
+    deep_min_width: int = 32
+    deep_width_factor: int = 2
+    deep_num_widths: int = 4
+    residual_scale: float = 1.0
     seeds: int = 8
 
     def __post_init__(self) -> None:
@@ -109,16 +131,27 @@ class OverparameterizedConvergence:
             or not 0 < self.lr_scale <= 1.0
             or self.bound_decades <= 0
             or self.gram_draws < 1
+            or self.depth < 1
+            or self.deep_min_width < 1
+            or self.deep_width_factor < 2
+            or self.deep_num_widths < 3
+            or self.residual_scale <= 0
             or self.seeds < 1
         ):
             raise ValueError(
                 "overparameterized-convergence needs num_points, dim >= 2, min_width >= 1, "
                 "width_factor >= 2, num_widths >= 3, 0 < lr_scale <= 1, bound_decades > 0, "
-                "gram_draws >= 1, seeds >= 1"
+                "gram_draws >= 1, depth >= 1, deep_min_width >= 1, deep_width_factor >= 2, "
+                "deep_num_widths >= 3, residual_scale > 0, seeds >= 1"
             )
 
     def widths(self) -> list[int]:
         return [self.min_width * self.width_factor**j for j in range(self.num_widths)]
+
+    def deep_widths(self) -> list[int]:
+        return [
+            self.deep_min_width * self.deep_width_factor**j for j in range(self.deep_num_widths)
+        ]
 
     def run(self, ctx: Context) -> ExperimentResult:
         runs = [
@@ -137,7 +170,25 @@ class OverparameterizedConvergence:
             )
             for seed in ctx.track(range(self.seeds), "seeds")
         ]
+        deep = [
+            ctx.cached(
+                "deep",
+                {
+                    "seed": seed,
+                    "num_points": self.num_points,
+                    "dim": self.dim,
+                    "widths": self.deep_widths(),
+                    "depth": self.depth,
+                    "residual_scale": self.residual_scale,
+                    "lr_scale": self.lr_scale,
+                    "bound_decades": self.bound_decades,
+                },
+                lambda _, s=seed: self._deep(s),
+            )
+            for seed in ctx.track(range(self.seeds), "deep seeds")
+        ]
         summary = summarize(runs)
+        summary.update(summarize_deep(deep, self.bound_decades))
         table = [
             {"seed": k, **{key: v for key, v in row.items() if key != "curve"}}
             for k, r in enumerate(runs)
@@ -145,8 +196,18 @@ class OverparameterizedConvergence:
         ]
         return ExperimentResult(
             metrics=summary,
-            tables={"widths": table},
-            figures={"loss vs (1 − ηλ₀/2)^k and movement vs m": figure(runs, summary)},
+            tables={
+                "widths": table,
+                "deep": [
+                    {"seed": k, **{key: v for key, v in row.items() if key != "curve"}}
+                    for k, r in enumerate(deep)
+                    for row in r["widths"]
+                ],
+            },
+            figures={
+                "loss vs (1 − ηλ₀/2)^k and movement vs m": figure(runs, summary),
+                "deep residual net: loss and movement vs m": deep_figure(deep, summary),
+            },
             claims=claims(summary),
         )
 
@@ -203,6 +264,47 @@ class OverparameterizedConvergence:
             "widths": rows,
         }
 
+    def _deep(self, seed: int) -> dict[str, Any]:
+        x, y = _deep_seed_data(seed, self.num_points, self.dim)
+        rows = []
+        for m in self.deep_widths():
+            r = op.train_residual(
+                x,
+                y,
+                width=m,
+                depth=self.depth,
+                residual_scale=self.residual_scale,
+                lr_scale=self.lr_scale,
+                decades=self.bound_decades,
+                rng=np.random.default_rng([seed, 3, m]),
+            )
+            loss = np.asarray(r.residual_sq)
+            k = np.arange(len(loss))
+            excess = np.log(loss[1:] / loss[0]) / k[1:] - math.log1p(-0.5 * r.lr * r.lambda_min)
+            every = max(1, len(k) // 200)
+            rows.append(
+                {
+                    "width": m,
+                    "lambda_min": r.lambda_min,
+                    "lambda_max": r.lambda_max,
+                    "steps": r.steps,
+                    "loss_ratio_final": float(loss[-1] / loss[0]),
+                    "rate_excess": float(excess.max()),
+                    "max_relative_movement": max(r.relative_movement),
+                    "curve": {
+                        "k": k[::every].tolist(),
+                        "loss_ratio": (loss / loss[0])[::every].tolist(),
+                        "bound": op.rate_bound(r.lr, r.lambda_min, k[::every]).tolist(),
+                    },
+                }
+            )
+        return {"widths": rows}
+
+
+def _deep_seed_data(seed: int, n: int, d: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng([seed, 0])
+    return op.sphere_points(n, d, rng), rng.choice([-1.0, 1.0], size=n)
+
 
 def _slope(widths: list[int], values: list[float]) -> float:
     if min(values) <= 0:
@@ -234,6 +336,36 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
     )
     out["loss_ratio_final_widest"] = [r["widths"][-1]["loss_ratio_final"] for r in runs]
     return out
+
+
+def summarize_deep(deep: list[dict[str, Any]], decades: float) -> dict[str, Any]:
+    """The deep residual runs: per-seed convergence at the widest width and movement slopes."""
+    widths = [row["width"] for row in deep[0]["widths"]]
+    widest = [r["widths"][-1] for r in deep]
+    return {
+        "deep_widths": widths,
+        "deep_decades_target": decades,
+        "deep_decades_widest": [-math.log10(row["loss_ratio_final"]) for row in widest],
+        "deep_rate_excess_widest": [row["rate_excess"] for row in widest],
+        "deep_steps_widest": [row["steps"] for row in widest],
+        "deep_lambda_min_widest": [row["lambda_min"] for row in widest],
+        "deep_converged_per_width": [
+            sum(r["widths"][j]["loss_ratio_final"] <= 10.0**-decades for r in deep)
+            for j in range(len(widths))
+        ],
+        "deep_movement_slope": [
+            _slope(widths, [row["max_relative_movement"] for row in r["widths"]]) for r in deep
+        ],
+        "deep_loss_slope": [
+            _slope(widths, [row["loss_ratio_final"] for row in r["widths"]]) for r in deep
+        ],
+        "deep_movement_mean": np.mean(
+            [[row["max_relative_movement"] for row in r["widths"]] for r in deep], 0
+        ).tolist(),
+        "deep_loss_ratio_mean": np.exp(
+            np.mean([[math.log(row["loss_ratio_final"]) for row in r["widths"]] for r in deep], 0)
+        ).tolist(),
+    }
 
 
 def _fmt(values: list[float], spec: str = ".3f") -> str:
@@ -330,7 +462,105 @@ def claims(s: dict[str, Any]) -> list[Claim]:
             DU + ", Lemma 3.2 (only |w_r(0)ᵀx_i| < R' can flip)",
         ),
     ]
-    return out
+    return out + deep_claims(s)
+
+
+def deep_claims(s: dict[str, Any]) -> list[Claim]:
+    """Du, Lee, Li, Wang & Zhai's findings for the residual network on :func:`summarize_deep`."""
+    decades = s["deep_decades_widest"]
+    target = s["deep_decades_target"]
+    excess = s["deep_rate_excess_widest"]
+    slopes = s["deep_movement_slope"]
+    seeds = len(decades)
+    widest = s["deep_widths"][-1]
+    converged = s["deep_converged_per_width"]
+    movement_evidence = (
+        f"per-seed slopes of ln max_l ‖ΔW_l‖_F/‖W_l(0)‖_F on ln m: {_fmt(slopes)}; mean "
+        f"{_fmt(s['deep_movement_mean'], '.3g')} at m = {_fmt(s['deep_widths'], 'd')}"
+    )
+    return [
+        Claim(
+            f"deep residual net: at width {widest} GD brings every seed's loss down by "
+            f"{target:g} decades (global convergence)",
+            passed=min(decades) >= target,
+            evidence=f"decades of loss decrease at m = {widest} per seed: {_fmt(decades, '.1f')} "
+            f"(target {target:g}); seeds converged per width m = "
+            f"{_fmt(s['deep_widths'], 'd')}: {_fmt(converged, 'd')} of {seeds}",
+            source=DU_DEEP + ", Thm. 6.1",
+        ),
+        Claim.tested(
+            "deep residual net: at the widest width the loss follows or beats "
+            "(1 − ηλ_min(G(0))/2)^k",
+            exceeds(
+                [-v for v in excess],
+                0.0,
+                name="−worst rate excess (deep)",
+                hypothesis="mean over seeds of max over k of "
+                "(1/k) ln(L(k)/L(0)) − ln(1 − ηλ_min(G(0))/2) < 0",
+            ),
+            f"worst excess per seed at m = {widest}: {_fmt(excess, '.4f')}; λ_min(G(0)) "
+            f"{_fmt(s['deep_lambda_min_widest'], '.3f')}, {_fmt(s['deep_steps_widest'], 'd')} "
+            f"steps; geometric-mean final loss ratio {_fmt(s['deep_loss_ratio_mean'], '.1e')} "
+            f"at m = {_fmt(s['deep_widths'], 'd')}",
+            DU_DEEP + ", Thm. 6.1",
+        ),
+        Claim(
+            "deep residual net: the largest relative weight movement shrinks with width",
+            False,
+            movement_evidence + " (a zero value: no slope)",
+            DU_DEEP + ", Sect. 6 (every W_l stays near its initialization)",
+        )
+        if not all(math.isfinite(v) for v in slopes)
+        else Claim.tested(
+            "deep residual net: the largest relative weight movement shrinks with width",
+            exceeds(
+                [-v for v in slopes],
+                0.0,
+                name="−slope of ln relative movement",
+                hypothesis="mean slope of ln max_l ‖W_l(K) − W_l(0)‖_F/‖W_l(0)‖_F on ln m < 0",
+            ),
+            movement_evidence,
+            DU_DEEP + ", Sect. 6 (every W_l stays near its initialization)",
+        ),
+    ]
+
+
+def deep_figure(deep: list[dict[str, Any]], s: dict[str, Any]) -> Any:
+    """The deep residual net: seed 0's loss ratio per width against its bound; the largest
+    relative movement against m for every seed."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(10, 4))
+    ax, bx = fig.subplots(1, 2)
+    for j, row in enumerate(deep[0]["widths"]):
+        c = row["curve"]
+        ax.plot(c["k"], c["loss_ratio"], color=f"C{j}", label=f"m = {row['width']}")
+        ax.plot(c["k"], c["bound"], ":", color=f"C{j}", lw=1)
+    ax.set(
+        yscale="log",
+        xlabel="GD step k",
+        ylabel="L(k)/L(0)",
+        title="residual net, seed 0 (dotted: (1 − ηλ_min/2)^k)",
+    )
+    ax.legend(fontsize=7)
+    widths = np.asarray(s["deep_widths"], dtype=float)
+    for r in deep:
+        bx.plot(
+            widths,
+            [row["max_relative_movement"] for row in r["widths"]],
+            "o-",
+            color="C0",
+            alpha=0.4,
+        )
+    bx.set(
+        xscale="log",
+        yscale="log",
+        xlabel="width m",
+        ylabel="max_l ‖ΔW_l‖_F / ‖W_l(0)‖_F",
+        title=f"relative movement, slope {np.mean(s['deep_movement_slope']):.3f}",
+    )
+    fig.tight_layout()
+    return fig
 
 
 def figure(runs: list[dict[str, Any]], s: dict[str, Any]) -> Any:

@@ -79,3 +79,55 @@ def test_wide_network_converges_at_the_rate_and_follows_the_kernel():
     assert np.abs(ratio - kernel).max() < 0.02
     assert run.max_movement[-1] < op.movement_bound(8, math.sqrt(run.residual_sq[0]), 20_000, lam0)
     assert 0 < run.flip_fraction[-1] < 0.05
+
+
+def _residual_net(seed, m=12, depth=3, d=4):
+    rng = np.random.default_rng(seed)
+    ws = [torch.tensor(rng.standard_normal((m, d)))]
+    ws += [torch.tensor(rng.standard_normal((m, m))) for _ in range(depth)]
+    return ws, torch.tensor(rng.choice([-1.0, 1.0], size=m))
+
+
+def test_residual_gram_matches_the_full_jacobian():
+    rng = np.random.default_rng(4)
+    x = torch.tensor(op.sphere_points(5, 4, rng))
+    ws, a = _residual_net(5)
+    ws = [w.requires_grad_(True) for w in ws]
+    u = op.residual_forward(ws, a, x, 1.5)[0]
+    rows = []
+    for i in range(5):
+        grads = torch.autograd.grad(u[i], ws, retain_graph=True)
+        rows.append(torch.cat([g.reshape(-1) for g in grads]))
+    jac = torch.stack(rows)
+    gram = op.residual_gram(ws, a, x, 1.5)
+    assert np.allclose(gram, (jac @ jac.T).detach().numpy(), rtol=1e-11, atol=1e-13)
+
+
+def test_residual_forward_matches_the_written_out_network():
+    rng = np.random.default_rng(6)
+    x = torch.tensor(op.sphere_points(3, 4, rng))
+    ws, a = _residual_net(7, m=8, depth=2)
+    h = math.sqrt(2 / 8) * torch.relu(x @ ws[0].T)
+    for w in ws[1:]:
+        h = h + 0.5 / (2 * math.sqrt(8)) * torch.relu(h @ w.T)
+    assert torch.allclose(op.residual_forward(ws, a, x, 0.5)[0], h @ a, rtol=1e-13)
+
+
+def test_residual_gd_follows_the_rate_bound_and_stays_near_init():
+    rng = np.random.default_rng(8)
+    x, y = op.sphere_points(6, 4, rng), rng.choice([-1.0, 1.0], size=6)
+    run = op.train_residual(
+        x,
+        y,
+        width=256,
+        depth=4,
+        residual_scale=1.0,
+        lr_scale=1.0,
+        decades=2.0,
+        rng=np.random.default_rng(9),
+    )
+    assert run.steps == op.residual_steps(run.lr, run.lambda_min, 2.0)
+    ratio = np.asarray(run.residual_sq) / run.residual_sq[0]
+    assert ratio[-1] < 1e-2 and run.lambda_min > 0
+    assert np.all(ratio <= op.rate_bound(run.lr, run.lambda_min, np.arange(run.steps + 1)))
+    assert len(run.relative_movement) == 5 and max(run.relative_movement) < 0.5

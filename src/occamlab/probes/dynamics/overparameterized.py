@@ -21,6 +21,15 @@ follows the kernel prediction u(k) − y = (I − ηH^∞)^k (u(0) − y).
 
 Gradient descent is written out here (float64, full batch, the analytic gradient) because the
 output layer is fixed and the 1/√m scaling is the paper's, not a registry model's.
+
+The deep version (Du, Lee, Li, Wang & Zhai 2019, arXiv 1811.03804, Sect. 6; Allen-Zhu, Li & Song
+2018, arXiv 1811.03962) is the residual network of :func:`residual_forward`,
+
+    x⁽⁰⁾ = √(2/m) relu(W₀x),   x⁽ˡ⁾ = x⁽ˡ⁻¹⁾ + (c/(L√m)) relu(W_l x⁽ˡ⁻¹⁾),   u = aᵀx⁽ᴸ⁾,
+
+with every W_l ~ N(0, 1) entrywise and a_r ∈ {±1} fixed; GD runs on all the W_l. Its Gram matrix
+G = JJᵀ (J = ∂u/∂θ) has λ_min(G(0)) > 0 at large width, and then (their Thm. 6.1) the loss falls
+at least as fast as (1 − ηλ_min/2)^k while every W_l stays close to its initialization.
 """
 
 from __future__ import annotations
@@ -155,3 +164,102 @@ def train_two_layer(
         lambda_min_initial=lambda_min(gram0),
         lambda_min_final=lambda_min(gram_empirical(w, x)),
     )
+
+
+def residual_forward(
+    weights: list[torch.Tensor], a: torch.Tensor, x: torch.Tensor, residual_scale: float
+) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
+    """The residual network's outputs u (n,), and for each weight W_l its input (n, fan-in) and
+    pre-activation W_l·input (n, m): x⁽⁰⁾ = √(2/m) relu(W₀x), x⁽ˡ⁾ = x⁽ˡ⁻¹⁾ + (c/(L√m))
+    relu(W_l x⁽ˡ⁻¹⁾) for l = 1..L, u = aᵀx⁽ᴸ⁾ (c = ``residual_scale``, L = len(weights) − 1)."""
+    m, depth = weights[0].shape[0], len(weights) - 1
+    inputs, pre = [x], [x @ weights[0].T]
+    h = math.sqrt(2.0 / m) * torch.relu(pre[0])
+    for w in weights[1:]:
+        inputs.append(h)
+        pre.append(h @ w.T)
+        h = h + residual_scale / (depth * math.sqrt(m)) * torch.relu(pre[-1])
+    return h @ a, inputs, pre
+
+
+def residual_gram(
+    weights: list[torch.Tensor], a: torch.Tensor, x: torch.Tensor, residual_scale: float
+) -> np.ndarray:
+    """G = JJᵀ, J = ∂u/∂(W₀, …, W_L) (n × n): since ∂u_i/∂W_l = δ_{l,i} h_{l,i}ᵀ (δ the gradient
+    at the pre-activation, h the layer's input), G = Σ_l (Δ_lΔ_lᵀ) ⊙ (H_lH_lᵀ)."""
+    ws = [w.detach().requires_grad_(True) for w in weights]
+    u, inputs, pre = residual_forward(ws, a, x, residual_scale)
+    deltas = torch.autograd.grad(u.sum(), pre)  # row i: ∂u_i/∂(pre-activation of example i)
+    gram = torch.zeros(x.shape[0], x.shape[0], dtype=x.dtype)
+    for d, hin in zip(deltas, inputs, strict=True):
+        hin = hin.detach()
+        gram += (d @ d.T) * (hin @ hin.T)
+    return gram.numpy()
+
+
+@dataclass(frozen=True)
+class ResidualRun:
+    """Full-batch GD on the residual network of :func:`residual_forward`.
+
+    Attributes:
+        lambda_min: λ_min(G(0)), the smallest eigenvalue of the network's Gram at initialization.
+        lambda_max: λ_max(G(0)).
+        lr: the step η = ``lr_scale``/λ_max(G(0)).
+        steps: the number of GD steps K.
+        residual_sq: ‖u(k) − y‖² for k = 0 … K.
+        relative_movement: ‖W_l(K) − W_l(0)‖_F/‖W_l(0)‖_F for each layer l = 0 … L.
+    """
+
+    lambda_min: float
+    lambda_max: float
+    lr: float
+    steps: int
+    residual_sq: list[float]
+    relative_movement: list[float]
+
+
+def residual_steps(lr: float, lam_min: float, decades: float) -> int:
+    """Steps after which the bound (1 − ηλ_min/2)^k has fallen by ``decades`` decades."""
+    return math.ceil(decades * math.log(10) / -math.log1p(-0.5 * lr * lam_min))
+
+
+def train_residual(
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    width: int,
+    depth: int,
+    residual_scale: float,
+    lr_scale: float,
+    decades: float,
+    rng: np.random.Generator,
+) -> ResidualRun:
+    """Initialize W₀ (m × d), W₁ … W_L (m × m) ~ N(0, 1) and a ∈ {±1}^m, set η =
+    ``lr_scale``/λ_max(G(0)) and run full-batch GD on L = ½‖u − y‖² over all the W_l until the
+    bound (1 − ηλ_min(G(0))/2)^k has fallen by ``decades`` decades."""
+    d = x.shape[1]
+    shapes = [(width, d)] + [(width, width)] * depth
+    w0 = [torch.as_tensor(rng.standard_normal(s)) for s in shapes]
+    a = torch.as_tensor(rng.choice([-1.0, 1.0], size=width))
+    xt, yt = torch.as_tensor(x, dtype=torch.float64), torch.as_tensor(y, dtype=torch.float64)
+    evals = np.linalg.eigvalsh(residual_gram(w0, a, xt, residual_scale))
+    lam_min, lam_max = float(evals[0]), float(evals[-1])
+    lr = lr_scale / lam_max
+    steps = residual_steps(lr, lam_min, decades)
+    weights = [w.clone().requires_grad_(True) for w in w0]
+    losses: list[float] = []
+    for k in range(steps + 1):
+        r = residual_forward(weights, a, xt, residual_scale)[0] - yt
+        loss = 0.5 * (r @ r)
+        losses.append(2.0 * float(loss.detach()))
+        if k == steps:
+            break
+        grads = torch.autograd.grad(loss, weights)
+        with torch.no_grad():
+            for w, g in zip(weights, grads, strict=True):
+                w -= lr * g
+    movement = [
+        float((w.detach() - w_init).norm() / w_init.norm())
+        for w, w_init in zip(weights, w0, strict=True)
+    ]
+    return ResidualRun(lam_min, lam_max, lr, steps, losses, movement)

@@ -1,0 +1,45 @@
+import pytest
+
+from occamlab.experiments import run_experiment
+from occamlab.experiments.entropy_sgd import EntropySGD, claims
+from occamlab.store import Store
+
+
+def _rows(sgd, ent, loss=0.045):
+    return [
+        {
+            "seed": s,
+            "optimizer": o,
+            "lambda_max": v,
+            "phi": v / 2,
+            "train_loss": loss,
+            "reached": True,
+            "test_accuracy": 0.9,
+            "gradients": 100,
+        }
+        for s, (a, b) in enumerate(zip(sgd, ent, strict=True))
+        for o, v in (("sgd", a), ("entropy-sgd", b))
+    ]
+
+
+def test_claims_follow_the_paired_difference():
+    flat = claims(_rows([5.0, 6.0, 5.5, 6.2], [4.0, 4.9, 4.6, 5.0]), 0.05)
+    assert [c.decision for c in flat] == ["passed"] * 3
+    sharp = claims(_rows([4.0, 4.9, 4.6, 5.0], [5.0, 6.0, 5.5, 6.2]), 0.05)
+    assert [c.decision for c in sharp] == ["passed", "failed", "failed"]
+    unmatched = claims(_rows([5.0, 6.0], [4.0, 4.9], loss=0.02), 0.05)
+    assert not unmatched[0].passed
+
+
+def test_spec_rejects_bad_values():
+    with pytest.raises(ValueError):
+        EntropySGD(alpha=0.0)
+
+
+def test_tiny_run_end_to_end(tmp_path):
+    spec = EntropySGD(width=8, depth=1, target_loss=1.5, inner_steps=5, seeds=2)
+    d = run_experiment(spec, Store(tmp_path / "runs.sqlite")).to_dict()
+    assert len(d["claims"]) == 3 and len(d["tables"]["runs"]) == 4
+    assert d["claims"][0]["test"] is None and d["claims"][1]["test"]["seeds"] == 2
+    assert all(c["evidence"] for c in d["claims"])
+    assert "λ_max and φ: Entropy-SGD vs SGD" in d["figures"]
