@@ -103,8 +103,8 @@ TINY = {
 
 
 def test_tiny_run_end_to_end(tmp_path):
-    spec = spec_at_scale(GeneralizationMeasures, "quick", TINY, setting="half-data")
-    assert spec.num_train == 200 and spec.seeds == 2
+    spec = spec_at_scale(GeneralizationMeasures, "quick", TINY, setting="wide")
+    assert spec.widths == "16" and spec.seeds == 2  # explicit fields override the setting
     run = run_experiment(spec, Store(tmp_path / "runs.sqlite"))
     d = run.to_dict()
     assert d["metrics"]["models"] == 8 and len(d["tables"]["zoo"]) == 8
@@ -116,6 +116,12 @@ def test_tiny_run_end_to_end(tmp_path):
     assert "tau and psi per measure" in d["figures"] and run.report.is_file()
 
 
-def test_the_half_data_setting_halves_the_training_set():
-    spec = spec_at_scale(GeneralizationMeasures, "quick", setting="half-data")
-    assert spec.num_train == 2000 and spec.dataset().num_train == 2000
+def test_the_wide_setting_doubles_the_widths_and_keeps_the_rest():
+    quick = spec_at_scale(GeneralizationMeasures, "quick")
+    wide = spec_at_scale(GeneralizationMeasures, "quick", setting="wide")
+    assert quick.grid()["width"] == (64, 128) and wide.grid()["width"] == (128, 256)
+    assert {h: v for h, v in wide.grid().items() if h != "width"} == {
+        h: v for h, v in quick.grid().items() if h != "width"
+    }
+    paper = spec_at_scale(GeneralizationMeasures, "paper")
+    assert (paper.num_train, paper.max_epochs, paper.design) == (4000, 100, "grid")

@@ -23,9 +23,10 @@ Claims. τ, Ψ and the other scores are statistics of the whole zoo, with no per
 test; each claim is a bootstrap test (:func:`occamlab.experiments.stats.bootstrapped`) over the
 zoo's independent units, a star (or the grid) times a seed: it passes when at most α of the
 replicates fall on the wrong side of the paper's cut-off (Holm-corrected over the claims).
-At quick scale the grid is narrower (widths 64 and 128) and every configuration trains with two
-seeds, so that 4 stars × 2 seeds = 8 units decide the claims within the CPU budget; the
-``half-data`` setting trains on 2,000 MNIST-1D examples instead of 4,000.
+At quick scale the nets are narrower (widths 64 and 128), train on 2,000 MNIST-1D examples for at
+most 60 epochs (the paper scale: 4,000 and 100), and every configuration trains with two seeds,
+so that 4 stars × 2 seeds = 8 units decide the claims within the CPU budget; the ``wide``
+setting doubles the widths (128 and 256).
 
 Training goes through :func:`train_zoo`, which hands the whole zoo to the run store's trainer
 (members sharing an architecture and recipe train together as a vectorized ensemble).
@@ -163,9 +164,11 @@ class GeneralizationMeasures:
             "ascent_steps": 10,
             "measure_examples": 0,
             "replicates": 500,
+            "num_train": 4000,
+            "max_epochs": 100,
         },
     }
-    settings: ClassVar[dict[str, dict[str, Any]]] = {"half-data": {"num_train": 2000}}
+    settings: ClassVar[dict[str, dict[str, Any]]] = {"wide": {"widths": "128,256"}}
 
     depths: str = "2,3"
     widths: str = "64,128"
@@ -178,10 +181,10 @@ class GeneralizationMeasures:
     bases: int = 4
     seeds: int = 2
     data: str = "mnist1d"
-    num_train: int = 4000
+    num_train: int = 2000
     num_test: int = 8000
     target_loss: float = 0.01
-    max_epochs: int = 100
+    max_epochs: int = 60
     fit_accuracy: float = 0.99
     num_samples: int = 8
     search_depth: int = 8
