@@ -77,7 +77,7 @@ class EdgeOfStability:
     depth: int = 2
     data: str = "mnist1d"
     num_train: int = 1000
-    seeds: int = 2
+    seeds: int = 4
 
     def __post_init__(self) -> None:
         if (
