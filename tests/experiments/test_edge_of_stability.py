@@ -1,5 +1,6 @@
 from occamlab.experiments import run_experiment
 from occamlab.experiments.edge_of_stability import EdgeOfStability, claims, summarize
+from occamlab.experiments.registry import spec_at_scale
 from occamlab.store import Store
 
 
@@ -69,15 +70,41 @@ def test_claims_within_the_noise_are_inconclusive():
     assert claims(summarize(runs))[1].decision == "inconclusive"
 
 
+def test_a_run_that_reaches_2_over_eta_only_at_its_last_estimate_prints_no_afterwards():
+    late = _run(lambdas=(0.8, 1.0, 1.2, 1.4, 1.5, 1.6, 1.7, 1.8, 1.85, 2.0))
+    out = claims(summarize([late, _run(lr=0.5, lambdas=_scaled(0.5, 0.0))]))
+    assert out[1].test is None and not out[1].passed
+    assert "reached 2/η at step 90 but no λ_max estimate after it" in out[1].evidence
+    assert "nan" not in out[1].evidence and "None" not in out[1].evidence
+    assert out[3].test is not None  # the losses after step 90 were measured
+
+
 def test_tiny_run_end_to_end(tmp_path):
-    spec = EdgeOfStability(num_lrs=1, steps=20, every=5, width=8, num_train=50)
+    spec = EdgeOfStability(num_lrs=1, steps=20, every=5, width=8, num_train=50, seeds=1)
     d = run_experiment(spec, Store(tmp_path / "runs.sqlite")).to_dict()
     rows = d["tables"]["λ_max over training"]
     assert [r["step"] for r in rows] == [0, 5, 10, 15, 20]
     assert all(r["lambda_max"] > 0 and r["loss"] > 0 for r in rows[:-1])
     assert len(d["claims"]) == 5
     assert all(isinstance(c["passed"], bool) and c["evidence"] for c in d["claims"])
-    # one step size: a tested claim has nothing to test with, an untested one never reached 2/η
+    # one run: a tested claim has nothing to test with, an untested one never reached 2/η
     assert all(c["decision"] in ("inconclusive", "failed") for c in d["claims"])
     assert all(c["decision"] == "inconclusive" for c in d["claims"] if c["test"])
     assert "λ_max against 2/η over steps" in d["figures"]
+
+
+def test_the_digits_setting_runs_every_step_size_and_seed(tmp_path):
+    tiny = {"num_lrs": 2, "steps": 20, "every": 5, "width": 8, "seeds": 2}
+    spec = spec_at_scale(EdgeOfStability, "quick", tiny, setting="digits")
+    assert spec.data == "digits" and spec.dataset().name == "digits"
+    d = run_experiment(spec, Store(tmp_path / "runs.sqlite")).to_dict()
+    runs = d["tables"]["by step size"]
+    assert sorted((r["lr"], r["seed"]) for r in runs) == sorted(
+        (lr, s) for lr in spec.lrs() for s in (0, 1)
+    )
+    assert len(d["claims"]) == 5 and all(c["evidence"] for c in d["claims"])
+    for c in d["claims"]:  # a run that never reached 2/η says so rather than print numbers
+        if c["test"] is None:
+            assert "never reached 2/η" in c["evidence"] or "no " in c["evidence"]
+        else:
+            assert c["test"]["seeds"] == 4

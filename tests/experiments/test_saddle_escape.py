@@ -4,6 +4,7 @@ import numpy as np
 import torch
 
 from occamlab.experiments import run_experiment
+from occamlab.experiments.registry import spec_at_scale
 from occamlab.experiments.saddle_escape import (
     SaddleEscape,
     claims,
@@ -142,7 +143,7 @@ def test_claims_within_the_noise_are_inconclusive():
 
 def test_tiny_run_end_to_end(tmp_path):
     spec = SaddleEscape(
-        dims=2, draws=5, random_inits=20, net_seeds=1, outputs=3, hidden=1, num_train=40
+        dims=2, seeds=5, random_inits=20, net_seeds=1, outputs=3, hidden=1, num_train=40
     )
     d = run_experiment(spec, Store(tmp_path / "runs.sqlite")).to_dict()
     assert len(d["tables"]["escape steps"]) == 2 and len(d["claims"]) == 8
@@ -155,3 +156,20 @@ def test_tiny_run_end_to_end(tmp_path):
         True,
     ]
     assert "escape steps vs log d" in d["figures"]
+
+
+def test_the_large_step_setting_escapes_faster_and_tests_the_same_claims(tmp_path):
+    tiny = {"dims": 2, "seeds": 6, "random_inits": 20, "init_dim": 4, "gd_steps": 500}
+    small_net = {"net_seeds": 2, "outputs": 3, "hidden": 1, "num_train": 40}
+    spec = spec_at_scale(SaddleEscape, "quick", tiny | small_net, setting="large-step")
+    assert spec.lr == 0.1 and spec.gd_steps == 500
+    d = run_experiment(spec, Store(tmp_path / "runs.sqlite")).to_dict()
+    base = run_experiment(
+        spec_at_scale(SaddleEscape, "quick", tiny | small_net), Store(tmp_path / "base.sqlite")
+    ).to_dict()
+    fast = [e["escape_steps_mean"] for e in d["tables"]["escape steps"]]
+    slow = [e["escape_steps_mean"] for e in base["tables"]["escape steps"]]
+    assert all(f < s for f, s in zip(fast, slow, strict=True))  # ln(1.1) > ln(1.05)
+    assert [c["statement"] for c in d["claims"]] == [c["statement"] for c in base["claims"]]
+    assert d["claims"][2]["test"]["seeds"] == 2 * 6  # every (d, kick) point of the slope
+    assert d["metrics"]["random_inits"]["inits"] == 20

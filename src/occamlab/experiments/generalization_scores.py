@@ -40,6 +40,7 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -112,6 +113,38 @@ class Zoo:
             ids=None if self.ids is None else self.ids[index],
         )
 
+    @cached_property
+    def groups(self) -> dict[int, list[np.ndarray]]:
+        """Per hyperparameter (column): the row sets of Ψ's groups, models that agree on every
+        other hyperparameter and the seed and differ in this one (computed once per zoo)."""
+        out = {}
+        for i in range(len(self.hyperparameters)):
+            keys = np.column_stack([np.delete(self.codes, i, axis=1), self.seeds])
+            masks = ((keys == key).all(axis=1) for key in np.unique(keys, axis=0))
+            out[i] = [np.flatnonzero(m) for m in masks if len(np.unique(self.codes[m, i])) > 1]
+        return out
+
+    @cached_property
+    def strata(self) -> list[np.ndarray]:
+        """The CMI's strata of the ordered pairs of distinct models, one labelling per pair of
+        varying hyperparameters (one hyperparameter if only one varies; computed once)."""
+        off = self.distinct()
+        varying = [
+            i for i in range(len(self.hyperparameters)) if len(np.unique(self.codes[:, i])) > 1
+        ]
+        if not varying or not off.any():
+            return []
+        out = []
+        n = len(self.gaps)
+        for group in list(itertools.combinations(varying, 2)) or [(varying[0],)]:
+            key = np.zeros((n, n), dtype=np.int64)
+            for i in group:
+                c = self.codes[:, i]
+                levels = int(c.max()) + 1
+                key = (key * levels + c[:, None]) * levels + c[None, :]
+            out.append(np.unique(key[off], return_inverse=True)[1].reshape(-1))
+        return out
+
 
 def _signs(x: np.ndarray) -> np.ndarray:
     return np.sign(x[:, None] - x[None, :])
@@ -132,8 +165,7 @@ def kendall_tau(values: np.ndarray, gaps: np.ndarray, distinct: np.ndarray | Non
     return float((_signs(values) * _signs(gaps))[distinct].sum() / pairs)
 
 
-def _tau_in(mask: np.ndarray, product: np.ndarray, distinct: np.ndarray) -> float:
-    index = np.flatnonzero(mask)
+def _tau_in(index: np.ndarray, product: np.ndarray, distinct: np.ndarray) -> float:
     pairs = int(distinct[np.ix_(index, index)].sum())
     if pairs == 0:
         return math.nan
@@ -146,13 +178,7 @@ def granulated_tau(zoo: Zoo, column: int) -> tuple[float, dict[str, float]]:
     product = _signs(zoo.values[:, column]) * _signs(zoo.gaps) * distinct
     psi = {}
     for i, name in enumerate(zoo.hyperparameters):
-        others = np.delete(zoo.codes, i, axis=1)
-        keys = np.column_stack([others, zoo.seeds])
-        taus = []
-        for key in np.unique(keys, axis=0):
-            mask = (keys == key).all(axis=1)
-            if len(np.unique(zoo.codes[mask, i])) > 1:
-                taus.append(_tau_in(mask, product, distinct))
+        taus = [_tau_in(index, product, distinct) for index in zoo.groups[i]]
         if taus:
             psi[name] = float(np.mean(taus))
     return (float(np.mean(list(psi.values()))) if psi else math.nan), psi
@@ -168,27 +194,14 @@ def _entropy_bits(counts: np.ndarray) -> np.ndarray:
 
 def conditional_mutual_information(zoo: Zoo, column: int) -> float:
     """The PGDL score: min over hyperparameter pairs of mean-MI / mean-entropy over strata."""
-    n = len(zoo.gaps)
-    if n < 2:
+    if not zoo.strata:
         return math.nan
     off = zoo.distinct()
-    if not off.any():
-        return math.nan
     gap_up = (zoo.gaps[:, None] > zoo.gaps[None, :])[off].astype(np.int64)
     values = zoo.values[:, column]
     measure_up = (values[:, None] > values[None, :])[off].astype(np.int64)
-    varying = [i for i in range(len(zoo.hyperparameters)) if len(np.unique(zoo.codes[:, i])) > 1]
-    if not varying:
-        return math.nan
-    groups = list(itertools.combinations(varying, 2)) or [(varying[0],)]
     best = math.inf
-    for group in groups:
-        key = np.zeros((n, n), dtype=np.int64)
-        for i in group:
-            c = zoo.codes[:, i]
-            levels = int(c.max()) + 1
-            key = (key * levels + c[:, None]) * levels + c[None, :]
-        _, stratum = np.unique(key[off], return_inverse=True)
+    for stratum in zoo.strata:
         cell = stratum * 4 + gap_up * 2 + measure_up
         table = np.bincount(cell, minlength=4 * (stratum.max() + 1)).reshape(-1, 2, 2)
         table = table.astype(float)
@@ -229,7 +242,7 @@ def scores(zoo: Zoo) -> list[dict[str, Any]]:
     out = []
     for j, name in enumerate(zoo.measures):
         ok = np.isfinite(zoo.values[:, j])
-        sub = zoo.take(np.flatnonzero(ok))
+        sub = zoo if ok.all() else zoo.take(np.flatnonzero(ok))
         psi, per_hp = granulated_tau(sub, j)
         mean_error, robust, _ = sign_errors(sub, j)
         out.append(
@@ -247,28 +260,38 @@ def scores(zoo: Zoo) -> list[dict[str, Any]]:
     return out
 
 
-def bootstrap(
-    zoo: Zoo, *, replicates: int, seed: int, level: float = 0.95
-) -> dict[str, dict[str, tuple[float, float]]]:
-    """Percentile intervals of τ, Ψ, CMI and the sign-errors, resampling clusters."""
+SCORES = ("tau", "psi", "cmi", "sign_error", "robust_sign_error")
+
+
+def bootstrap_replicates(
+    zoo: Zoo, *, replicates: int, seed: int
+) -> dict[str, dict[str, np.ndarray]]:
+    """Every score of every measure on ``replicates`` resamples of the clusters (with
+    replacement): {measure: {score: array of replicates}}, aligned by resample (nan where a
+    score is undefined on a resample)."""
     rng = np.random.default_rng(seed)
     clusters = np.unique(zoo.clusters)
     members = {c: np.flatnonzero(zoo.clusters == c) for c in clusters}
-    keys = ("tau", "psi", "cmi", "sign_error", "robust_sign_error")
-    samples: dict[str, dict[str, list[float]]] = {m: {k: [] for k in keys} for m in zoo.measures}
-    for _ in range(replicates):
+    out = {m: {k: np.full(replicates, np.nan) for k in SCORES} for m in zoo.measures}
+    for b in range(replicates):
         chosen = rng.choice(clusters, size=len(clusters), replace=True)
         index = np.concatenate([members[c] for c in chosen])
         for row in scores(zoo.take(index)):
-            for k in keys:
-                samples[row["measure"]][k].append(row[k])
+            for k in SCORES:
+                out[row["measure"]][k][b] = row[k]
+    return out
+
+
+def percentile_intervals(
+    samples: dict[str, dict[str, np.ndarray]], *, level: float = 0.95
+) -> dict[str, dict[str, tuple[float, float]]]:
+    """Percentile intervals of :func:`bootstrap_replicates`'s scores (finite replicates)."""
     lo, hi = 100 * (1 - level) / 2, 100 * (1 + level) / 2
     out = {}
     for measure, by_key in samples.items():
         out[measure] = {}
         for k, v in by_key.items():
-            arr = np.asarray(v, dtype=float)
-            arr = arr[np.isfinite(arr)]
+            arr = v[np.isfinite(v)]
             out[measure][k] = (
                 (float(np.percentile(arr, lo)), float(np.percentile(arr, hi)))
                 if arr.size
@@ -277,12 +300,22 @@ def bootstrap(
     return out
 
 
+def bootstrap(
+    zoo: Zoo, *, replicates: int, seed: int, level: float = 0.95
+) -> dict[str, dict[str, tuple[float, float]]]:
+    """Percentile intervals of τ, Ψ, CMI and the sign-errors, resampling clusters."""
+    samples = bootstrap_replicates(zoo, replicates=replicates, seed=seed)
+    return percentile_intervals(samples, level=level)
+
+
 __all__ = [
     "Zoo",
     "bootstrap",
+    "bootstrap_replicates",
     "conditional_mutual_information",
     "granulated_tau",
     "kendall_tau",
+    "percentile_intervals",
     "scores",
     "sign_errors",
 ]

@@ -23,13 +23,14 @@ of a critical point, the more directions of descent it has, and only the lowest 
 (Dauphin et al. 2014, Fig. 1, found the same for critical points of nonlinear networks located
 numerically).
 
-The escape claims are t-tests over the perturbations (each draw an independent kick, ``draws``
-per dimension): the slope of escape steps against ln d over every (d, draw) point must lie within
+The escape claims are t-tests over the perturbations (each an independent kick, ``seeds`` per
+dimension): the slope of escape steps against ln d over every (d, draw) point must lie within
 25% of ½/ln(1 + η) (one slope t-test per side), and the steps must grow less than 3× from the
 smallest to the largest d (a Welch t-test of the mean log steps). The index-loss claim is a
 one-sample t-test of the per-problem Spearman ρ against 0.5. The counts over every run (plain GD
 on the stable manifold, every kick escaping, random initializations avoiding the saddle) and the
-closed-form critical points are checked exactly, untested.
+closed-form critical points are checked exactly, untested. The ``large-step`` setting doubles
+the step size η (the predicted slope ½/ln(1 + η) halves).
 """
 
 from __future__ import annotations
@@ -197,11 +198,16 @@ class SaddleEscape:
 
     Attributes:
         dims: the dimensions d are 10, 100, …, 10^dims.
-        draws: independent perturbations per dimension: the sample of the escape-time tests.
+        seeds: independent perturbations (kicks) per dimension: the sample of the escape-time
+            tests.
         lr: GD step size η on the strict saddle.
         radius: radius r of the perturbation ball.
         grad_threshold: perturb once ‖∇f‖ falls below this.
-        random_inits: random Gaussian initializations (d = 10) for the measure-zero claim.
+        escape_value: a run has escaped once f ≤ this (the saddle is at 0, the minima at −¼).
+        max_steps: steps after the kick before a run counts as not escaped.
+        gd_steps: plain GD steps on the stable manifold and from the random initializations.
+        random_inits: random Gaussian initializations for the measure-zero claim.
+        init_dim: dimension d of the random initializations.
         net_seeds: linear-network problems (teachers) whose critical points are examined: the
             sample of the index-loss test.
         outputs: input and output dimension of the linear network (and its teacher).
@@ -220,15 +226,20 @@ class SaddleEscape:
     )
     scales: ClassVar[dict[str, dict[str, Any]]] = {
         "quick": {},
-        "paper": {"dims": 5, "draws": 200, "random_inits": 10000, "net_seeds": 8, "outputs": 7},
+        "paper": {"dims": 5, "seeds": 200, "random_inits": 10000, "net_seeds": 8, "outputs": 7},
     }
+    settings: ClassVar[dict[str, dict[str, Any]]] = {"large-step": {"lr": 0.1}}
 
     dims: int = 4
-    draws: int = 100
+    seeds: int = 100
     lr: float = 0.05
     radius: float = 0.01
     grad_threshold: float = 1e-3
+    escape_value: float = -0.2
+    max_steps: int = 100_000
+    gd_steps: int = 2000
     random_inits: int = 1000
+    init_dim: int = 10
     net_seeds: int = 3
     outputs: int = 5
     hidden: int = 3
@@ -237,12 +248,14 @@ class SaddleEscape:
     def __post_init__(self) -> None:
         if (
             self.dims < 2
-            or self.draws < 2
+            or self.seeds < 2
             or self.net_seeds < 1
             or not 1 <= self.hidden < self.outputs
+            or not -0.25 < self.escape_value < 0
         ):
             raise ValueError(
-                "saddle-escape needs dims >= 2, draws >= 2, net_seeds >= 1, 1 <= hidden < outputs"
+                "saddle-escape needs dims >= 2, seeds >= 2, net_seeds >= 1, 1 <= hidden < "
+                "outputs and −0.25 < escape_value < 0"
             )
 
     def run(self, ctx: Context) -> ExperimentResult:
@@ -251,20 +264,22 @@ class SaddleEscape:
                 "escape",
                 {
                     "d": 10**k,
-                    "draws": self.draws,
+                    "draws": self.seeds,
                     "lr": self.lr,
                     "radius": self.radius,
                     "grad_threshold": self.grad_threshold,
+                    "escape_value": self.escape_value,
+                    "max_steps": self.max_steps,
                     "per_draw": True,
                 },
                 lambda _, k=k: perturbed_gd_escape(
                     10**k,
-                    draws=self.draws,
+                    draws=self.seeds,
                     lr=self.lr,
                     radius=self.radius,
                     grad_threshold=self.grad_threshold,
-                    escape_value=-0.2,
-                    max_steps=100_000,
+                    escape_value=self.escape_value,
+                    max_steps=self.max_steps,
                     seed=k,
                 ),
             )
@@ -272,11 +287,13 @@ class SaddleEscape:
         ]
         plain = ctx.cached(
             "stable manifold",
-            {"lr": self.lr, "d": 10**self.dims},
+            {"lr": self.lr, "d": 10**self.dims, "steps": self.gd_steps},
             lambda _: self._stable_manifold(),
         )
         inits = ctx.cached(
-            "random inits", {"n": self.random_inits, "lr": self.lr}, lambda _: self._random_inits()
+            "random inits",
+            {"n": self.random_inits, "lr": self.lr, "d": self.init_dim, "steps": self.gd_steps},
+            lambda _: self._random_inits(),
         )
         points = []
         for seed in ctx.track(range(self.net_seeds), "critical points"):
@@ -304,17 +321,18 @@ class SaddleEscape:
         d = 10**self.dims
         x0 = np.zeros((1, d))
         x0[0, 1:] = 1.0 / math.sqrt(d - 1)
-        x = gd_on_saddle(x0, lr=self.lr, steps=2000)
+        x = gd_on_saddle(x0, lr=self.lr, steps=self.gd_steps)
         return {
             "d": d,
-            "steps": 2000,
+            "steps": self.gd_steps,
             "distance_to_saddle": float(np.linalg.norm(x)),
             "value": float(saddle_value(x)[0]),
         }
 
     def _random_inits(self) -> dict[str, Any]:
         rng = np.random.default_rng(0)
-        x = gd_on_saddle(rng.standard_normal((self.random_inits, 10)), lr=self.lr, steps=2000)
+        x0 = rng.standard_normal((self.random_inits, self.init_dim))
+        x = gd_on_saddle(x0, lr=self.lr, steps=self.gd_steps)
         near_saddle = np.linalg.norm(x, axis=1) < 1e-2
         at_minimum = np.abs(np.abs(x[:, 0]) - 1.0) < 1e-3
         return {

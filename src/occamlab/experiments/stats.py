@@ -1,6 +1,6 @@
 """Statistics the experiments report: mean ± spread over seeds, least-squares lines, and the
-tests that decide each claim (:class:`ClaimTest`: Welch, paired, one-sample, slope and permutation
-tests, bootstrap intervals, Holm's correction, the seeds a decision would need)."""
+tests that decide each claim (:class:`ClaimTest`: Welch, paired, one-sample, slope, permutation
+and bootstrap tests, bootstrap intervals, Holm's correction, the seeds a decision would need)."""
 
 from __future__ import annotations
 
@@ -61,8 +61,8 @@ class ClaimTest:
 
     Attributes:
         hypothesis: the claim as an inequality on the effect ("ticket − random mask < −0.005").
-        method: ``Welch t-test``, ``paired t-test``, ``one-sample t-test``, ``slope t-test`` or
-            ``permutation test``.
+        method: ``Welch t-test``, ``paired t-test``, ``one-sample t-test``, ``slope t-test``,
+            ``permutation test`` or ``bootstrap test``.
         estimate: the effect measured (difference of means, mean, or slope).
         interval: its two-sided (1 − α) confidence interval.
         margin: the threshold the effect must clear.
@@ -354,6 +354,54 @@ def permutation(
         alpha=alpha,
         seeds=int(max(x.size, y.size)),
         points={names[0]: (x + margin).tolist(), names[1]: y.tolist()},
+        seeds_needed=None,
+    )
+
+
+def bootstrapped(
+    replicates: Sequence[float],
+    estimate: float,
+    margin: float = 0.0,
+    *,
+    units: int,
+    alpha: float = 0.05,
+    hypothesis: str = "",
+    name: str = "statistic",
+) -> ClaimTest:
+    """Is a statistic above ``margin``? Decided from its bootstrap replicates (a percentile
+    bootstrap test): p = (1 + #{θ* ≤ margin}) / (B + 1) and p′ = (1 + #{θ* ≥ margin}) / (B + 1)
+    over the B finite replicates θ*, with the percentile (1 − α) interval.
+
+    For statistics of a whole sample that no per-seed value carries (a rank correlation over
+    models, say), resampled by the caller over ``units`` independent units (seeds, clusters of
+    models); ``units`` is reported as the test's seeds. Replicates that are not finite (the
+    statistic undefined on that resample) are left out. For "below", negate the replicates,
+    the estimate and the margin.
+
+    >>> t = bootstrapped([0.2, 0.3, 0.4, 0.5], 0.35, 0.1, units=5)
+    >>> t.decision, t.p_value, t.p_against
+    ('inconclusive', 0.2, 1.0)
+    """
+    r = np.asarray(replicates, dtype=np.float64).reshape(-1)
+    r = r[np.isfinite(r)]
+    if r.size == 0 or not math.isfinite(estimate):
+        p, q, interval = _UNTESTED
+    else:
+        p = float((1 + np.count_nonzero(r <= margin)) / (r.size + 1))
+        q = float((1 + np.count_nonzero(r >= margin)) / (r.size + 1))
+        low, high = np.percentile(r, [100 * alpha / 2, 100 * (1 - alpha / 2)])
+        interval = (float(low), float(high))
+    return ClaimTest(
+        hypothesis=hypothesis or f"{name} > {margin:g}",
+        method="bootstrap test",
+        estimate=float(estimate),
+        interval=interval,
+        margin=margin,
+        p_value=p,
+        p_against=q,
+        alpha=alpha,
+        seeds=int(units),
+        points={},
         seeds_needed=None,
     )
 
