@@ -97,13 +97,12 @@ class ImplicitBias:
         "paper": {"seeds": 5, "steps": 10_000_000, "matrix_size": 50},
     }
     settings: ClassVar[dict[str, dict[str, Any]]] = {
-        # uniform points in a 3-D cube with a margin gap of 3; a 30 × 30 rank-3 completion;
-        # a diagonal network in 80 dimensions with 30 examples and 4 nonzeros
+        # uniform points in a 3-D cube with a margin gap of 3; a rank-3 completion; a diagonal
+        # network in 80 dimensions with 30 examples and 4 nonzeros
         "uniform-3d": {
             "points": "uniform",
             "data_dim": 3,
             "margin_gap": 3.0,
-            "matrix_size": 30,
             "matrix_rank": 3,
             "num_samples": 30,
             "num_features": 80,
