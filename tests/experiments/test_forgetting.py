@@ -140,7 +140,7 @@ def test_tiny_run_end_to_end(tmp_path):
 def test_narrow_setting_runs_end_to_end(tmp_path):
     tiny = {"seeds": 2, "num_train": 120, "epochs": 3, "batch_size": 40}
     spec = spec_at_scale(Forgetting, "quick", tiny, setting="narrow")
-    assert spec.channels == 32 and spec.model == "cnn1d"
+    assert spec.channels == 32 and spec.model == "cnn1d" and spec.seeds == 2
     d = run_experiment(spec, Store(tmp_path / "runs.sqlite")).to_dict()
     assert d["spec"]["channels"] == 32 and len(d["claims"]) == 4
     tested = [c["test"] for c in d["claims"] if c["test"] is not None]

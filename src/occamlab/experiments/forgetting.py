@@ -113,8 +113,9 @@ class Forgetting:
         "paper": {"seeds": 5, "num_train": 10000, "epochs": 200},
     }
     settings: ClassVar[dict[str, dict[str, Any]]] = {
-        # a narrower CNN: 32 channels per convolution
-        "narrow": {"channels": 32},
+        # a narrower CNN: 32 channels per convolution; its removal runs vary more from seed to
+        # seed, so more seeds
+        "narrow": {"channels": 32, "seeds": 6},
     }
 
     seeds: int = 3
