@@ -9,9 +9,10 @@ within a batch (their §4–5, the batch-size figure), while without noise batch
 The diluted set of ``n`` clean and ``α n`` noisy examples is the data set (MNIST-1D by default)
 with ``(1 + α) n`` training examples and label noise ``α / (1 + α)`` (each label redrawn uniformly
 with that probability), so ``n`` clean labels in expectation. Every setting trains for the same
-number of SGD steps. As in the paper, the model is chosen by early stopping: a training callback records which test
-examples are classified correctly every few steps; the first half of the (2,000-example) test set
-picks the step, and accuracy is reported on the other half, which plays no part in the choice.
+number of SGD steps. As in the paper, the model is chosen by early stopping: a training callback
+records which test examples are classified correctly every few steps; the first half of the
+(2,000-example) test set picks the step, and accuracy is reported on the other half, which plays
+no part in the choice.
 Without early stopping a network eventually memorizes the noisy labels, which is not what the
 paper measures.
 
