@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from occamlab.experiments import run_experiment
+from occamlab.experiments import run_experiment, spec_at_scale
 from occamlab.experiments.forgetting import (
     Forgetting,
     claims,
@@ -135,3 +135,23 @@ def test_tiny_run_end_to_end(tmp_path):
     assert not any(c["passed"] for c in d["claims"])
     assert {r["kept"] for r in d["tables"]["removal"]} == {120, 96}
     assert "forgetting events and removal" in d["figures"] and run.report.is_file()
+
+
+def test_narrow_setting_runs_end_to_end(tmp_path):
+    tiny = {"seeds": 2, "num_train": 120, "epochs": 3, "batch_size": 40}
+    spec = spec_at_scale(Forgetting, "quick", tiny, setting="narrow")
+    assert spec.channels == 32 and spec.model == "cnn1d" and spec.seeds == 2
+    d = run_experiment(spec, Store(tmp_path / "runs.sqlite")).to_dict()
+    assert d["spec"]["channels"] == 32 and len(d["claims"]) == 4
+    tested = [c["test"] for c in d["claims"] if c["test"] is not None]
+    assert len(tested) >= 3 and all(t["seeds"] == 2 for t in tested)
+    assert {r["kept"] for r in d["tables"]["removal"]} == {120, 96}
+
+
+def test_digits_train_on_their_fixed_split(tmp_path):
+    spec = Forgetting(seeds=1, dataset="digits", channels=4, epochs=2, batch_size=200)
+    d = run_experiment(spec, Store(tmp_path / "runs.sqlite")).to_dict()
+    # 1,438 training images of 1,797 (359 held out); 20% of them removed
+    assert {r["kept"] for r in d["tables"]["removal"]} == {1438, 1150}
+    with pytest.raises(ValueError, match="unknown dataset"):
+        Forgetting(dataset="no-such-data")

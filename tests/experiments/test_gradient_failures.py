@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from occamlab.experiments import run_experiment
+from occamlab.experiments import run_experiment, spec_at_scale
 from occamlab.experiments.gradient_failures import (
     GradientFailures,
     all_inputs,
@@ -88,3 +88,18 @@ def test_tiny_run_end_to_end(tmp_path):
     assert [c["decision"] for c in d["claims"][:2]] == ["inconclusive", "inconclusive"]
     assert d["claims"][2]["test"] is None and not d["claims"][2]["passed"]
     assert "accuracy vs d" in d["figures"]
+
+
+def test_small_parities_setting_runs_end_to_end(tmp_path):
+    spec = spec_at_scale(
+        GradientFailures,
+        "quick",
+        {"seeds": 2, "num_train": 64, "num_test": 32, "epochs": 1, "variance_dims": 4},
+        setting="small-parities",
+    )
+    assert spec.parity_dims() == [8, 16, 24] and spec.width == 64
+    d = run_experiment(spec, Store(tmp_path / "runs.sqlite")).to_dict()
+    assert sorted({r["d"] for r in d["tables"]["parity runs"]}) == [8, 16, 24]
+    assert "d = 8 bits" in d["claims"][0]["statement"]
+    assert "d = 24" in d["claims"][1]["statement"]
+    assert [c["test"]["seeds"] for c in d["claims"][:3]] == [2, 2, 6]

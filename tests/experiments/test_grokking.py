@@ -1,4 +1,4 @@
-from occamlab.experiments import run_experiment
+from occamlab.experiments import run_experiment, spec_at_scale
 from occamlab.experiments.grokking import Grokking, claims, first_step
 from occamlab.store import Store
 
@@ -88,3 +88,13 @@ def test_tiny_run_end_to_end(tmp_path):
     assert d["claims"][1]["test"] is None and d["claims"][2]["test"]["seeds"] == 1
     assert "train and test accuracy" in d["figures"] and run.report.is_file()
     assert {r["run"] for r in d["tables"]["curves (seed 0)"]} == {"weight decay", "control"}
+
+
+def test_subtraction_setting_runs_end_to_end(tmp_path):
+    tiny = {"seeds": 2, "p": 7, "embed_dim": 8, "width": 16, "max_steps": 30, "eval_every": 2}
+    spec = spec_at_scale(Grokking, "quick", tiny, setting="subtraction")
+    assert spec.op == "sub" and spec.p == 7
+    d = run_experiment(spec, Store(tmp_path / "runs.sqlite")).to_dict()
+    assert d["spec"]["op"] == "sub" and len(d["tables"]["runs"]) == 4
+    # the control's claims are tested over both seeds
+    assert [c["test"]["seeds"] for c in d["claims"][2:]] == [2, 2]

@@ -1,8 +1,9 @@
 import math
 
 import numpy as np
+import pytest
 
-from occamlab.experiments import run_experiment
+from occamlab.experiments import run_experiment, spec_at_scale
 from occamlab.experiments.implicit_bias import ImplicitBias, claims, summarize
 from occamlab.experiments.implicit_bias_problems import (
     angle,
@@ -28,6 +29,17 @@ def test_separable_data_keeps_the_svm_and_a_margin_gap():
     assert margins.min() > 1 - 1e-6
     assert np.all((margins <= 1 + 1e-6) | (margins >= 2.0))
     assert angle(hard_margin_svm(x, y), svm) < 1e-6
+
+
+def test_uniform_points_lie_in_the_cube_with_the_gap_and_min_margin():
+    x, y, svm = separable_data(80, 3, gap=3.0, seed=1, points="uniform", min_margin=0.1)
+    assert x.shape[1] == 3 and np.abs(x).max() <= 1.0
+    margins = y * (x @ svm)
+    assert np.all((margins <= 1 + 1e-6) | (margins >= 3.0))
+    # the distance to the labelling hyperplane is at least min_margin: so is the SVM's margin
+    assert 1.0 / np.linalg.norm(svm) >= 0.1 - 1e-6
+    with pytest.raises(ValueError, match="points must be one of"):
+        separable_data(10, 2, gap=2.0, seed=0, points="sphere")
 
 
 def test_angle_is_accurate_for_tiny_angles():
@@ -172,3 +184,27 @@ def test_tiny_run_end_to_end(tmp_path):
     assert sum(c["test"] is None for c in d["claims"]) == 2
     assert "angle to the SVM vs log t" in d["figures"]
     assert d["tables"]["diagonal network"] and d["tables"]["matrix completion"]
+
+
+def test_uniform_3d_setting_runs_end_to_end(tmp_path):
+    tiny = {
+        "seeds": 2,
+        "num_points": 12,
+        "steps": 1000,
+        "matrix_size": 8,
+        "observed_fraction": 0.9,
+        "matrix_rank": 1,
+        "num_samples": 8,
+        "num_features": 16,
+        "sparsity": 1,
+        "completion_steps": 200,
+        "diagonal_steps": 200,
+    }
+    spec = spec_at_scale(ImplicitBias, "quick", tiny, setting="uniform-3d")
+    assert (spec.points, spec.data_dim, spec.margin_gap) == ("uniform", 3, 3.0)
+    d = run_experiment(spec, Store(tmp_path / "runs.sqlite")).to_dict()
+    assert d["spec"]["points"] == "uniform" and len(d["claims"]) == 12
+    angles = d["tables"]["logistic regression: angle to the SVM"]
+    assert {r["seed"] for r in angles} == {0, 1}
+    over_seeds = [c for c in d["claims"] if c["test"] and c["test"]["method"] != "slope t-test"]
+    assert len(over_seeds) == 8 and all(c["test"]["seeds"] == 2 for c in over_seeds)

@@ -1,4 +1,4 @@
-from occamlab.experiments import run_experiment
+from occamlab.experiments import run_experiment, spec_at_scale
 from occamlab.experiments.label_noise import LabelNoiseRobustness, claims
 from occamlab.store import Store
 
@@ -84,3 +84,22 @@ def test_tiny_run_end_to_end(tmp_path):
     assert d["claims"][1]["test"] is None and not d["claims"][1]["passed"]
     assert [d["claims"][i]["decision"] for i in (0, 2, 3)] == ["inconclusive"] * 3
     assert run.report.is_file()
+
+
+def test_narrow_setting_runs_end_to_end(tmp_path):
+    tiny = {
+        "seeds": 2,
+        "num_clean": 30,
+        "max_alpha": 1,
+        "steps": 4,
+        "check_every": 2,
+        "num_heldout": 20,
+        "small_batch": 8,
+        "large_batch": 32,
+    }
+    spec = spec_at_scale(LabelNoiseRobustness, "quick", tiny, setting="narrow")
+    assert spec.width == 128 and spec.dataset == "mnist1d"
+    d = run_experiment(spec, Store(tmp_path / "runs.sqlite")).to_dict()
+    assert d["spec"]["width"] == 128 and len(d["claims"]) == 4
+    assert all(c["test"]["seeds"] >= 2 for c in d["claims"])
+    assert "chance 0.10" in d["claims"][0]["evidence"]

@@ -1,4 +1,4 @@
-from occamlab.experiments import run_experiment
+from occamlab.experiments import run_experiment, spec_at_scale
 from occamlab.experiments.memorization import (
     CONDITIONS,
     Memorization,
@@ -17,7 +17,7 @@ def ramp(epochs, start, end, at):
 def fake_runs(*, fit_at, order, control, test, csr, shift=(0, 0, 0)):
     """`order`/`control`: epochs at which the kept-label and the relabelled examples are fit in
     the noisy-label run / the random-label run; seed s fits random labels and the relabelled
-    examples `shift[s]` epochs later."""
+    examples `shift[s]` epochs later. `test`: one test-accuracy curve, or one per seed."""
     epochs = 100
     runs = {}
     for condition in CONDITIONS:
@@ -29,7 +29,7 @@ def fake_runs(*, fit_at, order, control, test, csr, shift=(0, 0, 0)):
                 "train_accuracy": ramp(epochs, 0.1, 1.0, fit_at[condition] + late),
                 "clean_accuracy": ramp(epochs, 0.1, 1.0, clean_at),
                 "relabelled_accuracy": ramp(epochs, 0.0, 1.0, relabelled_at + late),
-                "test_accuracy": test,
+                "test_accuracy": test[seed] if isinstance(test[0], list) else test,
                 "csr_epochs": [0.0, 50.0, 100.0],
                 "csr": [1.0, csr[condition], csr[condition] + 0.01 * seed],
             }
@@ -61,11 +61,12 @@ def test_claims_pass_on_the_papers_pattern():
 
 def test_claims_fail_where_the_pattern_breaks():
     # Real data fit after random labels; the clean examples' head start is no larger than
-    # with random labels (where it means nothing); test accuracy only rises; real data has
-    # the highest CSR.
+    # with random labels (where it means nothing); test accuracy rises to its end (each seed
+    # with a blip of its own, so that the other seeds' peak lies before the end); real data
+    # has the highest CSR.
     fit = {"real": 80, "noisy labels": 60, "random labels": 70, "random inputs": 50}
     csr = {"real": 0.9, "noisy labels": 0.5, "random labels": 0.7, "random inputs": 0.6}
-    rising = [0.3 + 0.002 * e for e in range(100)]
+    rising = [[0.3 + 0.004 * e + 0.3 * (e == 80 + 5 * s) for e in range(100)] for s in range(3)]
     runs = fake_runs(
         fit_at=fit, order=(30, 40), control=(20, 40), test=rising, csr=csr, shift=(0, 2, 5)
     )
@@ -108,3 +109,19 @@ def test_tiny_run_end_to_end(tmp_path):
     curves = d["tables"]["curves (seed 0)"]
     assert {r["condition"] for r in curves} == set(CONDITIONS)
     assert "learning real data vs noise" in d["figures"] and run.report.is_file()
+
+
+def test_digits_setting_runs_end_to_end(tmp_path):
+    spec = spec_at_scale(
+        Memorization,
+        "quick",
+        {"seeds": 2, "width": 8, "epochs": 2, "csr_examples": 10, "csr_every": 1},
+        setting="digits",
+    )
+    assert spec.dataset == "digits"
+    d = run_experiment(spec, Store(tmp_path / "runs.sqlite")).to_dict()
+    assert d["spec"]["dataset"] == "digits" and len(d["claims"]) == 5
+    rows = d["tables"]["curves (seed 0)"]
+    assert {r["condition"] for r in rows} == set(CONDITIONS)
+    tested = [c for c in d["claims"] if c["test"] is not None]
+    assert tested and all(c["test"]["seeds"] == 2 for c in tested)

@@ -99,12 +99,16 @@ class GradientFailures:
     Attributes:
         seeds: seeds per dimension (parity subset, data, initialization); the accuracy claims
             are t-tests over them.
-        dims: number of dimensions; d = 10, 20, 30, … (10·(i + 1)).
+        dims: number of parity sizes d = first_dim, first_dim + dim_step, ….
+        first_dim: the smallest d (bits of the input).
+        dim_step: the step between the parity sizes.
         num_train: training examples.
+        num_test: test examples.
         width: hidden width of the ReLU MLP.
         depth: hidden layers.
         epochs: Adam epochs.
         lr: Adam learning rate.
+        batch_size: Adam minibatch size.
         variance_dims: largest d of the exact gradient-variance measurement (d = 2, 4, …).
         variance_width: hidden width of the network whose gradient variance is measured.
     """
@@ -119,36 +123,55 @@ class GradientFailures:
         "quick": {},
         "paper": {"seeds": 5, "num_train": 100_000, "width": 512, "epochs": 40},
     }
+    settings: ClassVar[dict[str, dict[str, Any]]] = {
+        # parities of 8, 16 and 24 bits with a narrower network
+        "small-parities": {"first_dim": 8, "dim_step": 8, "width": 64},
+    }
 
     seeds: int = 3
     dims: int = 3
+    first_dim: int = 10
+    dim_step: int = 10
     num_train: int = 20_000
+    num_test: int = 2000
     width: int = 128
     depth: int = 2
     epochs: int = 10
     lr: float = 1e-3
+    batch_size: int = 128
     variance_dims: int = 14
     variance_width: int = 32
 
     def __post_init__(self) -> None:
         if self.seeds < 1 or self.dims < 2 or self.variance_dims < 4:
             raise ValueError("gradient-failures needs seeds >= 1, dims >= 2, variance_dims >= 4")
+        if self.first_dim < 2 or self.dim_step < 1:
+            raise ValueError("gradient-failures needs first_dim >= 2 and dim_step >= 1")
+
+    def parity_dims(self) -> list[int]:
+        """The parity sizes d of the accuracy runs."""
+        return [self.first_dim + i * self.dim_step for i in range(self.dims)]
 
     def run(self, ctx: Context) -> ExperimentResult:
         model = model_spec("mlp", width=self.width, depth=self.depth)
         recipe = TrainSpec(
             optimizer="adam",
             lr=self.lr,
-            batch_size=128,
+            batch_size=self.batch_size,
             epochs=self.epochs,
             schedule="constant",
             eval_every=self.epochs,
         )
         rows = []
-        runs = [(10 * (i + 1), s) for i in range(self.dims) for s in range(self.seeds)]
+        runs = [(d, s) for d in self.parity_dims() for s in range(self.seeds)]
         for d, seed in ctx.track(runs, "training"):
             data = data_spec(
-                "parity", n=d, k=d // 2, num_train=self.num_train, num_test=2000, seed=seed
+                "parity",
+                n=d,
+                k=d // 2,
+                num_train=self.num_train,
+                num_test=self.num_test,
+                seed=seed,
             )
             train = dataclasses.replace(recipe, seed=seed)
             m = ctx.train(model=model, data=data, train=train, seed=seed).record.metrics

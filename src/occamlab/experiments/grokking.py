@@ -53,9 +53,11 @@ class Grokking:
         seeds: seeds per weight decay (initialization, data order and the train/test split); the
             claims are tests over them (with one seed the tested claims are inconclusive).
         p: the modulus.
+        op: the operation of the table (``add``, ``sub``, ``mul`` or ``div``: (a ∘ b) mod p).
         train_fraction: fraction of the p² pairs used for training.
         embed_dim: token embedding dimension.
         width: hidden width of the MLP after the embedding.
+        depth: hidden layers of the MLP after the embedding.
         lr: AdamW learning rate.
         weight_decay: AdamW (decoupled) weight decay of the grokking runs.
         control_weight_decay: weight decay of the control runs.
@@ -76,12 +78,18 @@ class Grokking:
         "quick": {},
         "paper": {"seeds": 5, "lr": 1e-3, "max_steps": 100_000, "control_factor": 4.0},
     }
+    settings: ClassVar[dict[str, dict[str, Any]]] = {
+        # modular subtraction (a − b) mod 97 instead of addition
+        "subtraction": {"op": "sub"},
+    }
 
     seeds: int = 3
     p: int = 97
+    op: str = "add"
     train_fraction: float = 0.3
     embed_dim: int = 128
     width: int = 256
+    depth: int = 1
     lr: float = 5e-3
     weight_decay: float = 1.0
     control_weight_decay: float = 0.0
@@ -109,7 +117,9 @@ class Grokking:
         )
 
     def run(self, ctx: Context) -> ExperimentResult:
-        model = model_spec("embed_mlp", embed_dim=self.embed_dim, width=self.width, depth=1)
+        model = model_spec(
+            "embed_mlp", embed_dim=self.embed_dim, width=self.width, depth=self.depth
+        )
         rows, curves = [], {}
         # Weight-decay runs first: the control's budget follows from how long they took.
         for wd in (self.weight_decay, self.control_weight_decay):
@@ -119,7 +129,9 @@ class Grokking:
                 took = [r["test_step"] for r in rows]
                 steps = control_budget(took, factor=self.control_factor, fallback=self.max_steps)
             for seed in ctx.track(range(self.seeds), f"weight decay {wd:g}"):
-                data = data_spec("modular", p=self.p, train_fraction=self.train_fraction, seed=seed)
+                data = data_spec(
+                    "modular", p=self.p, op=self.op, train_fraction=self.train_fraction, seed=seed
+                )
                 recipe = self.recipe(wd, seed, steps)
                 stop_at = None if control else self.target
                 key = {

@@ -36,6 +36,7 @@ import numpy as np
 
 from occamlab.experiments.framework import Claim, Context, ExperimentResult
 from occamlab.experiments.implicit_bias_problems import (
+    POINTS,
     angle,
     completion_problem,
     diagonal_network,
@@ -64,7 +65,13 @@ class ImplicitBias:
     Attributes:
         seeds: independent datasets per problem; the claims are t-tests over them (each seed a
             sample point), the setup checks hold on each.
-        num_points: separable points for logistic regression (2-D so they can be drawn).
+        num_points: points drawn for logistic regression (before the margin gap thins them).
+        points: their distribution, ``gaussian`` (standard normal) or ``uniform`` (in the cube
+            [−1, 1]^d).
+        data_dim: their dimension d.
+        min_margin: points closer than this to the labelling hyperplane are dropped.
+        margin_gap: points that are not support vectors but have an SVM margin below this
+            (1 < yᵢŵᵀxᵢ < margin_gap) are dropped, which leaves ŵ unchanged.
         steps: GD steps on the logistic loss.
         matrix_size: n of the n×n matrix to complete.
         matrix_rank: rank of the ground truth.
@@ -89,9 +96,26 @@ class ImplicitBias:
         "quick": {},
         "paper": {"seeds": 5, "steps": 10_000_000, "matrix_size": 50},
     }
+    settings: ClassVar[dict[str, dict[str, Any]]] = {
+        # uniform points in a 3-D cube with a margin gap of 3; a rank-3 completion; a diagonal
+        # network in 80 dimensions with 30 examples and 4 nonzeros
+        "uniform-3d": {
+            "points": "uniform",
+            "data_dim": 3,
+            "margin_gap": 3.0,
+            "matrix_rank": 3,
+            "num_samples": 30,
+            "num_features": 80,
+            "sparsity": 4,
+        },
+    }
 
-    seeds: int = 3
+    seeds: int = 4
     num_points: int = 40
+    points: str = "gaussian"
+    data_dim: int = 2
+    min_margin: float = 0.05
+    margin_gap: float = 2.0
     steps: int = 300_000
     matrix_size: int = 40
     matrix_rank: int = 2
@@ -107,12 +131,24 @@ class ImplicitBias:
             raise ValueError(
                 "implicit-bias needs seeds >= 1, steps >= 1000 and num_samples < num_features"
             )
+        if self.points not in POINTS or self.data_dim < 1 or self.margin_gap <= 1:
+            raise ValueError(
+                f"implicit-bias needs points in {POINTS}, data_dim >= 1 and margin_gap > 1"
+            )
 
     def run(self, ctx: Context) -> ExperimentResult:
         seeds = range(self.seeds)
         logistic = ctx.cached(
             "logistic",
-            {"seeds": self.seeds, "n": self.num_points, "steps": self.steps, "gap": 2.0},
+            {
+                "seeds": self.seeds,
+                "n": self.num_points,
+                "points": self.points,
+                "d": self.data_dim,
+                "min_margin": self.min_margin,
+                "gap": self.margin_gap,
+                "steps": self.steps,
+            },
             lambda _: self._logistic(self.seeds),
         )["runs"]
         completion = [
@@ -157,7 +193,17 @@ class ImplicitBias:
         )
 
     def _logistic(self, seeds: int) -> dict[str, Any]:
-        data = [separable_data(self.num_points, 2, gap=2.0, seed=s) for s in range(seeds)]
+        data = [
+            separable_data(
+                self.num_points,
+                self.data_dim,
+                gap=self.margin_gap,
+                seed=s,
+                points=self.points,
+                min_margin=self.min_margin,
+            )
+            for s in range(seeds)
+        ]
         trajectories = logistic_gd(
             [d[0] for d in data], [d[1] for d in data], steps=self.steps, records=40
         )

@@ -13,24 +13,30 @@ import math
 
 import numpy as np
 
-
 # -- (a) logistic regression on separable data -----------------------------------------------
-def separable_data(
-    n: int, d: int, *, gap: float, seed: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Gaussian points labelled by a random hyperplane through 0, with a margin gap.
+POINTS = ("gaussian", "uniform")
 
-    Points are drawn, their hard-margin SVM ŵ is solved, and points that are not support vectors
-    but lie within ``gap``× the margin (1 < yᵢŵᵀxᵢ < gap) are dropped; this does not change ŵ
-    (the KKT conditions still hold), and it makes the asymptotics w(t) = ŵ ln t + ρ(t) visible
-    within 10⁵–10⁶ steps (Soudry et al.: the remaining points' losses decay like t^{1−gap}).
-    Returns x (m, d), labels y (m,) in {−1, +1} with m ≤ n, and ŵ.
+
+def separable_data(
+    n: int, d: int, *, gap: float, seed: int, points: str = "gaussian", min_margin: float = 0.05
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Points labelled by a random hyperplane through 0, with a margin gap.
+
+    ``n`` points are drawn (``points``: standard Gaussian, or uniform in the cube [−1, 1]^d),
+    those within ``min_margin`` of the hyperplane dropped, and their hard-margin SVM ŵ solved;
+    points that are not support vectors but lie within ``gap``× the margin (1 < yᵢŵᵀxᵢ < gap)
+    are dropped too. That does not change ŵ (the KKT conditions still hold), and it makes the
+    asymptotics w(t) = ŵ ln t + ρ(t) visible within 10⁵–10⁶ steps (Soudry et al.: the remaining
+    points' losses decay like t^{1−gap}). Returns x (m, d), labels y (m,) in {−1, +1} with
+    m ≤ n, and ŵ.
     """
+    if points not in POINTS:
+        raise ValueError(f"points must be one of {POINTS}, got {points!r}")
     rng = np.random.default_rng(seed)
     w = rng.standard_normal(d)
     w /= np.linalg.norm(w)
-    x = rng.standard_normal((n, d))
-    x = x[np.abs(x @ w) >= 0.05]
+    x = rng.standard_normal((n, d)) if points == "gaussian" else rng.uniform(-1.0, 1.0, (n, d))
+    x = x[np.abs(x @ w) >= min_margin]
     y = np.sign(x @ w)
     svm = hard_margin_svm(x, y)
     margins = y * (x @ svm)

@@ -6,12 +6,13 @@ above chance even when noisy labels outnumber clean ones many times over (their 
 and that larger batches tolerate noise better, since the noisy part of the gradient averages out
 within a batch (their §4–5, the batch-size figure), while without noise batch size matters little.
 
-The diluted set of ``n`` clean and ``α n`` noisy examples is MNIST-1D with ``(1 + α) n`` training
-examples and label noise ``α / (1 + α)`` (each label redrawn uniformly with that probability), so
-``n`` clean labels in expectation. Every setting trains for the same number of SGD steps.
-As in the paper, the model is chosen by early stopping: a training callback records which test
-examples are classified correctly every few steps; the first half of the (2,000-example) test set
-picks the step, and accuracy is reported on the other half, which plays no part in the choice.
+The diluted set of ``n`` clean and ``α n`` noisy examples is the data set (MNIST-1D by default)
+with ``(1 + α) n`` training examples and label noise ``α / (1 + α)`` (each label redrawn uniformly
+with that probability), so ``n`` clean labels in expectation. Every setting trains for the same
+number of SGD steps. As in the paper, the model is chosen by early stopping: a training callback
+records which test examples are classified correctly every few steps; the first half of the
+(2,000-example) test set picks the step, and accuracy is reported on the other half, which plays
+no part in the choice.
 Without early stopping a network eventually memorizes the noisy labels, which is not what the
 paper measures.
 
@@ -29,7 +30,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from occamlab.data import data_spec
+from occamlab.data import DATASETS, data_spec, load_data
 from occamlab.experiments.framework import Claim, Context, ExperimentResult
 from occamlab.experiments.registry import EXPERIMENTS
 from occamlab.experiments.stats import compare, exceeds, mean_std, trend
@@ -38,7 +39,6 @@ from occamlab.train import TrainSpec
 
 SOURCE = "Rolnick et al. 2017, arXiv 1705.10694"
 ALPHAS = (0, 2, 5, 10, 20, 50, 100)
-CHANCE = 0.1  # ten balanced MNIST-1D classes
 
 
 def early_stopped_accuracy(correct: torch.Tensor, *, validation: int) -> dict[str, float]:
@@ -72,6 +72,8 @@ class LabelNoiseRobustness:
     Attributes:
         seeds: seeds per setting (initialization, data order and the noisy labels); the claims
             are tests over them (with one seed the tested claims are inconclusive).
+        dataset: the classification data set, one that draws its size (``mnist1d`` or a
+            synthetic one); chance is one over its number of classes.
         num_clean: clean training examples n (in expectation).
         max_alpha: largest α; α runs through 0, 2, 5, 10, 20, 50, 100 below it, then max_alpha.
         width: hidden width of the MLP.
@@ -82,7 +84,7 @@ class LabelNoiseRobustness:
         large_batch: the larger batch size compared at α = 0 and the largest α.
         steps: SGD steps of every run.
         check_every: record held-out correctness every this many steps.
-        num_heldout: held-out MNIST-1D examples; the first half selects the step (early
+        num_heldout: held-out examples; the first half selects the step (early
             stopping), the second half measures the accuracy.
     """
 
@@ -95,8 +97,13 @@ class LabelNoiseRobustness:
         "quick": {},
         "paper": {"seeds": 5, "max_alpha": 50, "steps": 20000, "num_heldout": 4000},
     }
+    settings: ClassVar[dict[str, dict[str, Any]]] = {
+        # a narrower MLP: hidden layers of 128
+        "narrow": {"width": 128},
+    }
 
     seeds: int = 3
+    dataset: str = "mnist1d"
     num_clean: int = 4000
     max_alpha: int = 10
     width: int = 256
@@ -117,6 +124,18 @@ class LabelNoiseRobustness:
             )
         if self.num_heldout < 2:
             raise ValueError("num_heldout must be at least 2 (a validation and a test half)")
+        if self.dataset not in DATASETS:
+            raise ValueError(f"unknown dataset {self.dataset!r}; valid: {', '.join(DATASETS)}")
+
+    def data(self, alpha: int, seed: int) -> Any:
+        """The clean examples diluted with α random-label copies each (in expectation)."""
+        return data_spec(
+            self.dataset,
+            num_train=self.num_clean * (1 + alpha),
+            num_test=self.num_heldout,
+            label_noise=alpha / (1 + alpha),
+            corruption_seed=seed,
+        )
 
     def alphas(self) -> list[int]:
         return [a for a in ALPHAS if a < self.max_alpha] + [self.max_alpha]
@@ -135,13 +154,7 @@ class LabelNoiseRobustness:
         rows = []
         runs = [(a, b, s) for a, b in self.conditions() for s in range(self.seeds)]
         for alpha, batch, seed in ctx.track(runs, "training"):
-            data = data_spec(
-                "mnist1d",
-                num_train=self.num_clean * (1 + alpha),
-                num_test=self.num_heldout,
-                label_noise=alpha / (1 + alpha),
-                corruption_seed=seed,
-            )
+            data = self.data(alpha, seed)
             recipe = TrainSpec(
                 optimizer="sgd",
                 lr=self.lr,
@@ -169,18 +182,21 @@ class LabelNoiseRobustness:
             )
             rows.append({"alpha": alpha, "batch_size": batch, "seed": seed, **out})
         summary = summarize(rows, batch_size=self.batch_size)
+        chance = 1.0 / load_data(self.data(0, 0)).num_outputs
         top = self.alphas()[-1]
         return ExperimentResult(
             metrics=summary,
             tables={"by setting": summary["by_setting"], "runs": rows},
-            figures={"test accuracy vs noisy labels per clean label": figure(summary, self)},
+            figures={
+                "test accuracy vs noisy labels per clean label": figure(summary, self, chance)
+            },
             claims=claims(
                 rows,
                 top=top,
                 batch_size=self.batch_size,
                 small=self.small_batch,
                 large=self.large_batch,
-                chance=CHANCE,
+                chance=chance,
             ),
         )
 
@@ -319,7 +335,7 @@ def claims(
     ]
 
 
-def figure(summary: dict[str, Any], spec: LabelNoiseRobustness) -> Any:
+def figure(summary: dict[str, Any], spec: LabelNoiseRobustness, chance: float) -> Any:
     """Test accuracy against α (batch sizes as separate curves), with chance level."""
     from matplotlib.figure import Figure
 
@@ -338,12 +354,12 @@ def figure(summary: dict[str, Any], spec: LabelNoiseRobustness) -> Any:
             color=f"C{i}",
             label=f"batch {batch}",
         )
-    ax.axhline(0.1, color="k", ls=":", lw=1, label="chance")
+    ax.axhline(chance, color="k", ls=":", lw=1, label="chance")
     ax.set(
         xscale="log",
         xlabel="noisy labels per clean label α (α=0 drawn at 0.5)",
         ylabel="test accuracy",
-        title=f"MNIST-1D, {spec.num_clean} clean examples",
+        title=f"{spec.dataset}, {spec.num_clean} clean examples",
     )
     ax.legend(fontsize=8)
     return fig
