@@ -1,4 +1,4 @@
-from occamlab.experiments import run_experiment
+from occamlab.experiments import run_experiment, spec_at_scale
 from occamlab.experiments.batch_size_sharpness import BatchSizeSharpness, claims, summarize
 from occamlab.store import Store
 
@@ -70,3 +70,14 @@ def test_tiny_run_end_to_end(tmp_path):
     assert len(d["claims"]) == 6
     assert all(isinstance(c["passed"], bool) and c["evidence"] for c in d["claims"])
     assert "sharpness vs batch size" in d["figures"]
+
+
+def test_the_digits_setting_uses_the_whole_training_split(tmp_path):
+    tiny = {"seeds": 2, "small_batch": 64, "medium_batch": 512, "width": 8, "lr": 0.01}
+    spec = spec_at_scale(BatchSizeSharpness, "quick", {**tiny, "max_steps": 10}, "digits")
+    assert (spec.data, spec.num_train) == ("digits", 0)
+    d = run_experiment(spec, Store(tmp_path / "runs.sqlite")).to_dict()
+    # the large batch is the whole digits training split (1,438 of the 1,797 images)
+    assert sorted({r["batch_size"] for r in d["tables"]["runs"]}) == [64, 512, 1438]
+    tested = [c for c in d["claims"] if c["test"] is not None]
+    assert len(tested) == 5 and all(c["test"]["seeds"] in (2, 6) for c in tested)

@@ -1,4 +1,4 @@
-from occamlab.experiments import run_experiment
+from occamlab.experiments import run_experiment, spec_at_scale
 from occamlab.experiments.double_descent import (
     DoubleDescent,
     claims,
@@ -122,3 +122,14 @@ def test_tiny_run_end_to_end(tmp_path):
     assert tested and all(c["decision"] == "inconclusive" for c in tested)
     assert all(c["test"]["seeds"] == 1 for c in tested)
     assert "double descent" in d["figures"] and run.report.is_file()
+
+
+def test_the_small_n_setting_moves_the_threshold(tmp_path):
+    tiny = {"seeds": 2, "rff_max_ratio": 2.0, "min_width": 4, "max_width": 8, "steps": 5}
+    spec = spec_at_scale(DoubleDescent, "quick", tiny, "small-n")
+    assert (spec.rff_train, spec.mlp_train, spec.data) == (500, 500, "mnist1d")
+    d = run_experiment(spec, Store(tmp_path / "runs.sqlite")).to_dict()
+    curve = d["tables"]["random features (mean over seeds)"]
+    assert [r["features"] for r in curve] == [round(r * 500) for r in spec.ratios()]
+    tested = [c for c in d["claims"] if c["test"] is not None]
+    assert tested and all(c["test"]["seeds"] == 2 for c in tested)

@@ -1,4 +1,4 @@
-from occamlab.experiments import run_experiment
+from occamlab.experiments import run_experiment, spec_at_scale
 from occamlab.experiments.layer_robustness import LayerRobustness, claims
 from occamlab.specs import make_spec
 from occamlab.store import Store
@@ -53,3 +53,14 @@ def test_tiny_run_end_to_end(tmp_path):
     # one seed tests nothing: both claims are inconclusive
     assert [c["decision"] for c in d["claims"]] == ["inconclusive", "inconclusive"]
     assert run.report.is_file()
+
+
+def test_the_deep_setting_runs_on_another_data_set(tmp_path):
+    spec = spec_at_scale(
+        LayerRobustness, "quick", {"seeds": 2, "width": 8, "epochs": 2, "data": "digits"}, "deep"
+    )
+    assert (spec.depth, spec.data) == (4, "digits")
+    d = run_experiment(spec, Store(tmp_path / "runs.sqlite")).to_dict()
+    rows = d["tables"]["test error with one layer reset (mean over seeds)"]
+    assert len(rows) == 5  # four hidden layers and the head
+    assert all(c["test"]["seeds"] == 2 for c in d["claims"])

@@ -1,4 +1,4 @@
-from occamlab.experiments import run_experiment
+from occamlab.experiments import run_experiment, spec_at_scale
 from occamlab.experiments.lottery_ticket import LotteryTicket, claims
 from occamlab.specs import make_spec
 from occamlab.store import Store
@@ -65,3 +65,13 @@ def test_tiny_run_end_to_end(tmp_path):
     assert "test error vs weights kept" in d["figures"] and run.report.is_file()
     again = run_experiment(make_spec(LotteryTicket, {**spec.__dict__, "target_kept": 0.4}), store)
     assert again.to_dict()["parts"] == {"computed": 0, "reused": 1}
+
+
+def test_the_fast_pruning_setting_runs_on_another_data_set(tmp_path):
+    tiny = {"seeds": 2, "steps": 20, "rounds": 2, "target_kept": 0.5, "data": "digits"}
+    spec = spec_at_scale(LotteryTicket, "quick", tiny, "fast-pruning")
+    assert (spec.rate, spec.rounds, spec.data) == (0.36, 2, "digits")
+    d = run_experiment(spec, Store(tmp_path / "runs.sqlite")).to_dict()
+    rows = d["tables"]["error by sparsity (mean over seeds)"]
+    assert rows[-1]["kept"] < 0.5 and rows[-1]["reinit"] is not None
+    assert len(d["claims"]) == 3 and all(c["test"]["seeds"] == 2 for c in d["claims"])

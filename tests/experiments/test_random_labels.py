@@ -1,4 +1,4 @@
-from occamlab.experiments import run_experiment
+from occamlab.experiments import run_experiment, spec_at_scale
 from occamlab.experiments.random_labels import RandomLabels, claims
 from occamlab.store import Store
 
@@ -100,3 +100,14 @@ def test_too_few_levels_leave_the_slope_and_linearity_untested():
     c = claims(r, target=0.999, num_classes=10)
     assert [x.test is None for x in c[:3]] == [True, True, True]
     assert not c[1].passed and "needs 3" in c[1].evidence
+
+
+def test_the_digits_setting_trains_the_seeds_together(tmp_path):
+    tiny = {"seeds": 2, "num_levels": 3, "input_corruptions": False, "width": 8, "max_epochs": 2}
+    spec = spec_at_scale(RandomLabels, "quick", tiny, "digits")
+    assert (spec.data, spec.num_train, spec.model) == ("digits", 0, "mlp")
+    d = run_experiment(spec, Store(tmp_path / "runs.sqlite")).to_dict()
+    runs = d["tables"]["runs"]
+    assert len(runs) == 6 and all(r["steps"] > 0 for r in runs)
+    tested = [c for c in d["claims"] if c["test"] is not None]
+    assert len(tested) == 5 and all(c["test"]["seeds"] in (2, 6) for c in tested)

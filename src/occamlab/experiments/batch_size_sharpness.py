@@ -1,9 +1,10 @@
 """Large-batch training finds sharper minima that generalize worse (Keskar et al. 2017).
 
-An MLP is trained on MNIST-1D with Adam at one learning rate and several batch sizes (the largest
-is the full training set), every run **stopped at the same training loss** (``target_loss``):
-compared at different losses the result can invert, because sharpness and test accuracy both
-move with the loss along a run. At the stopping point the experiment measures
+An MLP is trained on MNIST-1D (the ``digits`` setting: scikit-learn's 8×8 digits) with Adam at one
+learning rate and several batch sizes (the largest is the full training set), every run **stopped at
+the same training loss** (``target_loss``): compared at different losses the result can invert,
+because sharpness and test accuracy both move with the loss along a run. At the stopping point the
+experiment measures
 
 * Keskar et al.'s ε-sharpness φ_ε (:func:`occamlab.probes.sharpness.keskar.keskar_sharpness`:
   L-BFGS-B maximization of the loss in the box |δᵢ| ≤ ε(|xᵢ| + 1)), in the full parameter space
@@ -46,7 +47,9 @@ class BatchSizeSharpness:
         medium_batch: an intermediate batch size.
         large_batch: the large batch size (0: the whole training set, full-batch Adam).
         width: hidden width of the two-layer ReLU MLP.
-        num_train: MNIST-1D training examples (the test set is the standard 1,000).
+        data: the data set (a registry name, e.g. ``mnist1d`` or ``digits``).
+        num_train: training examples (0: the data set's own split, as for ``digits``; MNIST-1D's
+            test set is the standard 1,000).
         lr: Adam learning rate (the same for every batch size).
         target_loss: every run stops at this training loss (cross-entropy).
         max_steps: give up after this many steps (a run that does not reach the target fails a
@@ -64,12 +67,16 @@ class BatchSizeSharpness:
         "quick": {},
         "paper": {"seeds": 5, "width": 512, "small_batch": 256, "target_loss": 0.01},
     }
+    settings: ClassVar[dict[str, dict[str, Any]]] = {
+        "digits": {"data": "digits", "num_train": 0},
+    }
 
     seeds: int = 3
     small_batch: int = 32
     medium_batch: int = 400
     large_batch: int = 0
     width: int = 128
+    data: str = "mnist1d"
     num_train: int = 4000
     lr: float = 1e-3
     target_loss: float = 0.05
@@ -79,22 +86,30 @@ class BatchSizeSharpness:
     def __post_init__(self) -> None:
         if self.seeds < 1 or self.target_loss <= 0:
             raise ValueError("batch-size-sharpness needs seeds >= 1 and target_loss > 0")
+        self.dataset()  # an unknown data set fails here, listing the valid ones
 
-    def batch_sizes(self) -> list[int]:
-        """The batch sizes in increasing order (the full set written as num_train)."""
-        return [self.small_batch, self.medium_batch, self.large_batch or self.num_train]
+    def dataset(self) -> Any:
+        """The data set's spec (``num_train`` 0: the data set's own split)."""
+        return data_spec(self.data, **({"num_train": self.num_train} if self.num_train else {}))
+
+    def batch_sizes(self, num_train: int) -> list[int]:
+        """The batch sizes in increasing order (the full set written as ``num_train``)."""
+        return [self.small_batch, self.medium_batch, self.large_batch or num_train]
 
     def run(self, ctx: Context) -> ExperimentResult:
+        from occamlab.data import load_data
+
         model = model_spec("mlp", width=self.width, depth=2)
-        data = data_spec("mnist1d", num_train=self.num_train)
-        runs = [(b, s) for b in self.batch_sizes() for s in range(self.seeds)]
+        data = self.dataset()
+        num_train = len(load_data(data).train)
+        runs = [(b, s) for b in self.batch_sizes(num_train) for s in range(self.seeds)]
         rows = []
         for batch, seed in ctx.track(runs, "training"):
-            steps_per_epoch = math.ceil(self.num_train / batch)
+            steps_per_epoch = math.ceil(num_train / batch)
             train = TrainSpec(
                 optimizer="adam",
                 lr=self.lr,
-                batch_size=0 if batch >= self.num_train else batch,
+                batch_size=0 if batch >= num_train else batch,
                 epochs=0,
                 max_steps=self.max_steps,
                 schedule="constant",

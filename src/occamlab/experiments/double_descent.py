@@ -1,7 +1,8 @@
 """Double descent (Belkin, Hsu, Ma & Mandal 2019, arXiv 1812.11118; Nakkiran, Kaplun, Bansal,
 Yang, Barak & Sutskever 2019, arXiv 1912.02292).
 
-(a) Random Fourier features with minimum-norm least squares on ``n`` MNIST-1D examples, the
+(a) Random Fourier features with minimum-norm least squares on ``n`` MNIST-1D examples (the data
+set is the spec field ``data``), the
 number of features ``N`` swept through ``n`` (Belkin et al., Fig. 2): the fit interpolates from
 ``N = n`` on; test error and the norm of the solution peak there and fall again beyond it, to
 below the best under-parameterized error.
@@ -10,6 +11,9 @@ below the best under-parameterized error.
 al., Fig. 1; model-wise double descent): the test error peaks near the interpolation threshold
 (the smallest width that fits the training set) and falls again for wider networks; without label
 noise the peak shrinks (their Fig. 4).
+
+The ``small-n`` setting halves both training sets (n = 500): the threshold N = n moves with n, and
+the interpolation width of the MLPs moves down.
 
 The claims are tests over the seeds (see :func:`claims`); a seed shares its feature draw,
 initialization and noisy labels across model sizes, so comparisons of sizes are paired by seed.
@@ -59,6 +63,8 @@ class DoubleDescent:
         batch_size: minibatch size (0: full batch).
         steps: optimizer steps per MLP (training to convergence, no early stopping).
         fit_error: training error at or below which a network counts as interpolating.
+        data: the data set of both parts (a registry name whose spec has ``num_train``, e.g.
+            ``mnist1d``).
     """
 
     name: ClassVar[str] = "double-descent"
@@ -76,6 +82,9 @@ class DoubleDescent:
             "steps": 20000,
         },
     }
+    settings: ClassVar[dict[str, dict[str, Any]]] = {
+        "small-n": {"rff_train": 500, "mlp_train": 500},
+    }
 
     seeds: int = 3
     rff_train: int = 1000
@@ -90,10 +99,12 @@ class DoubleDescent:
     batch_size: int = 0
     steps: int = 3000
     fit_error: float = 0.01
+    data: str = "mnist1d"
 
     def __post_init__(self) -> None:
         if self.seeds < 1 or not self.widths() or not self.ratios():
             raise ValueError("double-descent needs seeds >= 1 and a non-empty width/feature sweep")
+        data_spec(self.data, num_train=self.rff_train)  # an unknown data set fails here
 
     def ratios(self) -> list[float]:
         return [r for r in FEATURE_RATIOS if r <= self.rff_max_ratio]
@@ -118,7 +129,7 @@ class DoubleDescent:
 
     # -- (a) random Fourier features ---------------------------------------------------------
     def random_features(self, ctx: Context) -> list[dict[str, Any]]:
-        spec = data_spec("mnist1d", num_train=self.rff_train)
+        spec = data_spec(self.data, num_train=self.rff_train)
         data = load_data(spec)
         grid = [(r, s) for r in self.ratios() for s in range(self.seeds)]
         rows = []
@@ -160,7 +171,7 @@ class DoubleDescent:
             TrainJob(
                 model=model_spec("mlp", width=width, depth=self.depth),
                 data=data_spec(
-                    "mnist1d", num_train=self.mlp_train, label_noise=noise, corruption_seed=seed
+                    self.data, num_train=self.mlp_train, label_noise=noise, corruption_seed=seed
                 ),
                 train=TrainSpec(**recipe, seed=seed if self.batch_size else 0),
                 seed=seed,
@@ -543,7 +554,7 @@ def figure(rff: dict[str, Any], mlp: dict[str, Any], spec: DoubleDescent) -> Any
         xscale="log",
         xlabel="hidden width (dotted: first width that fits the train set)",
         ylabel="zero-one error",
-        title=f"(b) MLP width sweep, MNIST-1D n={spec.mlp_train}",
+        title=f"(b) MLP width sweep, {spec.data} n={spec.mlp_train}",
     )
     ax2.legend(fontsize=8)
     return fig

@@ -1,12 +1,13 @@
 """Random labels (Zhang, Bengio, Hardt, Recht & Vinyals 2017, arXiv 1611.03530).
 
-An MLP fits MNIST-1D with a fraction p of its training labels replaced by uniformly random
-classes, for p from 0 to 1, and with corrupted inputs (one fixed permutation of the features for
-all examples, an independent permutation per example, Gaussian noise with the data's mean and
-covariance per feature). Each run trains to a target training accuracy. The paper's findings
-(its Fig. 1): networks fit every variant; the test error grows steadily with p and reaches chance
-at p = 1; random labels slow training down only by a small constant factor; a fixed shuffle of
-the pixels does not hurt a fully connected net (it is permutation-invariant in distribution).
+An MLP fits MNIST-1D (the ``digits`` setting: scikit-learn's 8×8 digits) with a fraction p of its
+training labels replaced by uniformly random classes, for p from 0 to 1, and with corrupted inputs
+(one fixed permutation of the features for all examples, an independent permutation per example,
+Gaussian noise with the data's mean and covariance per feature). Each run trains to a target
+training accuracy. The paper's findings (its Fig. 1): networks fit every variant; the test error
+grows steadily with p and reaches chance at p = 1; random labels slow training down only by a small
+constant factor; a fixed shuffle of the pixels does not hurt a fully connected net (it is
+permutation-invariant in distribution).
 
 Each claim is a test over the seeds (see :func:`claims`): the rise of the test error is a slope
 test over every (p, seed) run, its linearity a test of the seeds' R², the comparisons of two
@@ -41,9 +42,12 @@ class RandomLabels:
     Attributes:
         seeds: seeds per condition (initialization, data order and corruption draw); the claims
             are tests over them (with one seed the tested claims are inconclusive).
+        data: the data set (a registry name, e.g. ``mnist1d`` or ``digits``).
+        model: the network (a registry model with ``width`` and ``depth`` options, e.g. ``mlp``).
         width: hidden width of the MLP.
         depth: hidden layers of the MLP.
-        num_train: MNIST-1D training examples (the test set is the standard 1,000).
+        num_train: training examples (0: the data set's own split, as for ``digits``; MNIST-1D's
+            test set is the standard 1,000).
         num_levels: label-corruption levels p, evenly spaced in [0, 1].
         input_corruptions: also run shuffled pixels, random pixels and Gaussian inputs.
         lr: Adam learning rate.
@@ -61,8 +65,13 @@ class RandomLabels:
         "quick": {},
         "paper": {"seeds": 5, "width": 512, "num_train": 20000, "num_levels": 11},
     }
+    settings: ClassVar[dict[str, dict[str, Any]]] = {
+        "digits": {"data": "digits", "num_train": 0},
+    }
 
-    seeds: int = 3
+    seeds: int = 4
+    data: str = "mnist1d"
+    model: str = "mlp"
     width: int = 128
     depth: int = 2
     num_train: int = 4000
@@ -76,6 +85,12 @@ class RandomLabels:
     def __post_init__(self) -> None:
         if self.seeds < 1 or self.num_levels < 2:
             raise ValueError("random-labels needs seeds >= 1 and num_levels >= 2")
+        self.dataset(), model_spec(self.model, width=self.width, depth=self.depth)
+
+    def dataset(self, **corruption: Any) -> Any:
+        """The data set's spec with this corruption (``num_train`` 0: the data set's own)."""
+        sizes = {"num_train": self.num_train} if self.num_train else {}
+        return data_spec(self.data, **sizes, **corruption)
 
     def levels(self) -> list[float]:
         return [round(float(p), 6) for p in np.linspace(0.0, 1.0, self.num_levels)]
@@ -87,7 +102,9 @@ class RandomLabels:
         return out
 
     def run(self, ctx: Context) -> ExperimentResult:
-        model = model_spec("mlp", width=self.width, depth=self.depth)
+        from occamlab.runs import TrainJob
+
+        model = model_spec(self.model, width=self.width, depth=self.depth)
         recipe = dict(
             optimizer="adam",
             lr=self.lr,
@@ -98,19 +115,20 @@ class RandomLabels:
             eval_every=5,
         )
         runs = [(c, p, s) for c, p in self.conditions() for s in range(self.seeds)]
+        # the runs of one input corruption (every seed and label-noise level) train together
+        jobs = [
+            TrainJob(
+                model=model,
+                data=self.dataset(label_noise=p, inputs=inputs, corruption_seed=seed),
+                train=TrainSpec(**recipe, seed=seed),
+                seed=seed,
+            )
+            for inputs, p, seed in runs
+        ]
+        trained = ctx.train_many(jobs)
         rows = []
-        for inputs, p, seed in ctx.track(runs, "training"):
-            data = data_spec(
-                "mnist1d",
-                num_train=self.num_train,
-                label_noise=p,
-                inputs=inputs,
-                corruption_seed=seed,
-            )
-            trained = ctx.train(
-                model=model, data=data, train=TrainSpec(**recipe, seed=seed), seed=seed
-            )
-            m = trained.record.metrics
+        for (inputs, p, seed), t in zip(runs, trained, strict=True):
+            m = t.record.metrics
             rows.append(
                 {
                     "inputs": inputs,
@@ -126,7 +144,11 @@ class RandomLabels:
             metrics=summary,
             tables={"runs": rows, "by condition": summary["by_condition"]},
             figures={"test error vs label corruption": figure(summary)},
-            claims=claims(rows, target=self.target_accuracy, num_classes=10),
+            claims=claims(
+                rows,
+                target=self.target_accuracy,
+                num_classes=trained[0].subject.data.num_outputs,
+            ),
         )
 
 
