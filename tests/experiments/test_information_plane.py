@@ -87,14 +87,14 @@ def test_tiny_run_end_to_end(tmp_path):
 
 
 def test_the_alternative_setting_runs(tmp_path):
-    assert "fast-adam" in settings_of(InformationPlane)
+    assert "split-70" in settings_of(InformationPlane)
     spec = spec_at_scale(
         InformationPlane,
         "quick",
         {"epochs": 2, "every": 1, "bins": 6, "seeds": 2, "hidden": "6-4-3"},
-        setting="fast-adam",
+        setting="split-70",
     )
-    assert spec.lr == 3e-3
+    assert spec.train_fraction == 0.7
     payload = run_experiment(spec, Store(tmp_path / "s.sqlite")).to_dict()
     assert payload["spec"]["hidden"] == "6-4-3" and payload["spec"]["seeds"] == 2
     assert len(payload["claims"]) == 4 and all(c["test"] for c in payload["claims"])

@@ -111,7 +111,7 @@ class InformationPlane:
         "paper": {"epochs": 8000, "every": 100, "seeds": 10},
     }
     settings: ClassVar[dict[str, dict[str, Any]]] = {
-        "fast-adam": {"lr": 3e-3},
+        "split-70": {"train_fraction": 0.7},
     }
 
     hidden: str = "10-7-5-4-3"
