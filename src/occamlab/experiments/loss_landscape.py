@@ -16,7 +16,7 @@ small grid around the minimum. The claims are checked on numbers, not on picture
   surface; a chaotic one has several), summed over the planes;
 * the mean of |λ_min|/|λ_max| over a grid near the minimum (0 where the loss is locally convex),
   reported with each network. At these depths (8 and 20 layers) it does not separate the
-  networks: measured at quick scale it was 0.04-0.07 for all four over [−0.25, 0.25]² (and
+  networks: measured on a 3x3 map it was 0.04-0.07 for all four over [−0.25, 0.25]² (and
   0.12-0.18 for the 20-layer pair over [−0.5, 0.5]², the ResNet higher), while Li et al.'s maps
   separate ResNet-56 from ResNet-56-noshort; so no claim rests on it.
 
