@@ -1,8 +1,15 @@
 import pytest
 
 from occamlab.experiments import run_experiment
-from occamlab.experiments.information_plane import InformationPlane, claims, compression, network
-from occamlab.experiments.registry import spec_at_scale
+from occamlab.experiments.framework import corrected
+from occamlab.experiments.information_plane import (
+    InformationPlane,
+    claims,
+    compression,
+    network,
+    parse_widths,
+)
+from occamlab.experiments.registry import settings_of, spec_at_scale
 from occamlab.store import Store
 
 
@@ -18,33 +25,76 @@ def test_network_shape_and_compression_measure():
     assert c["relative_compression"] == 0.1
 
 
-def test_claims_follow_the_measurements():
-    def rows(activation, value):
-        return [
-            {"activation": activation, "bins": 30, "layer": layer, "relative_compression": value}
-            for layer in ("1", "3", "5", "7", "9")
-        ]
+def test_network_widths_are_a_field():
+    net = network("relu", seed=0, hidden="6-4")
+    assert [m.out_features for m in net if hasattr(m, "out_features")] == [6, 4, 2]
+    with pytest.raises(ValueError):
+        parse_widths("10-x")
+    with pytest.raises(ValueError):
+        InformationPlane(hidden="5")
 
-    acc = [
-        {"activation": "tanh", "train_accuracy": 0.99},
-        {"activation": "relu", "train_accuracy": 0.98},
-    ]
+
+def tables(tanh, relu, fits=(0.99, 0.98)):
+    """Compression rows and accuracies of one seed per value in ``tanh`` / ``relu``."""
     hidden = ["1", "3", "5", "7", "9"]
-    verdicts = [
-        c.passed for c in claims(rows("tanh", 0.5) + rows("relu", 0.0), acc, bins=30, hidden=hidden)
+    table = [
+        {"activation": a, "seed": s, "bins": 30, "layer": layer, "relative_compression": v}
+        for a, values in (("tanh", tanh), ("relu", relu))
+        for s, v in enumerate(values)
+        for layer in hidden
     ]
-    assert verdicts == [True, True, True]
-    verdicts = [
-        c.passed for c in claims(rows("tanh", 0.1) + rows("relu", 0.3), acc, bins=30, hidden=hidden)
+    acc = [
+        {"activation": a, "seed": s, "train_accuracy": fit}
+        for a, fit in zip(("tanh", "relu"), fits, strict=True)
+        for s in range(len(tanh))
     ]
-    assert verdicts == [True, False, False]
+    return table, acc, hidden
+
+
+def decisions(tanh, relu, fits=(0.99, 0.98)):
+    table, acc, hidden = tables(tanh, relu, fits)
+    return [c.decision for c in corrected(claims(table, acc, bins=30, hidden=hidden))]
+
+
+def test_claims_are_tests_over_seeds():
+    compressing = decisions([0.5, 0.4, 0.45, 0.5], [0.0, 0.01, 0.02, 0.0])
+    assert compressing == ["passed"] * 4
+    reversed_ = decisions([0.1, 0.05, 0.12, 0.08], [0.3, 0.25, 0.35, 0.28])
+    assert reversed_ == ["passed", "failed", "failed", "failed"]
+    # one seed per network: nothing to test with
+    assert set(decisions([0.5], [0.0])) == {"inconclusive"}
+    table, acc, hidden = tables([0.5, 0.4, 0.45], [0.0, 0.01, 0.02])
+    first = claims(table, acc, bins=30, hidden=hidden)[1]
+    assert first.test.seeds == 3 and first.evidence.endswith("0.500, 0.400, 0.450")
+
+
+def test_an_unlearned_task_fails_the_first_claim():
+    assert decisions([0.5, 0.4, 0.45], [0.0, 0.01, 0.02], fits=(0.6, 0.55))[0] == "failed"
 
 
 def test_tiny_run_end_to_end(tmp_path):
-    spec = spec_at_scale(InformationPlane, "quick", {"epochs": 2, "every": 1, "bins": 6})
+    spec = spec_at_scale(
+        InformationPlane, "quick", {"epochs": 2, "every": 1, "bins": 6, "seeds": 2}
+    )
     payload = run_experiment(spec, Store(tmp_path / "s.sqlite")).to_dict()
-    assert len(payload["claims"]) == 3
+    assert len(payload["claims"]) == 4
+    assert all(c["test"]["seeds"] == 2 for c in payload["claims"])
     bins = {r["bins"] for r in payload["metrics"]["compression"]}
     assert bins == {2, 6, 18}
+    assert {r["seed"] for r in payload["metrics"]["accuracy"]} == {0, 1}
     with pytest.raises(ValueError):
         spec_at_scale(InformationPlane, "quick", {"every": 0})
+
+
+def test_the_alternative_setting_runs(tmp_path):
+    assert "split-70" in settings_of(InformationPlane)
+    spec = spec_at_scale(
+        InformationPlane,
+        "quick",
+        {"epochs": 2, "every": 1, "bins": 6, "seeds": 2, "hidden": "6-4-3"},
+        setting="split-70",
+    )
+    assert spec.train_fraction == 0.7
+    payload = run_experiment(spec, Store(tmp_path / "s.sqlite")).to_dict()
+    assert payload["spec"]["hidden"] == "6-4-3" and payload["spec"]["seeds"] == 2
+    assert len(payload["claims"]) == 4 and all(c["test"] for c in payload["claims"])

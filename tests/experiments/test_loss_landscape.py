@@ -1,35 +1,42 @@
 import pytest
 
 from occamlab.experiments import run_experiment
+from occamlab.experiments.framework import corrected
 from occamlab.experiments.loss_landscape import LossLandscape, _claims
+from occamlab.experiments.registry import settings_of, spec_at_scale
 from occamlab.specs import make_spec
 from occamlab.store import Store
 
 
-def rows(minima, ratios):
+def rows(minima, seeds=4, planes=2):
+    """One row per (network, seed); ``minima`` are the four networks' counts over all planes
+    (ResNet-8, -8-noshort, -20, -20-noshort), the plain deep one jittered by seed."""
     labels = [(8, True), (8, False), (20, True), (20, False)]
     return [
         {
             "network": f"net-{layers}-{skip}",
+            "seed": s,
             "layers": layers,
             "skip": skip,
-            "local_minima": m,
-            "planes": 2,
-            "mean_hessian_ratio": r,
+            "local_minima": m + (s % 2 if (layers, skip) == (20, False) else 0),
+            "planes": planes,
         }
-        for (layers, skip), m, r in zip(labels, minima, ratios, strict=True)
+        for s in range(seeds)
+        for (layers, skip), m in zip(labels, minima, strict=True)
     ]
 
 
-def test_claims_follow_the_numbers():
-    spec = LossLandscape()
-    good = _claims(rows([2, 2, 2, 5], [0.01, 0.02, 0.01, 0.2]), spec)
-    assert [c.passed for c in good] == [True, True]
-    bad = _claims(rows([2, 2, 3, 3], [0.01, 0.02, 0.3, 0.2]), spec)
-    assert [c.passed for c in bad] == [False, True]
-    flat = _claims(rows([2, 4, 2, 3], [0.01, 0.02, 0.3, 0.2]), spec)
-    assert [c.passed for c in flat] == [True, False]
-    assert "Fig. 5" in good[0].source
+def decisions(table):
+    return [c.decision for c in corrected(_claims(table, LossLandscape()))]
+
+
+def test_claims_are_paired_tests_over_seeds():
+    assert decisions(rows([2, 2, 2, 6])) == ["passed"] * 3
+    # the deep plain net no rougher than the ResNet, the ResNet with two minima per plane
+    assert decisions(rows([2, 2, 4, 2])) == ["failed", "failed", "inconclusive"]
+    claim = _claims(rows([2, 2, 2, 6], seeds=3), LossLandscape())[0]
+    assert claim.test.seeds == 3 and claim.test.method == "paired t-test"
+    assert claim.evidence.endswith("ResNet-20 1, 1, 1") and "Fig. 5" in claim.source
 
 
 def test_end_to_end_at_tiny_size(tmp_path):
@@ -46,18 +53,40 @@ def test_end_to_end_at_tiny_size(tmp_path):
             "limit": 20,
             "curvature_steps": 1,
             "curvature_limit": 10,
+            "seeds": 2,
         },
     )
     run = run_experiment(spec, Store(tmp_path / "s.sqlite"))
     result = run.to_dict()
-    assert [r["network"] for r in result["tables"]["networks"]] == [
+    assert [r["network"] for r in result["metrics"]["networks"]] == [
         "ResNet-8",
         "ResNet-8-noshort",
         "ResNet-14",
         "ResNet-14-noshort",
     ]
-    assert len(result["claims"]) == 2
-    assert all(isinstance(c["passed"], bool) for c in result["claims"])
+    assert len(result["claims"]) == 3
+    assert all(c["test"]["seeds"] == 2 for c in result["claims"])
+    assert len(result["metrics"]["runs"]) == 8
     assert len(result["figures"]) == 3 and run.report.exists()
     with pytest.raises(ValueError, match="odd"):
         make_spec(LossLandscape, {"steps": 4})
+
+
+def test_the_digits_setting_runs(tmp_path):
+    assert "digits" in settings_of(LossLandscape)
+    tiny = {
+        "width": 2,
+        "deep_blocks": 2,
+        "epochs": 1,
+        "planes": 1,
+        "steps": 3,
+        "limit": 20,
+        "curvature_steps": 1,
+        "curvature_limit": 10,
+        "seeds": 2,
+    }
+    spec = spec_at_scale(LossLandscape, "quick", tiny, setting="digits")
+    assert spec.dataset == "digits"
+    result = run_experiment(spec, Store(tmp_path / "s.sqlite")).to_dict()
+    assert result["spec"]["dataset"] == "digits" and result["spec"]["seeds"] == 2
+    assert len(result["claims"]) == 3 and all(c["test"] for c in result["claims"])

@@ -10,6 +10,11 @@ saturate, and not in ReLU networks. Compression of a layer is measured as
 ``max_t I(X;T_t) − I(X;T_final)`` with the maximum taken over the whole run, and as a fraction of
 that maximum. The binning estimator's sensitivity is reported by repeating
 every estimate with ``bins/3`` and ``3·bins`` bins.
+
+Each seed draws its own split of the 4096 inputs, initialization and data order, shared by its
+tanh and ReLU networks; the claims are t-tests over the seeds (Holm-corrected together): the
+paper's cut-offs on a per-seed quantity are one-sample t-tests with the cut-off as margin, and
+"tanh compresses more than ReLU" is a paired t-test.
 """
 
 from __future__ import annotations
@@ -24,25 +29,40 @@ from occamlab.data import data_spec, load_data
 from occamlab.data.twelve_bit import twelve_bit_inputs_and_labels
 from occamlab.experiments.framework import Claim, Context, ExperimentResult
 from occamlab.experiments.registry import EXPERIMENTS
+from occamlab.experiments.stats import compare, exceeds
 from occamlab.probes.information.monitor import InformationPlaneMonitor
 from occamlab.subject import Subject
 from occamlab.train import TrainSpec, fit
 
 SOURCE = "Saxe et al. 2018, arXiv 1804.08274, Fig. 1; Shwartz-Ziv & Tishby 2017, 1703.00810"
-WIDTHS = (12, 10, 7, 5, 4, 3, 2)
 
 
-def network(activation: Literal["tanh", "relu"], *, seed: int) -> nn.Sequential:
-    """The 12-10-7-5-4-3-2 network with ``N(0, 1/fan_in)`` weights and zero biases."""
+def parse_widths(hidden: str) -> tuple[int, ...]:
+    """The hidden widths of a dash-separated list ("10-7-5-4-3")."""
+    try:
+        widths = tuple(int(w) for w in hidden.split("-"))
+    except ValueError:
+        widths = ()
+    if len(widths) < 2 or min(widths) < 1:
+        raise ValueError(f"hidden must list >= 2 positive widths like '10-7-5-4-3', got {hidden!r}")
+    return widths
+
+
+def network(
+    activation: Literal["tanh", "relu"], *, seed: int, hidden: str = "10-7-5-4-3"
+) -> nn.Sequential:
+    """The 12-…-2 network (the paper's: 12-10-7-5-4-3-2) with ``N(0, 1/fan_in)`` weights and
+    zero biases."""
+    widths = (12, *parse_widths(hidden), 2)
     g = torch.Generator().manual_seed(seed)
     layers: list[nn.Module] = []
-    for i, (a, b) in enumerate(zip(WIDTHS[:-1], WIDTHS[1:], strict=True)):
+    for i, (a, b) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
         linear = nn.Linear(a, b)
         with torch.no_grad():
             linear.weight.copy_(torch.randn(b, a, generator=g) / a**0.5)
             linear.bias.zero_()
         layers.append(linear)
-        if i < len(WIDTHS) - 2:
+        if i < len(widths) - 2:
             layers.append(nn.Tanh() if activation == "tanh" else nn.ReLU())
     return nn.Sequential(*layers)
 
@@ -71,12 +91,16 @@ class InformationPlane:
     """Information plane of a tanh and a ReLU net on the 12-bit task, by binning.
 
     Attributes:
+        hidden: hidden widths between the 12 inputs and the 2 outputs, dash-separated (the
+            paper's 10-7-5-4-3).
+        train_fraction: fraction of the 4096 inputs used for training (the paper: 85%).
         epochs: training epochs.
         every: epochs between estimates.
         bins: bins per unit (estimates are repeated with bins/3 and 3·bins).
         lr: Adam learning rate.
         batch_size: minibatch size.
-        seed: seed of the initialization, the data split and the data order.
+        seeds: independent seeds (initialization, data split and data order, shared by the tanh
+            and the ReLU network of a seed); the claims are t-tests over them.
     """
 
     name: ClassVar[str] = "information-plane"
@@ -84,17 +108,25 @@ class InformationPlane:
     paper: ClassVar[str] = "Shwartz-Ziv & Tishby 2017, arXiv 1703.00810; Saxe et al. 2018"
     scales: ClassVar[dict[str, dict[str, Any]]] = {
         "quick": {},
-        "paper": {"epochs": 8000, "every": 100},
+        "paper": {"epochs": 8000, "every": 100, "seeds": 10},
+    }
+    settings: ClassVar[dict[str, dict[str, Any]]] = {
+        "split-70": {"train_fraction": 0.7},
     }
 
+    hidden: str = "10-7-5-4-3"
+    train_fraction: float = 0.85
     epochs: int = 600
     every: int = 20
     bins: int = 30
     lr: float = 1e-3
     batch_size: int = 256
-    seed: int = 0
+    seeds: int = 4
 
     def __post_init__(self) -> None:
+        parse_widths(self.hidden)
+        if self.seeds < 1 or not 0 < self.train_fraction < 1:
+            raise ValueError("information-plane needs seeds >= 1 and 0 < train_fraction < 1")
         if self.epochs < 2 or self.every < 1 or self.every > self.epochs:
             raise ValueError("information-plane needs epochs >= 2 and 1 <= every <= epochs")
         if self.bins < 6 or self.lr <= 0 or self.batch_size < 0:
@@ -103,10 +135,10 @@ class InformationPlane:
     def bin_counts(self) -> tuple[int, ...]:
         return (max(2, self.bins // 3), self.bins, 3 * self.bins)
 
-    def train_one(self, activation: str) -> dict[str, Any]:
-        data = load_data(data_spec("twelve_bit", seed=self.seed))
+    def train_one(self, activation: str, seed: int) -> dict[str, Any]:
+        data = load_data(data_spec("twelve_bit", train_fraction=self.train_fraction, seed=seed))
         x, y = twelve_bit_inputs_and_labels()
-        net = network(activation, seed=self.seed)  # type: ignore[arg-type]
+        net = network(activation, seed=seed, hidden=self.hidden)  # type: ignore[arg-type]
         monitor = InformationPlaneMonitor(x, y, every=self.every, bins=self.bin_counts())
         recipe = TrainSpec(
             optimizer="adam",
@@ -115,45 +147,45 @@ class InformationPlane:
             epochs=self.epochs,
             schedule="constant",
             eval_every=self.epochs,
-            seed=self.seed,
+            seed=seed,
         )
         result = fit(Subject(net, data), recipe, callbacks=[monitor])
         return {
             "activation": activation,
+            "seed": seed,
             "train_accuracy": result.final["train_accuracy"],
             "test_accuracy": result.final["test_accuracy"],
             "records": monitor.records,
         }
 
     def run(self, ctx: Context) -> ExperimentResult:
-        runs = {}
-        for activation in ctx.track(["tanh", "relu"], "networks"):
-            runs[activation] = ctx.cached(
+        key = {k: v for k, v in self.__dict__.items() if k != "seeds"}
+        jobs = [(a, s) for s in range(self.seeds) for a in ("tanh", "relu")]
+        runs = [
+            ctx.cached(
                 "network",
-                {**self.__dict__, "activation": activation},
-                lambda _d, a=activation: self.train_one(a),
+                {**key, "activation": a, "seed": s},
+                lambda _d, a=a, s=s: self.train_one(a, s),
             )
-        layers = sorted({r["layer"] for r in runs["tanh"]["records"]}, key=_layer_order)
-        table = []
-        for activation, run in runs.items():
-            for bins in self.bin_counts():
-                for layer in layers:
-                    c = compression(run["records"], layer, bins)
-                    table.append({"activation": activation, "bins": bins, "layer": layer, **c})
-        accuracy = [
-            {
-                "activation": a,
-                "train_accuracy": r["train_accuracy"],
-                "test_accuracy": r["test_accuracy"],
-            }
-            for a, r in runs.items()
+            for a, s in ctx.track(jobs, "networks")
         ]
+        layers = sorted({r["layer"] for r in runs[0]["records"]}, key=_layer_order)
+        table = [
+            {"activation": run["activation"], "seed": run["seed"], "bins": bins, "layer": layer}
+            | compression(run["records"], layer, bins)
+            for run in runs
+            for bins in self.bin_counts()
+            for layer in layers
+        ]
+        accuracy = [
+            {k: r[k] for k in ("activation", "seed", "train_accuracy", "test_accuracy")}
+            for r in runs
+        ]
+        first = {r["activation"]: r for r in runs if r["seed"] == 0}
         return ExperimentResult(
             metrics={"accuracy": accuracy, "compression": table},
-            tables={"compression by layer and bin count": table, "accuracy": accuracy},
-            figures={
-                "information plane (tanh vs ReLU)": figure(runs, self.bins),
-            },
+            tables={"compression by seed, layer and bin count": table, "accuracy": accuracy},
+            figures={"information plane (tanh vs ReLU, seed 0)": figure(first, self.bins)},
             claims=claims(
                 table, accuracy, bins=self.bins, hidden=[x for x in layers if x != "output"]
             ),
@@ -171,36 +203,85 @@ def claims(
     bins: int,
     hidden: list[str],
 ) -> list[Claim]:
-    """Compression in the last hidden layers of tanh, none in ReLU, at ``bins`` bins: the mean
-    over the two deepest hidden layers of the fraction of peak ``I(X;T)`` lost by the end."""
+    """Compression in the last hidden layers of tanh, none in ReLU, at ``bins`` bins: per seed,
+    the mean over the two deepest hidden layers of the fraction of peak ``I(X;T)`` lost by the
+    end. The paper's cut-offs (a fifth, a twentieth) are one-sample t-tests over the seeds; tanh
+    against ReLU a paired t-test (a seed's two networks share its split and data order)."""
     deep = hidden[-2:]
+    seeds = sorted({r["seed"] for r in accuracy})
 
-    def mean_compression(activation: str) -> float:
-        rows = [r for r in table if r["activation"] == activation and r["bins"] == bins]
-        return sum(r["relative_compression"] for r in rows if r["layer"] in deep) / len(deep)
+    def per_seed(activation: str) -> list[float]:
+        def mean(seed: int) -> float:
+            rows = [
+                r
+                for r in table
+                if (r["activation"], r["seed"], r["bins"]) == (activation, seed, bins)
+                and r["layer"] in deep
+            ]
+            return sum(r["relative_compression"] for r in rows) / len(rows)
 
-    tanh_c, relu_c = mean_compression("tanh"), mean_compression("relu")
-    fits = {r["activation"]: r["train_accuracy"] for r in accuracy}
+        return [mean(s) for s in seeds]
+
+    def fit(activation: str) -> list[float]:
+        by_seed = {
+            r["seed"]: r["train_accuracy"] for r in accuracy if r["activation"] == activation
+        }
+        return [by_seed[s] for s in seeds]
+
+    def listed(values: list[float]) -> str:
+        return ", ".join(f"{v:.3f}" for v in values)
+
+    tanh_c, relu_c = per_seed("tanh"), per_seed("relu")
+    fits = [min(a, b) for a, b in zip(fit("tanh"), fit("relu"), strict=True)]
+    layers = f"layers {', '.join(deep)}, {bins} bins"
     return [
-        Claim(
-            statement="both networks learn the task (training accuracy >= 0.9)",
-            passed=bool(min(fits.values()) >= 0.9),
-            evidence=", ".join(f"{a}: {v:.3f}" for a, v in fits.items()),
-            source=SOURCE,
+        Claim.tested(
+            "both networks learn the task (training accuracy >= 0.9)",
+            exceeds(
+                fits,
+                0.9,
+                name="min(tanh, ReLU) training accuracy",
+                hypothesis="mean over seeds of the lower training accuracy of the two > 0.9",
+            ),
+            f"training accuracy per seed, tanh: {listed(fit('tanh'))}; ReLU: {listed(fit('relu'))}",
+            SOURCE,
         ),
-        Claim(
-            statement=f"tanh: the last hidden layers compress late in training (I(X;T) falls by "
-            f"at least a fifth of its peak; {bins} bins)",
-            passed=bool(tanh_c >= 0.2),
-            evidence=f"mean fraction of peak I(X;T) lost, layers {', '.join(deep)}: {tanh_c:.3f}",
-            source=SOURCE,
+        Claim.tested(
+            f"tanh: the last hidden layers compress late in training (I(X;T) falls by at least a "
+            f"fifth of its peak; {bins} bins)",
+            exceeds(
+                tanh_c,
+                0.2,
+                name="tanh fraction of peak I(X;T) lost",
+                hypothesis="mean fraction of peak I(X;T) lost by the end (tanh) > 0.2",
+            ),
+            f"fraction of peak I(X;T) lost ({layers}), per seed: {listed(tanh_c)}",
+            SOURCE,
         ),
-        Claim(
-            statement=f"ReLU: the same layers do not compress (they lose less than a twentieth of "
-            f"their peak I(X;T); {bins} bins)",
-            passed=bool(relu_c < 0.05),
-            evidence=f"mean fraction of peak I(X;T) lost, layers {', '.join(deep)}: {relu_c:.3f}",
-            source=SOURCE,
+        Claim.tested(
+            f"ReLU: the same layers do not compress (they lose less than a twentieth of their "
+            f"peak I(X;T); {bins} bins)",
+            exceeds(
+                [-v for v in relu_c],
+                -0.05,
+                name="−ReLU fraction of peak I(X;T) lost",
+                hypothesis="mean fraction of peak I(X;T) lost by the end (ReLU) < 0.05",
+            ),
+            f"fraction of peak I(X;T) lost ({layers}), per seed: {listed(relu_c)}",
+            SOURCE,
+        ),
+        Claim.tested(
+            "compression depends on the nonlinearity: the tanh layers lose more of their peak "
+            "I(X;T) than the ReLU ones",
+            compare(
+                tanh_c,
+                relu_c,
+                paired=True,
+                names=("tanh", "ReLU"),
+                hypothesis="mean over seeds of (tanh − ReLU fraction of peak I(X;T) lost) > 0",
+            ),
+            f"fraction lost ({layers}), tanh: {listed(tanh_c)}; ReLU: {listed(relu_c)}",
+            SOURCE,
         ),
     ]
 

@@ -11,6 +11,12 @@ prediction (the *rich* regime). Measured per α: the kernel distance of Fort et 
 2010.15110) between the NTK at initialization and after training, and the deviation of the
 network's test predictions from the linearized (NTK) model trained for the same time
 (:meth:`occamlab.probes.kernels.regression.KernelRegression.at_time`).
+
+Each seed draws its own teacher-student problem and initialization; the claims are t-tests over
+the seeds (Holm-corrected together): a cut-off on a quantity at the smallest or largest α is a
+one-sample t-test of its log10 with the cut-off as the margin, the lazy/rich ratio of deviations
+a paired t-test of the logs, and "the kernel moves less as α grows" a slope t-test of log10
+kernel distance against log10 α over every (α, seed) point.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from torch import nn
 from occamlab.data import data_spec, load_data
 from occamlab.experiments.framework import Claim, Context, ExperimentResult
 from occamlab.experiments.registry import EXPERIMENTS
+from occamlab.experiments.stats import compare, exceeds, mean_std, trend
 from occamlab.probes.kernels import empirical_ntk
 from occamlab.probes.kernels.distance import KernelDistanceMonitor
 from occamlab.probes.kernels.regression import kernel_regression
@@ -65,12 +72,17 @@ class LazyVsRich:
         width: hidden width of the MLP (NTK parameterization).
         depth: hidden layers.
         activation: the MLP's nonlinearity.
-        num_train: teacher-student training examples (input dimension 8).
+        input_dim: input dimension of the teacher-student task (Gaussian inputs).
+        teacher_width: hidden width of the one-hidden-layer teacher network.
+        num_train: teacher-student training examples.
         num_test: test examples.
         steps: full-batch gradient-descent steps.
         step_size: η·λ_max/n, the step relative to the stability limit of the linearized model
-            (reduced in proportion to α below α = 0.1, where the nonlinearity destabilizes GD).
-        seed: seed of the data and the initialization.
+            (reduced in proportion to α below α = damp_below, where the nonlinearity
+            destabilizes GD).
+        damp_below: the α below which the step is reduced in proportion to α.
+        seeds: independent problems (teacher, data and initialization); the claims are t-tests
+            over them.
     """
 
     name: ClassVar[str] = "lazy-vs-rich"
@@ -80,7 +92,16 @@ class LazyVsRich:
     paper: ClassVar[str] = "Chizat, Oyallon & Bach 2019, arXiv 1812.07956"
     scales: ClassVar[dict[str, dict[str, Any]]] = {
         "quick": {},
-        "paper": {"alphas": 9, "alpha_min": 0.01, "width": 1024, "num_train": 256, "steps": 10000},
+        "paper": {
+            "alphas": 9,
+            "alpha_min": 0.01,
+            "width": 1024,
+            "num_train": 256,
+            "steps": 10000,
+        },
+    }
+    settings: ClassVar[dict[str, dict[str, Any]]] = {
+        "tanh": {"activation": "tanh", "input_dim": 16, "teacher_width": 32},
     }
 
     alphas: int = 5
@@ -89,17 +110,26 @@ class LazyVsRich:
     width: int = 128
     depth: int = 2
     activation: Literal["relu", "tanh", "erf"] = "relu"
+    input_dim: int = 8
+    teacher_width: int = 16
     num_train: int = 100
     num_test: int = 200
     steps: int = 2000
     step_size: float = 0.5
-    seed: int = 0
+    damp_below: float = 0.3
+    seeds: int = 10
 
     def __post_init__(self) -> None:
         if self.alphas < 2 or not 0 < self.alpha_min < self.alpha_max:
             raise ValueError("lazy-vs-rich needs alphas >= 2 and 0 < alpha_min < alpha_max")
-        if min(self.width, self.num_train, self.num_test, self.steps) < 1 or self.depth < 1:
-            raise ValueError("width, depth, num_train, num_test and steps must be positive")
+        sizes = (self.width, self.depth, self.input_dim, self.teacher_width, self.num_train)
+        if min(*sizes, self.num_test, self.steps, self.seeds) < 1:
+            raise ValueError(
+                "width, depth, input_dim, teacher_width, num_train, num_test, steps and seeds "
+                "must be positive"
+            )
+        if self.damp_below <= 0:
+            raise ValueError(f"damp_below must be > 0, got {self.damp_below}")
         if not 0 < self.step_size < 1:
             raise ValueError(f"step_size must be in (0, 1), got {self.step_size}")
 
@@ -109,26 +139,26 @@ class LazyVsRich:
             round(10 ** (lo + (hi - lo) * i / (self.alphas - 1)), 6) for i in range(self.alphas)
         ]
 
-    def data(self):
+    def data(self, seed: int):
         return data_spec(
             "teacher",
-            input_dim=8,
-            teacher_width=16,
+            input_dim=self.input_dim,
+            teacher_width=self.teacher_width,
             num_train=self.num_train,
             num_test=self.num_test,
-            seed=self.seed,
+            seed=seed,
         )
 
-    def train_one(self, alpha: float) -> dict[str, Any]:
+    def train_one(self, alpha: float, seed: int) -> dict[str, Any]:
         """Train the α-scaled model; kernel distance, deviation from NTK regression, errors."""
-        data = load_data(self.data())
+        data = load_data(self.data(seed))
         base = wide_mlp(
-            8,
+            self.input_dim,
             self.width,
             self.depth,
             1,
             activation=self.activation,
-            generator=torch.Generator().manual_seed(self.seed),
+            generator=torch.Generator().manual_seed(seed),
         )
         model = Centered(base, alpha)
         subject = Subject(model, data, loss="mse")
@@ -138,7 +168,7 @@ class LazyVsRich:
         n = len(x)
         lam = float(torch.linalg.eigvalsh(k0)[-1])
         # The linearized model's loss Hessian is (2/n) K: GD is stable below lr = n / λ_max(K).
-        lr = self.step_size * min(1.0, alpha / 0.1) * n / lam
+        lr = self.step_size * min(1.0, alpha / self.damp_below) * n / lam
         monitor = KernelDistanceMonitor(x, every=max(1, self.steps // 10))
         recipe = TrainSpec(
             optimizer="sgd",
@@ -148,7 +178,7 @@ class LazyVsRich:
             epochs=self.steps,
             schedule="constant",
             eval_every=self.steps,
-            seed=self.seed,
+            seed=seed,
         )
         fit(subject, recipe, callbacks=[monitor])
         with torch.no_grad():
@@ -158,6 +188,7 @@ class LazyVsRich:
         target = data.test.y.double()
         return {
             "alpha": alpha,
+            "seed": seed,
             "lr": lr,
             "kernel_distance": monitor.records[-1]["kernel_distance"],
             "parameter_distance": monitor.records[-1]["parameter_distance"],
@@ -169,65 +200,137 @@ class LazyVsRich:
         }
 
     def run(self, ctx: Context) -> ExperimentResult:
-        rows = []
-        key = {
-            k: v for k, v in self.__dict__.items() if k not in ("alphas", "alpha_min", "alpha_max")
-        }
-        for alpha in ctx.track(self.alpha_values(), "output scales"):
-            rows.append(
-                ctx.cached("alpha", {**key, "alpha": alpha}, lambda _d, a=alpha: self.train_one(a))
+        omit = ("alphas", "alpha_min", "alpha_max", "seeds")
+        key = {k: v for k, v in self.__dict__.items() if k not in omit}
+        runs = [(a, s) for s in range(self.seeds) for a in self.alpha_values()]
+        rows = [
+            ctx.cached(
+                "alpha",
+                {**key, "alpha": a, "seed": s},
+                lambda _d, a=a, s=s: self.train_one(a, s),
             )
+            for a, s in ctx.track(runs, "output scales and seeds")
+        ]
         table = [{k: v for k, v in r.items() if k != "trajectory"} for r in rows]
+        by_alpha = summarize(table)
         return ExperimentResult(
-            metrics={"by_alpha": table},
-            tables={"per output scale": table},
+            metrics={"by_alpha": by_alpha, "runs": table},
+            tables={"per output scale (mean ± std over seeds)": by_alpha, "per run": table},
             figures={"kernel distance and deviation vs α": figure(rows)},
             claims=claims(table),
         )
 
 
+MEASURES = ("kernel_distance", "parameter_distance", "deviation_from_ntk")
+
+
+def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Mean and standard deviation over seeds of each measure, per α (smallest first)."""
+    out = []
+    for alpha in sorted({r["alpha"] for r in rows}):
+        group = [r for r in rows if r["alpha"] == alpha]
+        row: dict[str, Any] = {"alpha": alpha, "seeds": len(group)}
+        for m in (*MEASURES, "test_mse_network", "test_mse_ntk"):
+            row[m], row[f"{m}_std"] = mean_std([r[m] for r in group])
+        out.append(row)
+    return out
+
+
 def claims(rows: list[dict[str, Any]]) -> list[Claim]:
-    """The paper's findings, on rows sorted by α (smallest first)."""
-    rows = sorted(rows, key=lambda r: r["alpha"])
-    rich, lazy = rows[0], rows[-1]
-    dist = [r["kernel_distance"] for r in rows]
-    dev = [r["deviation_from_ntk"] for r in rows]
+    """The paper's findings as t-tests over the seeds, on one row per (α, seed): cut-offs on
+    the kernel distance and the deviation from NTK regression at the smallest (rich) and largest
+    (lazy) α are one-sample t-tests of their log10 (the cut-off as margin); the rich/lazy ratio
+    of deviations is a paired t-test of the logs (each seed's runs share its problem); "less and
+    less as α grows" is a slope t-test over every (α, seed) point."""
+    alphas = sorted({r["alpha"] for r in rows})
+    lo, hi = alphas[0], alphas[-1]
+
+    def at(alpha: float, key: str) -> list[float]:
+        return [r[key] for r in sorted(rows, key=lambda r: r["seed"]) if r["alpha"] == alpha]
+
+    def listed(values: list[float], spec: str) -> str:
+        return ", ".join(format(v, spec) for v in values)
+
+    def by_alpha(key: str, spec: str) -> str:
+        means = (mean_std([r[key] for r in rows if r["alpha"] == a])[0] for a in alphas)
+        return ", ".join(format(m, spec) for m in means)
+
+    def log(values: list[float]) -> list[float]:
+        return [math.log10(max(v, 1e-300)) for v in values]
+
+    dist_lazy, dist_rich = at(hi, "kernel_distance"), at(lo, "kernel_distance")
+    dev_lazy, dev_rich = at(hi, "deviation_from_ntk"), at(lo, "deviation_from_ntk")
+    points = sorted(rows, key=lambda r: (r["alpha"], r["seed"]))
     return [
-        Claim(
-            statement="lazy regime: at the largest α the NTK barely moves (kernel distance < 0.01)",
-            passed=bool(lazy["kernel_distance"] < 0.01),
-            evidence=f"d(Θ₀, Θ_T) = {lazy['kernel_distance']:.2e} at α = {lazy['alpha']:g}",
-            source=SOURCE,
-        ),
-        Claim(
-            statement="rich regime: at the smallest α the NTK moves (kernel distance > 0.1)",
-            passed=bool(rich["kernel_distance"] > 0.1),
-            evidence=f"d(Θ₀, Θ_T) = {rich['kernel_distance']:.3f} at α = {rich['alpha']:g}",
-            source=SOURCE,
-        ),
-        Claim(
-            statement="the kernel moves less and less as α grows (monotone in α)",
-            passed=bool(all(a > b for a, b in zip(dist, dist[1:], strict=False))),
-            evidence="kernel distance by increasing α: " + ", ".join(f"{d:.2e}" for d in dist),
-            source=SOURCE,
-        ),
-        Claim(
-            statement="lazy regime: the trained network is NTK regression (test predictions "
-            "within 5% of the linearized model trained as long)",
-            passed=bool(lazy["deviation_from_ntk"] < 0.05),
-            evidence=f"‖f − f_lin‖/‖f_lin‖ = {lazy['deviation_from_ntk']:.3f} at α = "
-            f"{lazy['alpha']:g}",
-            source=SOURCE,
-        ),
-        Claim(
-            statement="rich regime: the network departs from NTK regression (deviation > 0.1 and "
-            "more than 10x the lazy one)",
-            passed=bool(
-                rich["deviation_from_ntk"] > 0.1
-                and rich["deviation_from_ntk"] > 10 * lazy["deviation_from_ntk"]
+        Claim.tested(
+            "lazy regime: at the largest α the NTK barely moves (kernel distance < 0.01)",
+            exceeds(
+                [-v for v in log(dist_lazy)],
+                2.0,
+                name="−log10 d(Θ₀, Θ_T)",
+                hypothesis=f"mean log10 d(Θ₀, Θ_T) at α = {hi:g} < −2",
             ),
-            evidence="deviation by increasing α: " + ", ".join(f"{d:.3f}" for d in dev),
-            source=SOURCE,
+            f"d(Θ₀, Θ_T) at α = {hi:g}, per seed: {listed(dist_lazy, '.2e')}",
+            SOURCE,
+        ),
+        Claim.tested(
+            "rich regime: at the smallest α the NTK moves (kernel distance > 0.1)",
+            exceeds(
+                log(dist_rich),
+                -1.0,
+                name="log10 d(Θ₀, Θ_T)",
+                hypothesis=f"mean log10 d(Θ₀, Θ_T) at α = {lo:g} > −1",
+            ),
+            f"d(Θ₀, Θ_T) at α = {lo:g}, per seed: {listed(dist_rich, '.3f')}",
+            SOURCE,
+        ),
+        Claim.tested(
+            "the kernel moves less and less as α grows (log kernel distance falls with log α)",
+            trend(
+                [math.log10(r["alpha"]) for r in points],
+                [-v for v in log([r["kernel_distance"] for r in points])],
+                name="−log10 d(Θ₀, Θ_T)",
+                hypothesis="slope of log10 d(Θ₀, Θ_T) against log10 α < 0",
+            ),
+            "kernel distance by increasing α (mean over seeds): "
+            + by_alpha("kernel_distance", ".2e"),
+            SOURCE,
+        ),
+        Claim.tested(
+            "lazy regime: the trained network is NTK regression (test predictions within 5% of "
+            "the linearized model trained as long)",
+            exceeds(
+                [-v for v in log(dev_lazy)],
+                -math.log10(0.05),
+                name="−log10 ‖f − f_lin‖/‖f_lin‖",
+                hypothesis=f"mean log10 ‖f − f_lin‖/‖f_lin‖ at α = {hi:g} < log10 0.05",
+            ),
+            f"‖f − f_lin‖/‖f_lin‖ at α = {hi:g}, per seed: {listed(dev_lazy, '.3f')}",
+            SOURCE,
+        ),
+        Claim.tested(
+            "rich regime: the network departs from NTK regression (deviation > 0.1)",
+            exceeds(
+                log(dev_rich),
+                -1.0,
+                name="log10 ‖f − f_lin‖/‖f_lin‖",
+                hypothesis=f"mean log10 ‖f − f_lin‖/‖f_lin‖ at α = {lo:g} > −1",
+            ),
+            f"‖f − f_lin‖/‖f_lin‖ at α = {lo:g}, per seed: {listed(dev_rich, '.3f')}",
+            SOURCE,
+        ),
+        Claim.tested(
+            "the rich network departs more than 10x as far from NTK regression as the lazy one",
+            compare(
+                log(dev_rich),
+                log(dev_lazy),
+                margin=1.0,
+                paired=True,
+                names=(f"log10 deviation at α = {lo:g}", f"log10 deviation at α = {hi:g}"),
+                hypothesis="mean log10 (rich deviation / lazy deviation) > 1",
+            ),
+            "deviation by increasing α (mean over seeds): " + by_alpha("deviation_from_ntk", ".3f"),
+            SOURCE,
         ),
     ]
 
@@ -238,17 +341,24 @@ def figure(rows: list[dict[str, Any]]):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = sorted(rows, key=lambda r: r["alpha"])
+    means = summarize(rows)
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-    alphas = [r["alpha"] for r in rows]
-    axes[0].loglog(alphas, [max(r["kernel_distance"], 1e-12) for r in rows], "o-", label="kernel")
-    axes[0].loglog(alphas, [r["parameter_distance"] for r in rows], "s--", label="‖θ−θ₀‖/‖θ₀‖")
-    axes[0].loglog(
-        alphas, [r["deviation_from_ntk"] for r in rows], "^-", label="‖f − f_NTK‖/‖f_NTK‖"
-    )
-    axes[0].set(xlabel="output scale α", title="movement after training")
+    alphas = [r["alpha"] for r in means]
+    for key, style, label in zip(
+        MEASURES, ("o-", "s--", "^-"), ("kernel", "‖θ−θ₀‖/‖θ₀‖", "‖f − f_NTK‖/‖f_NTK‖"), strict=True
+    ):
+        axes[0].errorbar(
+            alphas,
+            [max(r[key], 1e-12) for r in means],
+            yerr=[r[f"{key}_std"] for r in means],
+            fmt=style,
+            label=label,
+        )
+    axes[0].set(xscale="log", yscale="log", xlabel="output scale α")
+    axes[0].set_title("movement after training (mean ± std over seeds)")
     axes[0].legend(fontsize=8)
-    for r in rows:
+    first = min(r["seed"] for r in rows)
+    for r in sorted((r for r in rows if r["seed"] == first), key=lambda r: r["alpha"]):
         traj = r.get("trajectory") or []
         axes[1].semilogy(
             [t["step"] for t in traj][1:],
@@ -256,7 +366,8 @@ def figure(rows: list[dict[str, Any]]):
             ".-",
             label=f"α = {r['alpha']:g}",
         )
-    axes[1].set(xlabel="step", ylabel="kernel distance d(Θ₀, Θ_t)", title="during training")
+    axes[1].set(xlabel="step", ylabel="kernel distance d(Θ₀, Θ_t)")
+    axes[1].set_title(f"during training (seed {first})")
     axes[1].legend(fontsize=8)
     fig.tight_layout()
     return fig

@@ -16,22 +16,30 @@ small grid around the minimum. The claims are checked on numbers, not on picture
   surface; a chaotic one has several), summed over the planes;
 * the mean of |λ_min|/|λ_max| over a grid near the minimum (0 where the loss is locally convex),
   reported with each network. At these depths (8 and 20 layers) it does not separate the
-  networks: measured at quick scale it was 0.04-0.07 for all four over [−0.25, 0.25]² (and
+  networks: measured on a 3x3 map it was 0.04-0.07 for all four over [−0.25, 0.25]² (and
   0.12-0.18 for the 20-layer pair over [−0.5, 0.5]², the ResNet higher), while Li et al.'s maps
   separate ResNet-56 from ResNet-56-noshort; so no claim rests on it.
+
+Each seed trains the four networks anew (initialization and data order) and draws its own
+planes; the claims are t-tests over the seeds of the local minima per plane (Holm-corrected
+together): comparisons of two networks are paired t-tests (a seed's networks share its data
+order and plane seeds), "one minimum per plane" a two-one-sided test that the mean count rounds
+to 1 (within 0.5 of it).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
 from occamlab.data import data_spec
 from occamlab.experiments.framework import Claim, Context, ExperimentResult
 from occamlab.experiments.registry import EXPERIMENTS
+from occamlab.experiments.stats import compare, mean_std, within
 from occamlab.models import model_spec
+from occamlab.runs import TrainJob
 from occamlab.train import TrainSpec
 
 SOURCE = "Li et al. 2018, arXiv 1712.09913"
@@ -46,19 +54,23 @@ class LossLandscape:
         width: channels of the first stage (the ResNet has three stages).
         shallow_blocks: basic blocks per stage of the shallow networks (1: 8 layers).
         deep_blocks: basic blocks per stage of the deep networks (3: 20 layers).
-        num_train: MNIST-1D training examples.
-        num_test: MNIST-1D test examples.
-        epochs: SGD epochs (momentum 0.9, cosine schedule, batch 128).
+        dataset: ``"mnist1d"`` (1-D signals, 1-D convolutions) or ``"digits"`` (scikit-learn's
+            8x8 digit images with its 80/20 split, 2-D convolutions).
+        num_train: MNIST-1D training examples (digits: unused).
+        num_test: MNIST-1D test examples (digits: unused).
+        epochs: SGD epochs (momentum 0.9, cosine schedule).
+        batch_size: minibatch size.
         lr: peak learning rate.
         weight_decay: L2 penalty (Li et al. use 5e-4).
-        planes: random planes per network (seeds 0, 1, ...).
+        planes: random planes per network (direction seeds 0, 1, ...).
         steps: grid points per axis of each plane (odd).
         span: each plane covers [−span, span]² in filter-normalized units.
         limit: training examples each grid point is evaluated on.
         curvature_steps: grid points per axis of the Hessian map (odd).
         curvature_span: the Hessian map covers [−span, span]² around the minimum.
         curvature_limit: training examples the Hessian is averaged over.
-        seed: initialization and data-order seed.
+        seeds: independent trainings of the four networks (initialization and data order);
+            the claims are t-tests over them.
     """
 
     name: ClassVar[str] = "loss-landscape"
@@ -76,26 +88,30 @@ class LossLandscape:
             "steps": 51,
             "limit": 4000,
             "curvature_steps": 9,
+            "num_train": 4000,
             "curvature_limit": 1000,
         },
     }
+    settings: ClassVar[dict[str, dict[str, Any]]] = {"digits": {"dataset": "digits"}}
 
     width: int = 8
     shallow_blocks: int = 1
     deep_blocks: int = 3
-    num_train: int = 4000
+    dataset: Literal["mnist1d", "digits"] = "mnist1d"
+    num_train: int = 2000
     num_test: int = 1000
     epochs: int = 15
+    batch_size: int = 128
     lr: float = 0.05
     weight_decay: float = 5e-4
     planes: int = 2
     steps: int = 15
     span: float = 1.0
     limit: int = 500
-    curvature_steps: int = 3
+    curvature_steps: int = 1
     curvature_span: float = 0.25
     curvature_limit: int = 128
-    seed: int = 0
+    seeds: int = 5
 
     def __post_init__(self) -> None:
         checks = [
@@ -104,7 +120,10 @@ class LossLandscape:
                 "width >= 1, num_train >= 10 and num_test >= 1",
             ),
             (1 <= self.shallow_blocks < self.deep_blocks, "need 1 <= shallow_blocks < deep_blocks"),
-            (self.epochs >= 1 and self.planes >= 1, "epochs and planes must be >= 1"),
+            (
+                min(self.epochs, self.planes, self.seeds, self.batch_size) >= 1,
+                "epochs, planes, seeds and batch_size must be >= 1",
+            ),
             (self.steps >= 3 and self.steps % 2 == 1, "steps must be odd and >= 3"),
             (
                 self.curvature_steps >= 1 and self.curvature_steps % 2 == 1,
@@ -126,23 +145,38 @@ class LossLandscape:
                 out.append((f"ResNet-{depth}{'' if skip else '-noshort'}", blocks, skip))
         return out
 
+    def data(self):
+        """The dataset spec (digits as 8x8 images, for 2-D convolutions)."""
+        if self.dataset == "digits":
+            return data_spec("digits", flatten=False)
+        return data_spec("mnist1d", num_train=self.num_train, num_test=self.num_test)
+
     def run(self, ctx: Context) -> ExperimentResult:
         from occamlab.probes.landscape import curvature_map, landscape_plane, random_directions
         from occamlab.probes.landscape.surface import Surface
 
-        data = data_spec("mnist1d", num_train=self.num_train, num_test=self.num_test)
-        recipe = TrainSpec(
-            epochs=self.epochs,
-            lr=self.lr,
-            weight_decay=self.weight_decay,
-            batch_size=128,
-            eval_every=self.epochs,
-            seed=self.seed,
-        )
-        rows, surfaces, maps = [], {}, {}
-        for label, blocks, skip in ctx.track(self.networks(), "networks"):
-            model = model_spec("resnet", width=self.width, blocks=blocks, skip=skip)
-            trained = ctx.train(model=model, data=data, train=recipe, seed=self.seed)
+        data = self.data()
+        runs = [(net, seed) for seed in range(self.seeds) for net in self.networks()]
+        jobs = [
+            TrainJob(
+                model=model_spec("resnet", width=self.width, blocks=blocks, skip=skip),
+                data=data,
+                train=TrainSpec(
+                    epochs=self.epochs,
+                    lr=self.lr,
+                    weight_decay=self.weight_decay,
+                    batch_size=self.batch_size,
+                    eval_every=self.epochs,
+                    seed=seed,
+                ),
+                seed=seed,
+            )
+            for (_, blocks, skip), seed in runs
+        ]
+        rows, surfaces = [], {}
+        for ((label, blocks, skip), seed), trained in zip(
+            runs, ctx.track(ctx.train_many(jobs), "surfaces", total=len(jobs)), strict=True
+        ):
             subject = trained.subject
             key = {
                 "train_run": trained.record.id,
@@ -161,9 +195,9 @@ class LossLandscape:
                         span=self.span,
                         limit=self.limit,
                         test=False,
-                        seed=seed,
+                        seed=plane,
                     ).to_dict()
-                    for seed in range(self.planes)
+                    for plane in range(self.planes)
                 ]
                 cmap = curvature_map(
                     subject,
@@ -176,11 +210,13 @@ class LossLandscape:
 
             part = ctx.cached("surfaces", key, compute)
             planes = [Surface.from_dict(p) for p in part["planes"]]
-            surfaces[label], maps[label] = planes, part["curvature"]
+            if seed == 0:
+                surfaces[label] = planes
             metrics = trained.record.metrics
             rows.append(
                 {
                     "network": label,
+                    "seed": seed,
                     "layers": 2 + 6 * blocks,
                     "skip": skip,
                     "parameters": metrics.get("num_parameters"),
@@ -193,62 +229,97 @@ class LossLandscape:
                     "max_hessian_ratio": float(np.max(part["curvature"]["ratio"])),
                 }
             )
+        summary = summarize(rows)
         return ExperimentResult(
-            metrics=_metrics(rows),
-            tables={"networks": rows},
-            figures=_figures(surfaces, rows),
+            metrics={"networks": summary, "runs": rows},
+            tables={"networks (mean ± std over seeds)": summary, "per seed": rows},
+            figures=_figures(surfaces, summary),
             claims=_claims(rows, self),
         )
 
 
-def _by(rows: list[dict[str, Any]], layers: int, skip: bool) -> dict[str, Any]:
-    return next(r for r in rows if r["layers"] == layers and r["skip"] == skip)
+SUMMARIZED = ("test_accuracy", "train_loss", "local_minima", "mean_hessian_ratio")
 
 
-def _metrics(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        r["network"]: {
-            k: r[k] for k in ("local_minima", "mean_hessian_ratio", "test_accuracy", "train_loss")
-        }
-        for r in rows
-    }
+def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Mean and standard deviation over seeds of each network's numbers, in network order."""
+    out = []
+    for label in dict.fromkeys(r["network"] for r in rows):
+        group = [r for r in rows if r["network"] == label]
+        row = {k: group[0][k] for k in ("network", "layers", "skip", "planes")}
+        row["seeds"] = len(group)
+        for k in SUMMARIZED:
+            row[k], row[f"{k}_std"] = mean_std([r[k] for r in group])
+        out.append(row)
+    return out
+
+
+def _per_plane(rows: list[dict[str, Any]], layers: int, skip: bool) -> list[float]:
+    """Local minima per plane of one network, per seed (in seed order)."""
+    chosen = sorted(
+        (r for r in rows if r["layers"] == layers and r["skip"] == skip), key=lambda r: r["seed"]
+    )
+    return [r["local_minima"] / r["planes"] for r in chosen]
 
 
 def _claims(rows: list[dict[str, Any]], spec: LossLandscape) -> list[Claim]:
     shallow, deep = 2 + 6 * spec.shallow_blocks, 2 + 6 * spec.deep_blocks
-    res, plain = _by(rows, deep, True), _by(rows, deep, False)
-    shallow_plain = _by(rows, shallow, False)
-    n = res["planes"]
+    res, plain = _per_plane(rows, deep, True), _per_plane(rows, deep, False)
+    shallow_plain = _per_plane(rows, shallow, False)
+    grid = f"local minima per plane ({spec.planes} planes of {spec.steps}x{spec.steps}), per seed"
+
+    def listed(values: list[float]) -> str:
+        return ", ".join(f"{v:g}" for v in values)
+
     return [
-        Claim(
-            statement=(
-                f"without skip connections the {deep}-layer net's surface is chaotic: more local "
-                f"minima on the grids than the {deep}-layer ResNet, which has one per plane"
+        Claim.tested(
+            f"without skip connections the {deep}-layer net's surface is chaotic: more local "
+            f"minima on the grids than the {deep}-layer ResNet",
+            compare(
+                plain,
+                res,
+                paired=True,
+                names=(f"ResNet-{deep}-noshort", f"ResNet-{deep}"),
+                hypothesis=f"mean local minima per plane, ResNet-{deep}-noshort − ResNet-{deep}"
+                " > 0",
             ),
-            passed=bool(plain["local_minima"] > res["local_minima"] == n),
-            evidence=(
-                f"local minima over {n} planes of {spec.steps}x{spec.steps}: "
-                f"{plain['network']} {plain['local_minima']}, {res['network']} "
-                f"{res['local_minima']}"
-            ),
-            source=f"{SOURCE}, Fig. 5",
+            f"{grid}: ResNet-{deep}-noshort {listed(plain)}; ResNet-{deep} {listed(res)}",
+            f"{SOURCE}, Fig. 5",
         ),
-        Claim(
-            statement=(
-                f"depth makes the plain net's surface chaotic: the {deep}-layer net without skips "
-                f"has more local minima than the {shallow}-layer one"
+        Claim.tested(
+            f"with skip connections the {deep}-layer net's surface looks convex: one local "
+            "minimum per plane",
+            within(
+                res,
+                1.0,
+                0.5,
+                name=f"ResNet-{deep} local minima per plane",
+                hypothesis=f"mean local minima per plane of ResNet-{deep} rounds to 1 "
+                "(|mean − 1| < 0.5)",
             ),
-            passed=bool(plain["local_minima"] > shallow_plain["local_minima"]),
-            evidence=(
-                f"{plain['network']} {plain['local_minima']}, {shallow_plain['network']} "
-                f"{shallow_plain['local_minima']} (over {n} planes)"
+            f"{grid}: ResNet-{deep} {listed(res)}",
+            f"{SOURCE}, Fig. 5",
+        ),
+        Claim.tested(
+            f"depth makes the plain net's surface chaotic: the {deep}-layer net without skips "
+            f"has more local minima than the {shallow}-layer one",
+            compare(
+                plain,
+                shallow_plain,
+                paired=True,
+                names=(f"ResNet-{deep}-noshort", f"ResNet-{shallow}-noshort"),
+                hypothesis=f"mean local minima per plane, ResNet-{deep}-noshort − "
+                f"ResNet-{shallow}-noshort > 0",
             ),
-            source=f"{SOURCE}, Fig. 5",
+            f"{grid}: ResNet-{deep}-noshort {listed(plain)}; ResNet-{shallow}-noshort "
+            f"{listed(shallow_plain)}",
+            f"{SOURCE}, Fig. 5",
         ),
     ]
 
 
 def _figures(surfaces: dict[str, list[Any]], rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Contours and 3-D surfaces of seed 0's first plane; bars of the means over seeds."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -259,7 +330,7 @@ def _figures(surfaces: dict[str, list[Any]], rows: list[dict[str, Any]]) -> dict
     for ax, label in zip(axes.ravel(), labels, strict=True):
         surfaces[label][0].plot(ax=ax)
         minima = sum(len(p.local_minima()) for p in surfaces[label])
-        ax.set_title(f"{label}: {minima} local minima / {len(surfaces[label])} planes")
+        ax.set_title(f"{label} (seed 0): {minima} local minima / {len(surfaces[label])} planes")
     fig.tight_layout()
     fig3d = plt.figure(figsize=(10.5, 9))
     for i, label in enumerate(labels):
@@ -267,15 +338,20 @@ def _figures(surfaces: dict[str, list[Any]], rows: list[dict[str, Any]]) -> dict
         fig3d.axes[-1].set_title(label)
     fig3d.tight_layout()
     bars, (left, right) = plt.subplots(1, 2, figsize=(10, 3.4))
-    left.bar(labels, [r["local_minima"] for r in rows], color="tab:blue")
-    left.set(ylabel="local minima (all planes)", title="chaos: local minima on the grids")
-    right.bar(labels, [r["mean_hessian_ratio"] for r in rows], color="tab:red")
+    left.bar(labels, [r["local_minima"] for r in rows], yerr=[r["local_minima_std"] for r in rows])
+    left.set(ylabel="local minima (all planes, mean over seeds)", title="chaos: local minima")
+    right.bar(
+        labels,
+        [r["mean_hessian_ratio"] for r in rows],
+        yerr=[r["mean_hessian_ratio_std"] for r in rows],
+        color="tab:red",
+    )
     right.set(ylabel="mean |λ_min| / |λ_max|", title="non-convexity near the minimum")
     for ax in (left, right):
         ax.tick_params(axis="x", rotation=20)
     bars.tight_layout()
     return {
-        "contours of the train loss (plane 1)": fig,
-        "3-D surfaces (plane 1)": fig3d,
+        "contours of the train loss (seed 0, plane 1)": fig,
+        "3-D surfaces (seed 0, plane 1)": fig3d,
         "local minima and Hessian ratio": bars,
     }
