@@ -62,6 +62,12 @@ def test_paired_one_sample_and_slope_match_scipy():
     assert slope.decision == "passed"
     with pytest.raises(ValueError, match="3 points"):
         trend([1, 1, 1], [1, 2, 3])
+    # constant y (identical accuracies): an exact zero slope, decided against a nonzero margin
+    flat = [0.5, 0.5, 0.5, 0.5]
+    assert trend([1, 2, 3, 4], flat, margin=-0.1).decision == "passed"
+    assert trend([1, 2, 3, 4], flat, margin=0.1).decision == "failed"
+    level = trend([1, 2, 3, 4], flat)
+    assert level.decision == "inconclusive" and level.interval == (0.0, 0.0)
 
 
 def test_permutation_test_is_exact_for_small_samples():

@@ -71,7 +71,7 @@ class BatchSizeSharpness:
         "digits": {"data": "digits", "num_train": 0},
     }
 
-    seeds: int = 3
+    seeds: int = 16
     small_batch: int = 32
     medium_batch: int = 400
     large_batch: int = 0

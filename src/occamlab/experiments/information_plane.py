@@ -121,7 +121,7 @@ class InformationPlane:
     bins: int = 30
     lr: float = 1e-3
     batch_size: int = 256
-    seeds: int = 4
+    seeds: int = 8
 
     def __post_init__(self) -> None:
         parse_widths(self.hidden)

@@ -111,7 +111,7 @@ class LossLandscape:
     curvature_steps: int = 1
     curvature_span: float = 0.25
     curvature_limit: int = 128
-    seeds: int = 5
+    seeds: int = 7
 
     def __post_init__(self) -> None:
         checks = [

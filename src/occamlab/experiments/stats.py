@@ -304,7 +304,9 @@ def trend(
     if xs.shape != ys.shape or xs.size < 3 or np.ptp(xs) == 0:
         raise ValueError("a trend needs at least 3 points and 2 distinct x")
     fit = stats.linregress(xs, ys)
-    p, q, interval = _t_test(float(fit.slope), float(fit.stderr), xs.size - 2, margin, alpha)
+    # constant y: scipy leaves the error NaN, but the fit is exact (slope 0, no residual)
+    se = 0.0 if np.ptp(ys) == 0 else float(fit.stderr)
+    p, q, interval = _t_test(float(fit.slope), se, xs.size - 2, margin, alpha)
     return ClaimTest(
         hypothesis=hypothesis or f"slope of {name} > {margin:g}",
         method="slope t-test",
