@@ -67,7 +67,7 @@ def test_tiny_run_end_to_end(tmp_path):
     runs = d["tables"]["runs"]
     assert [r["batch_size"] for r in runs] == [16, 32, 64]
     assert all(r["phi_1e-3"] >= 0 and r["lambda_max"] > 0 for r in runs)
-    assert len(d["claims"]) == 6
+    assert len(d["claims"]) == 7
     assert all(isinstance(c["passed"], bool) and c["evidence"] for c in d["claims"])
     assert "sharpness vs batch size" in d["figures"]
 

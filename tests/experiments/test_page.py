@@ -60,3 +60,9 @@ def test_the_claims_table_embeds_the_picture_of_each_tested_claim():
     tested = Claim.tested("bigger is sharper", compare([2, 2.1, 2.2], [1, 1.1, 1.0]), "e")
     html = claims_table([tested.to_dict(), Claim("plain", True, "e").to_dict()])
     assert html.count("<svg") == 1
+
+
+def test_a_test_without_per_seed_values_draws_only_the_estimate():
+    test = {**exceeds([0.6, 0.7, 0.8], 0.5).to_dict(), "points": {}}
+    svg = claim_svg(test)
+    assert len(_circles(svg)) == 1 and "effect" in svg

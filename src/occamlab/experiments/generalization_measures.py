@@ -24,7 +24,8 @@ test; each claim is a bootstrap test (:func:`occamlab.experiments.stats.bootstra
 zoo's independent units, a star (or the grid) times a seed: it passes when at most α of the
 replicates fall on the wrong side of the paper's cut-off (Holm-corrected over the claims).
 At quick scale the nets are narrower (widths 64 and 128), train on 2,000 MNIST-1D examples for at
-most 60 epochs (the paper scale: 4,000 and 100), and every configuration trains with two seeds,
+most 100 epochs at 1 and 2 times the standard learning rate (the paper scale: 4,000 examples and
+0.25, 0.5 and 1 times), and every configuration trains with two seeds,
 so that 4 stars × 2 seeds = 8 units decide the claims within the CPU budget; the ``wide``
 setting doubles the widths (128 and 256).
 
@@ -172,7 +173,7 @@ class GeneralizationMeasures:
 
     depths: str = "2,3"
     widths: str = "64,128"
-    lrs: str = "0.5,1"
+    lrs: str = "1,2"
     batch_sizes: str = "32,128"
     weight_decays: str = "0,0.00005"
     dropouts: str = "0,0.1"
@@ -184,7 +185,7 @@ class GeneralizationMeasures:
     num_train: int = 2000
     num_test: int = 8000
     target_loss: float = 0.01
-    max_epochs: int = 60
+    max_epochs: int = 100
     fit_accuracy: float = 0.99
     num_samples: int = 8
     search_depth: int = 8

@@ -61,6 +61,8 @@ def claim_svg(test: dict[str, Any]) -> str:
             for x, y in zip(xs, ys, strict=True)
         ]
         top = 4 + 4 * row
+    elif not rows:  # a test without per-seed values (e.g. a bootstrap over units)
+        top = row // 2
     else:
         to_x = _scale([v for _, vs in rows for v in vs], left, right)
         for i, (name, values) in enumerate(rows):
