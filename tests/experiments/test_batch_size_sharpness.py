@@ -28,17 +28,21 @@ def verdicts(rows):
 
 
 def test_claims_pass_on_the_papers_pattern():
-    assert verdicts(_rows()) == ["passed"] * 6
+    assert verdicts(_rows()) == ["passed"] * 7
     tested = claims(_rows(), summarize(_rows()), target_loss=0.1)
-    assert tested[1].test.method == "slope t-test" and tested[1].test.seeds == 9
-    assert tested[2].test.method == "paired t-test" and tested[2].test.seeds == 3
+    assert tested[1].test.method == "two one-sided t-tests" and tested[1].test.seeds == 3
+    assert tested[2].test.method == "slope t-test" and tested[2].test.seeds == 9
+    assert tested[3].test.method == "paired t-test" and tested[3].test.seeds == 3
 
 
 def test_claims_fail_where_the_pattern_breaks():
-    # Runs stopped at different losses; the large batch is flatter and generalizes better.
+    # One run stopped above the target, the small batch far below the large one's loss; the
+    # large batch is flatter and generalizes better.
     rows = _rows(phi=(14.0, 12.0, 6.0), lam=(17.0, 15.0, 8.5), acc=(0.56, 0.58, 0.63))
-    rows[0]["train_loss"] = 0.01
-    assert verdicts(rows) == ["failed"] * 6
+    for r in rows:
+        r["train_loss"] = {32: 0.01, 400: 0.098, 4000: 0.098}[r["batch_size"]]
+    rows[3]["train_loss"] = 0.2  # batch 400, seed 0
+    assert verdicts(rows) == ["failed"] * 7
 
 
 def test_a_gap_within_the_seed_noise_is_inconclusive():
@@ -49,7 +53,7 @@ def test_a_gap_within_the_seed_noise_is_inconclusive():
         r["phi_subspace"] = {32: 7.58, 400: 7.20, 4000: 9.10}[r["batch_size"]] + spread * (
             1.5 if r["batch_size"] == 4000 else 0.2
         )
-    assert verdicts(rows)[3] == "inconclusive"
+    assert verdicts(rows)[4] == "inconclusive"
 
 
 def test_tiny_run_end_to_end(tmp_path):
@@ -80,4 +84,4 @@ def test_the_digits_setting_uses_the_whole_training_split(tmp_path):
     # the large batch is the whole digits training split (1,438 of the 1,797 images)
     assert sorted({r["batch_size"] for r in d["tables"]["runs"]}) == [64, 512, 1438]
     tested = [c for c in d["claims"] if c["test"] is not None]
-    assert len(tested) == 5 and all(c["test"]["seeds"] in (2, 6) for c in tested)
+    assert len(tested) == 6 and all(c["test"]["seeds"] in (2, 6) for c in tested)
