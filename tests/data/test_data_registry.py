@@ -137,3 +137,17 @@ def test_invalid_options_are_explained(name, overrides, message):
 def test_split_and_data_contract():
     with pytest.raises(ValueError, match="disagree"):
         Split(torch.zeros(3, 2), torch.zeros(2, dtype=torch.int64))
+
+
+def test_sized_data_spec_passes_only_the_sizes_a_data_set_takes():
+    from occamlab.data import data_spec, sized_data_spec
+
+    sizes = {"num_train": 300, "num_test": 200}
+    assert sized_data_spec("mnist1d", sizes, label_noise=0.2) == data_spec(
+        "mnist1d", num_train=300, num_test=200, label_noise=0.2
+    )
+    assert sized_data_spec("digits", sizes, label_noise=0.2) == data_spec("digits", label_noise=0.2)
+    with pytest.raises(ValueError, match="unknown dataset 'nope'"):
+        sized_data_spec("nope", sizes)
+    with pytest.raises(ValueError, match="no option 'width'"):
+        sized_data_spec("digits", sizes, width=3)

@@ -8,6 +8,7 @@ specs (label noise, shuffled/random/Gaussian inputs; Zhang et al. 2017).
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any
 
 from occamlab.data.base import Data, Split, Task
@@ -34,6 +35,14 @@ def data_spec(name: str, **overrides: Any) -> DatasetSpec:
     dataset's valid options.
     """
     return DATASETS.spec(name, **overrides)
+
+
+def sized_data_spec(name: str, sizes: Mapping[str, int], **overrides: Any) -> DatasetSpec:
+    """``data_spec(name, **overrides)`` with those of ``sizes`` (``num_train``, ``num_test``)
+    that the data set takes: a generated set (MNIST-1D) draws that many examples, a fixed one
+    (digits) keeps its own split."""
+    taken = DATASETS.get(name).__dataclass_fields__
+    return data_spec(name, **{k: v for k, v in sizes.items() if k in taken}, **overrides)
 
 
 def load_data(
@@ -87,6 +96,7 @@ __all__ = [
     "TeacherSpec",
     "TwelveBitSpec",
     "data_spec",
+    "sized_data_spec",
     "load_data",
     "parity_support",
     "split_train",

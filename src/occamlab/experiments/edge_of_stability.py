@@ -26,7 +26,7 @@ import statistics
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from occamlab.data import DATASETS, data_spec
+from occamlab.data import DATASETS, sized_data_spec
 from occamlab.experiments.framework import Claim, Context, ExperimentResult
 from occamlab.experiments.registry import EXPERIMENTS
 from occamlab.experiments.stats import exceeds
@@ -101,10 +101,7 @@ class EdgeOfStability:
 
     def dataset(self):
         """The data spec (``num_train`` only for datasets that take it)."""
-        options = DATASETS.get(self.data).__dataclass_fields__
-        return data_spec(
-            self.data, **({"num_train": self.num_train} if "num_train" in options else {})
-        )
+        return sized_data_spec(self.data, {"num_train": self.num_train})
 
     def run(self, ctx: Context) -> ExperimentResult:
         runs = []

@@ -30,7 +30,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from occamlab.data import DATASETS, data_spec, load_data
+from occamlab.data import DATASETS, load_data, sized_data_spec
 from occamlab.experiments.framework import Claim, Context, ExperimentResult
 from occamlab.experiments.registry import EXPERIMENTS
 from occamlab.experiments.stats import compare, exceeds, mean_std
@@ -140,11 +140,9 @@ class Forgetting:
     def data(self, noisy_seed: int | None = None) -> Any:
         """The clean training set, or with label noise drawn by ``noisy_seed``."""
         options: dict[str, Any] = {}
-        if "num_train" in DATASETS.get(self.dataset).__dataclass_fields__:
-            options["num_train"] = self.num_train
         if noisy_seed is not None:
             options.update(label_noise=self.label_noise, corruption_seed=noisy_seed)
-        return data_spec(self.dataset, **options)
+        return sized_data_spec(self.dataset, {"num_train": self.num_train}, **options)
 
     def recipe(self, seed: int) -> TrainSpec:
         return TrainSpec(

@@ -43,7 +43,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from occamlab.data import DATASETS, data_spec
+from occamlab.data import DATASETS, sized_data_spec
 from occamlab.experiments.framework import Claim, Context, ExperimentResult
 from occamlab.experiments.generalization_scores import (
     Zoo,
@@ -215,13 +215,7 @@ class GeneralizationMeasures:
         }
 
     def dataset(self):
-        fields = DATASETS.get(self.data).__dataclass_fields__
-        options = {
-            k: v
-            for k, v in (("num_train", self.num_train), ("num_test", self.num_test))
-            if k in fields
-        }
-        return data_spec(self.data, **options)
+        return sized_data_spec(self.data, {"num_train": self.num_train, "num_test": self.num_test})
 
     def members(self) -> list[Member]:
         """The zoo: every configuration of the design, times every seed."""

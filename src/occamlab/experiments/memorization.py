@@ -32,7 +32,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from occamlab.data import DATASETS, data_spec, load_data
+from occamlab.data import DATASETS, load_data, sized_data_spec
 from occamlab.experiments.framework import Claim, Context, ExperimentResult
 from occamlab.experiments.registry import EXPERIMENTS
 from occamlab.experiments.stats import compare, mean_std
@@ -126,15 +126,13 @@ class Memorization:
 
     def data(self, condition: str, seed: int) -> Any:
         options: dict[str, Any] = {"corruption_seed": seed}
-        if "num_train" in DATASETS.get(self.dataset).__dataclass_fields__:
-            options["num_train"] = self.num_train
         if condition == "noisy labels":
             options["label_noise"] = self.noisy_labels
         elif condition == "random labels":
             options["label_noise"] = 1.0
         elif condition == "random inputs":
             options["inputs"] = "gaussian"
-        return data_spec(self.dataset, **options)
+        return sized_data_spec(self.dataset, {"num_train": self.num_train}, **options)
 
     def recipe(self, seed: int) -> TrainSpec:
         return TrainSpec(
