@@ -58,6 +58,14 @@ class Toy:
         )
 
 
+def test_fields_except_keys_a_part_without_the_fields_it_does_not_depend_on():
+    from occamlab.experiments.framework import fields_except
+
+    assert fields_except(Toy(parts=4, flag="f")) == {"parts": 4, "flag": "f"}
+    assert fields_except(Toy(parts=4, flag="f"), "parts") == {"flag": "f"}
+    assert fields_except(Toy(parts=4), "parts") == fields_except(Toy(parts=9), "parts")
+
+
 def test_claims_must_be_booleans():
     import numpy as np
 

@@ -36,7 +36,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from occamlab.experiments.framework import Claim, Context, ExperimentResult
+from occamlab.experiments.framework import Claim, Context, ExperimentResult, fields_except
 from occamlab.experiments.registry import EXPERIMENTS
 from occamlab.experiments.stats import exceeds, within
 from occamlab.probes.dynamics import deep_linear as dl
@@ -123,11 +123,7 @@ class DeepLinearDynamics:
         return np.geomspace(self.s_max, self.s_min, self.modes)
 
     def run(self, ctx: Context) -> ExperimentResult:
-        key = {
-            f.name: getattr(self, f.name)
-            for f in self.__dataclass_fields__.values()
-            if f.name not in ("balance_init", "balance_time")
-        }
+        key = fields_except(self, "balance_init", "balance_time")
         modes = ctx.cached("mode trajectories", key, lambda _: self._trajectories())
         bkey = {
             "depth": self.depth,

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from occamlab.data import data_spec
-from occamlab.experiments.framework import Claim, Context, ExperimentResult
+from occamlab.experiments.framework import Claim, Context, ExperimentResult, fields_except
 from occamlab.experiments.registry import EXPERIMENTS
 from occamlab.experiments.stats import compare
 from occamlab.models import model_spec
@@ -113,7 +113,7 @@ class EntropySGD:
             )
 
     def run(self, ctx: Context) -> ExperimentResult:
-        key = {f: getattr(self, f) for f in self.__dataclass_fields__ if f != "seeds"}
+        key = fields_except(self, "seeds")
         rows = [
             ctx.cached(
                 "run",

@@ -276,6 +276,12 @@ def run_experiment(
     )
 
 
+def fields_except(spec: Any, *names: str) -> dict[str, Any]:
+    """The fields of ``spec`` but ``names``: the key of a part that does not depend on them (one
+    seed's part, keyed without ``seeds``, is reused when more seeds are asked for)."""
+    return {f.name: getattr(spec, f.name) for f in dataclasses.fields(spec) if f.name not in names}
+
+
 def _spec_or_value(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return spec_to_dict(value)

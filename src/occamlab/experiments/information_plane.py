@@ -27,7 +27,7 @@ from torch import nn
 
 from occamlab.data import data_spec, load_data
 from occamlab.data.twelve_bit import twelve_bit_inputs_and_labels
-from occamlab.experiments.framework import Claim, Context, ExperimentResult
+from occamlab.experiments.framework import Claim, Context, ExperimentResult, fields_except
 from occamlab.experiments.registry import EXPERIMENTS
 from occamlab.experiments.stats import compare, exceeds
 from occamlab.probes.information.monitor import InformationPlaneMonitor
@@ -159,7 +159,7 @@ class InformationPlane:
         }
 
     def run(self, ctx: Context) -> ExperimentResult:
-        key = {k: v for k, v in self.__dict__.items() if k != "seeds"}
+        key = fields_except(self, "seeds")
         jobs = [(a, s) for s in range(self.seeds) for a in ("tanh", "relu")]
         runs = [
             ctx.cached(

@@ -34,7 +34,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from occamlab.experiments.framework import Claim, Context, ExperimentResult
+from occamlab.experiments.framework import Claim, Context, ExperimentResult, fields_except
 from occamlab.experiments.registry import EXPERIMENTS
 from occamlab.experiments.stats import mean_std, within
 from occamlab.probes.dynamics import resnet_ode as ode
@@ -121,7 +121,7 @@ class ResnetOde:
         return [self.min_depth * 2**j for j in range(self.depth_doublings)]
 
     def run(self, ctx: Context) -> ExperimentResult:
-        key = {f: getattr(self, f) for f in self.__dataclass_fields__ if f != "seeds"}
+        key = fields_except(self, "seeds")
         per_seed = [
             ctx.cached("seed", {**key, "seed": seed}, lambda _, s=seed: self._seed(s))
             for seed in ctx.track(range(self.seeds), "seeds")

@@ -36,7 +36,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from occamlab.experiments.framework import Claim, Context, ExperimentResult
+from occamlab.experiments.framework import Claim, Context, ExperimentResult, fields_except
 from occamlab.experiments.registry import EXPERIMENTS
 from occamlab.experiments.stats import compare, exceeds, mean_std, within
 from occamlab.probes.dynamics.stationary import (
@@ -155,7 +155,7 @@ class SgdStationary:
             )
 
     def run(self, ctx: Context) -> ExperimentResult:
-        key = {f: getattr(self, f) for f in self.__dataclass_fields__ if f != "seeds"}
+        key = fields_except(self, "seeds")
         per_seed = [
             ctx.cached("seed", {**key, "seed": seed}, lambda _, s=seed: self.measure(s))
             for seed in ctx.track(range(self.seeds), "chains")
