@@ -29,20 +29,21 @@ def fake(seeds=8, bias=0.02, ratio=1.0, kl_star=0.4, kl_sgld=0.01, seed=0):
             "c*eta*": {"kl": 3.0 + 0.05 * z[6], "kl_predicted": 2.7, "lr": 0.06},
             "preconditioned": {"kl": 0.007 * (1 + 0.2 * z[7]), "kl_predicted": 0.0},
             "sgld": {**cond, "kl": kl_sgld * (1 + 0.2 * z[7]), "kl_predicted": 0.005},
+            "logistic": {**cond, "lr": 0.3, "batch": 10, "lr_lambda_max": 0.05},
         }
         out.append(row)
     return out
 
 
 def test_claims_pass_on_the_papers_pattern():
-    assert [c.decision for c in claims(fake(), 0.05)] == ["passed"] * 10
+    assert [c.decision for c in claims(fake(), 0.05)] == ["passed"] * 11
 
 
 def test_claims_fail_where_the_pattern_breaks():
     # Σ 30% off the OU prediction, temperature not η/S (ratio 1.5), KL at η* far from its
     # closed form and worse than the neighbours, SGLD far from the posterior.
     d = [c.decision for c in claims(fake(bias=0.3, ratio=1.5, kl_star=4.0, kl_sgld=0.5), 0.05)]
-    assert d[0] == d[1] == d[9] == "failed"  # the bias tests
+    assert d[0] == d[1] == d[9] == d[10] == "failed"  # the bias tests (linear, logistic, SGLD)
     assert d[2] == d[3] == "failed"  # trace ratios
     assert d[4] == d[5] == d[6] == "failed" and d[8] == "failed"
     assert d[7] == "passed"  # the preconditioned sampler is untouched
@@ -60,17 +61,18 @@ def test_tiny_run_end_to_end(tmp_path):
         sgld_contraction=0.1,
     )
     d = run_experiment(spec, Store(tmp_path / "runs.sqlite")).to_dict()
-    assert len(d["claims"]) == 10
+    assert len(d["claims"]) == 11
     for c in d["claims"]:
         assert isinstance(c["passed"], bool) and c["evidence"] and c["source"]
         assert c["test"]["seeds"] == 3 and c["decision"] in ("passed", "failed", "inconclusive")
         lo, hi = c["test"]["interval"]
         assert lo <= c["test"]["estimate"] <= hi
     assert "stationary covariance" in d["figures"]
-    assert [r["condition"] for r in d["tables"]["conditions"]][:3] == [
+    assert [r["condition"] for r in d["tables"]["conditions"]][:4] == [
         "base",
         "double both",
         "double rate",
+        "logistic",
     ]
     assert len(d["tables"]["per seed"]) == 3
     # the closed-form KL of the preconditioned sampler is exactly the posterior's

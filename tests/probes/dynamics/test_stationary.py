@@ -10,6 +10,7 @@ from occamlab.probes.dynamics.stationary import (
     discrete_sgd_covariance,
     gaussian_kl,
     linear_regression_problem,
+    logistic_regression_problem,
     optimal_constant_lr,
     optimal_preconditioner,
     ou_stationary_covariance,
@@ -30,6 +31,13 @@ def problem(d=3, n=300, seed=0, noise=0.5):
     x = rng.standard_normal((n, d)) * np.sqrt(np.geomspace(1, 0.3, d))
     y = x @ rng.standard_normal(d) + noise * rng.standard_normal(n)
     return linear_regression_problem(x, y, noise**2)
+
+
+def logistic(d=3, n=400, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, d)) * np.sqrt(np.geomspace(1, 0.3, d))
+    y = (rng.random(n) < 1 / (1 + np.exp(-x @ rng.standard_normal(d)))).astype(float)
+    return logistic_regression_problem(x, y)
 
 
 def kron_solve(m, q):
@@ -177,5 +185,73 @@ def test_long_simulation_matches_the_closed_form(langevin):
     mu, _ = m.gaussian(p.optimum)
     assert np.all(np.abs(mu - p.optimum) < 4 * np.sqrt(np.diag(predicted) / 64 / 10))
     # a wrong temperature is detected
+    wrong = 1.3 * predicted
+    assert np.linalg.norm(m.covariance() - wrong) / np.linalg.norm(wrong) > 3 * sampling + 0.02
+
+
+def test_logistic_problem_matches_numerical_minimization_and_finite_differences():
+    p = logistic(seed=5)
+
+    def loss(w):
+        z = p.x @ w
+        return np.mean(np.logaddexp(0, z) - p.y * z)
+
+    best = optimize.minimize(loss, np.zeros(p.dim), method="BFGS", options={"gtol": 1e-12})
+    assert np.allclose(p.optimum, best.x, atol=1e-5)
+    h, eye = 1e-4, np.eye(p.dim)
+    fd = np.array(
+        [
+            [
+                (
+                    loss(p.optimum + h * (ei + ej))
+                    - loss(p.optimum + h * (ei - ej))
+                    - loss(p.optimum - h * (ei - ej))
+                    + loss(p.optimum - h * (ei + ej))
+                )
+                / (4 * h * h)
+                for ej in eye
+            ]
+            for ei in eye
+        ]
+    )
+    assert np.allclose(fd, p.hessian, rtol=1e-5)
+    grads = [
+        optimize.approx_fprime(p.optimum, lambda w, i=i: loss_i(p, w, i), 1e-7) for i in range(p.n)
+    ]
+    assert np.allclose(np.mean(grads, axis=0), 0, atol=1e-6)
+    assert np.allclose(sum(np.outer(g, g) for g in grads) / p.n, p.gradient_cov, rtol=1e-4)
+    with pytest.raises(ValueError, match="linear regression only"):
+        posterior(p)
+
+
+def loss_i(p, w, i):
+    z = p.x[i] @ w
+    return np.logaddexp(0, z) - p.y[i] * z
+
+
+def test_logistic_problem_refuses_separable_data_and_non_binary_labels():
+    x = np.random.default_rng(0).standard_normal((50, 2))
+    with pytest.raises(ValueError, match="no finite optimum"):
+        logistic_regression_problem(x, (x[:, 0] > 0).astype(float))
+    with pytest.raises(ValueError, match="0/1 labels"):
+        logistic_regression_problem(x, np.arange(50.0))
+
+
+def test_sgd_on_logistic_regression_near_its_optimum_matches_the_ou_covariance():
+    p = logistic(d=3, n=400, seed=6)
+    lam = np.linalg.eigvalsh(p.hessian)
+    lr, batch = 0.05 / lam[-1], 5
+    rate = lr * lam[0]
+    predicted = sgd_stationary_covariance(p.hessian, p.gradient_cov, lr, batch)
+    m = simulate_linear_sgd(
+        p, lr=lr, batch=batch, steps=int(80 / rate), burn_in=int(5 / rate), chains=64, seed=7
+    )
+    halves = m.covariance(slice(0, 32)), m.covariance(slice(32, 64))
+    scale = np.linalg.norm(predicted)
+    error = np.linalg.norm(m.covariance() - predicted) / scale
+    sampling = np.linalg.norm(halves[0] - halves[1]) / (2 * scale)
+    assert sampling < 0.05
+    assert error < 3 * sampling + 0.02
+    # the linear-regression gradient on the same 0/1 labels would give another covariance
     wrong = 1.3 * predicted
     assert np.linalg.norm(m.covariance() - wrong) / np.linalg.norm(wrong) > 3 * sampling + 0.02

@@ -22,30 +22,40 @@ Stochastic gradient Langevin dynamics (Welling & Teh 2011),
 
 For Bayesian linear regression with known noise variance σ² and a flat prior,
 ``ℓ_i(w) = (x_iᵀw − y_i)² / (2σ²)``: ``A = XᵀX / (Nσ²)``, ``B = Xᵀ diag(r²) X / (Nσ⁴)`` with the
-residuals r of least squares ŵ, and the posterior is exactly ``N(ŵ, σ² (XᵀX)⁻¹)``.
-:func:`simulate_linear_sgd` runs many independent SGD or SGLD chains on it at once.
+residuals r of least squares ŵ, and the posterior is exactly ``N(ŵ, σ² (XᵀX)⁻¹)``. For
+logistic regression, ``ℓ_i(w) = −log p(y_i | x_i, w)`` with ``p_i = σ(x_iᵀw)``, the loss is
+quadratic only near its optimum (the maximum-likelihood ŵ): ``A = Xᵀ diag(p(1 − p)) X / N``,
+``B = Xᵀ diag((p − y)²) X / N``. :func:`simulate_linear_sgd` runs many independent SGD or SGLD
+chains on either at once, on the exact loss.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from scipy import linalg
+from scipy.special import expit
 
 
 @dataclass(frozen=True)
 class QuadraticProblem:
-    """Linear regression with known noise variance, seen as a quadratic loss around its optimum.
+    """Linear regression with known noise variance (or logistic regression), seen as a quadratic
+    loss around its optimum.
 
     Attributes:
         x: inputs, shape (N, d).
-        y: targets, shape (N,).
-        noise_var: the noise variance σ² of the likelihood ``y ~ N(xᵀw, σ²)``.
-        optimum: the least-squares (and posterior-mean) weights ŵ, shape (d,).
-        hessian: A = XᵀX / (Nσ²), the Hessian of the per-example average loss.
-        gradient_cov: B = Xᵀ diag(r²) X / (Nσ⁴), the per-example gradient covariance at ŵ.
+        y: targets, shape (N,) (0/1 labels for logistic regression).
+        noise_var: the noise variance σ² of the likelihood ``y ~ N(xᵀw, σ²)`` (1 for logistic).
+        optimum: the least-squares (and posterior-mean) weights ŵ, or the logistic
+            maximum-likelihood weights, shape (d,).
+        hessian: A, the Hessian of the per-example average loss at ŵ (XᵀX / (Nσ²) for linear
+            regression).
+        gradient_cov: B, the per-example gradient covariance at ŵ.
+        link: ``"identity"`` (linear regression) or ``"logistic"``: the per-example gradient is
+            ``(link(xᵀw) − y) x / σ²``.
     """
 
     x: np.ndarray
@@ -54,6 +64,11 @@ class QuadraticProblem:
     optimum: np.ndarray
     hessian: np.ndarray
     gradient_cov: np.ndarray
+    link: Literal["identity", "logistic"] = "identity"
+
+    def residuals(self, logits: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """``link(xᵀw) − y``, the per-example gradient's coefficient on x (times σ²)."""
+        return (expit(logits) if self.link == "logistic" else logits) - y
 
     @property
     def n(self) -> int:
@@ -80,6 +95,41 @@ def linear_regression_problem(x: np.ndarray, y: np.ndarray, noise_var: float) ->
         optimum=optimum,
         hessian=x.T @ x / (n * noise_var),
         gradient_cov=g.T @ g / n,
+    )
+
+
+def logistic_regression_problem(
+    x: np.ndarray, y: np.ndarray, *, tol: float = 1e-12, max_iter: int = 100
+) -> QuadraticProblem:
+    """The maximum-likelihood ŵ (Newton's method), Hessian A and per-example gradient covariance
+    B of ``L(w) = (1/N) Σ −log p(y_i | x_i, w)``, ``p(1 | x, w) = σ(xᵀw)``.
+
+    Raises:
+        ValueError: labels other than 0/1, or separable data (no finite optimum).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if not np.isin(y, (0.0, 1.0)).all():
+        raise ValueError("logistic regression needs 0/1 labels")
+    n = x.shape[0]
+    w = np.zeros(x.shape[1])
+    for _ in range(max_iter):
+        p = expit(x @ w)
+        try:
+            step = np.linalg.solve(x.T @ (x * (p * (1 - p))[:, None]) / n, x.T @ (p - y) / n)
+        except np.linalg.LinAlgError:  # saturated probabilities: the data are separable
+            break
+        w = w - step
+        if not np.linalg.norm(w) < 1e6:  # diverging (separable data) or NaN
+            break
+        if np.linalg.norm(step) <= tol * max(1.0, float(np.linalg.norm(w))):
+            p = expit(x @ w)
+            g = x * (p - y)[:, None]  # per-example gradients at ŵ (their mean is 0)
+            hessian = x.T @ (x * (p * (1 - p))[:, None]) / n
+            return QuadraticProblem(x, y, 1.0, w, hessian, g.T @ g / n, link="logistic")
+    raise ValueError(
+        "logistic regression has no finite optimum on these data (separable, or Newton's "
+        "method did not converge): add label noise or examples"
     )
 
 
@@ -136,7 +186,10 @@ def optimal_preconditioner(gradient_cov: np.ndarray, n: int, batch: int, lr: flo
 
 def posterior(problem: QuadraticProblem) -> tuple[np.ndarray, np.ndarray]:
     """Mean and covariance of the exact posterior ``∝ exp(−N L(w))`` (flat prior):
-    ``N(ŵ, σ²(XᵀX)⁻¹)``."""
+    ``N(ŵ, σ²(XᵀX)⁻¹)``; linear regression only (logistic regression's posterior is not
+    Gaussian)."""
+    if problem.link != "identity":
+        raise ValueError("the exact Gaussian posterior exists for linear regression only")
     return problem.optimum.copy(), problem.noise_var * np.linalg.inv(problem.x.T @ problem.x)
 
 
@@ -207,7 +260,7 @@ def simulate_linear_sgd(
     for t in range(burn_in + steps):
         idx = rng.integers(0, n, size=(chains, batch))
         xb = x[idx]  # (K, S, d)
-        r = np.einsum("ksd,kd->ks", xb, w) - y[idx]
+        r = problem.residuals(np.einsum("ksd,kd->ks", xb, w), y[idx])
         g = np.einsum("ks,ksd->kd", r, xb) / (batch * problem.noise_var)
         if langevin:
             w = w - 0.5 * lr * n * g + math.sqrt(lr) * rng.standard_normal((chains, d))
