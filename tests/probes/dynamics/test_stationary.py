@@ -40,6 +40,26 @@ def logistic(d=3, n=400, seed=0):
     return logistic_regression_problem(x, y)
 
 
+def fd_hessian(loss, w, h=1e-4):
+    """Central finite differences of ``loss`` at ``w``."""
+    eye = np.eye(len(w))
+    return np.array(
+        [
+            [
+                (
+                    loss(w + h * (ei + ej))
+                    - loss(w + h * (ei - ej))
+                    - loss(w - h * (ei - ej))
+                    + loss(w - h * (ei + ej))
+                )
+                / (4 * h * h)
+                for ej in eye
+            ]
+            for ei in eye
+        ]
+    )
+
+
 def kron_solve(m, q):
     """MΣ + ΣMᵀ = Q as (I ⊗ M + M ⊗ I) vec Σ = vec Q (column-major vec)."""
     d = len(m)
@@ -89,22 +109,7 @@ def test_problem_moments_match_per_example_gradients_and_finite_differences():
     def loss(w):
         return np.mean((p.x @ w - p.y) ** 2) / (2 * noise_var)
 
-    h, eye = 1e-4, np.eye(p.dim)
-    fd = np.array(
-        [
-            [
-                (
-                    loss(p.optimum + h * (ei + ej))
-                    - loss(p.optimum + h * (ei - ej))
-                    - loss(p.optimum - h * (ei - ej))
-                    + loss(p.optimum - h * (ei + ej))
-                )
-                / (4 * h * h)
-                for ej in eye
-            ]
-            for ei in eye
-        ]
-    )
+    fd = fd_hessian(loss, p.optimum)
     assert np.allclose(fd, p.hessian, rtol=1e-5)
     mean, cov = posterior(p)  # the posterior ∝ exp(−N L): precision N·A
     assert np.allclose(np.linalg.inv(cov), p.n * fd, rtol=1e-5)
@@ -198,22 +203,7 @@ def test_logistic_problem_matches_numerical_minimization_and_finite_differences(
 
     best = optimize.minimize(loss, np.zeros(p.dim), method="BFGS", options={"gtol": 1e-12})
     assert np.allclose(p.optimum, best.x, atol=1e-5)
-    h, eye = 1e-4, np.eye(p.dim)
-    fd = np.array(
-        [
-            [
-                (
-                    loss(p.optimum + h * (ei + ej))
-                    - loss(p.optimum + h * (ei - ej))
-                    - loss(p.optimum - h * (ei - ej))
-                    + loss(p.optimum - h * (ei + ej))
-                )
-                / (4 * h * h)
-                for ej in eye
-            ]
-            for ei in eye
-        ]
-    )
+    fd = fd_hessian(loss, p.optimum)
     assert np.allclose(fd, p.hessian, rtol=1e-5)
     grads = [
         optimize.approx_fprime(p.optimum, lambda w, i=i: loss_i(p, w, i), 1e-7) for i in range(p.n)
