@@ -9,6 +9,7 @@ from occamlab.experiments.implicit_bias_problems import (
     angle,
     completion_problem,
     hard_margin_svm,
+    logistic_gd,
     min_l1_interpolant,
     nuclear_norm_certificate,
     separable_data,
@@ -52,6 +53,44 @@ def test_certificate_separates_recoverable_from_underdetermined():
     m, mask = completion_problem(20, 1, 0.05, seed=0)  # too few entries: no certificate
     cert = nuclear_norm_certificate(m, mask, 1)
     assert cert["certificate_norm"] >= 1 or cert["injectivity"] < 1e-6
+
+
+def test_certificate_matches_the_equations_written_on_all_entries():
+    # Y supported on Ω with P_T(Y) = UUᵀ, and P_Ω's smallest singular value on T, checked
+    # against P_T applied to every unit matrix E_ij (an n² × n² map)
+    n, r = 7, 1
+    m, mask = completion_problem(n, r, 0.8, seed=2)
+    u = np.linalg.eigh(m)[1][:, -r:]
+    p = u @ u.T
+
+    def pt(z):
+        return p @ z + z @ p - p @ z @ p
+
+    units = np.eye(n * n).reshape(n * n, n, n)
+    a = np.stack([pt(e).ravel() for e in units[mask.ravel()]], axis=1)
+    coef, *_ = np.linalg.lstsq(a, p.ravel(), rcond=None)
+    y = np.zeros(n * n)
+    y[mask.ravel()] = coef
+    y = y.reshape(n, n)
+    span = np.stack([pt(e).ravel() for e in units], axis=1)
+    basis, s, _ = np.linalg.svd(span, full_matrices=False)
+    on_omega = basis[:, s > 1e-9 * s[0]][mask.ravel()]
+    cert = nuclear_norm_certificate(m, mask, r)
+    assert cert["certificate_residual"] < 1e-12
+    assert math.isclose(cert["certificate_norm"], np.linalg.norm(y - pt(y), 2), rel_tol=1e-9)
+    smallest = np.linalg.svd(on_omega, compute_uv=False).min()
+    assert math.isclose(cert["injectivity"], smallest, rel_tol=1e-9)
+
+
+def test_logistic_gd_runs_datasets_of_different_sizes_as_one_batch():
+    data = [separable_data(n, 2, gap=2.0, seed=s) for s, n in ((0, 30), (1, 12))]
+    xs, ys = [d[0] for d in data], [d[1] for d in data]
+    together = logistic_gd(xs, ys, steps=300, records=5)
+    for i in range(2):
+        (alone,) = logistic_gd(xs[i : i + 1], ys[i : i + 1], steps=300, records=5)
+        assert [r["t"] for r in alone] == [r["t"] for r in together[i]]
+        assert np.allclose([r["w"] for r in alone], [r["w"] for r in together[i]], rtol=1e-12)
+    assert together[0][-1]["loss"] < together[0][0]["loss"]
 
 
 def test_min_l1_interpolant_recovers_a_sparse_vector():
