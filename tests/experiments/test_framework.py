@@ -308,18 +308,21 @@ def test_part_keys_store_specs_with_their_registry_names(tmp_path):
 
 def test_root_threads_option_sets_the_thread_count_of_a_run(capsys, tmp_path, monkeypatch):
     import torch
+    from threadpoolctl import threadpool_info, threadpool_limits
 
     seen = []
 
     def fake_run(spec, store, **kwargs):
-        seen.append(torch.get_num_threads())
+        blas = {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+        seen.append((torch.get_num_threads(), blas))
         return run_experiment(Toy(), store)
 
     monkeypatch.setattr("occamlab.cli.run.run_experiment", fake_run)
     store = str(tmp_path / "runs.sqlite")
-    for threads in ("2", "1"):
-        code, _, _ = run_cli(
-            capsys, "--threads", threads, "run", "random-labels", "--store", store, "--json"
-        )
-        assert code == 0
-    assert seen == [2, 1]
+    with threadpool_limits(None, user_api="blas"):  # restores the BLAS threads afterwards
+        for threads in ("2", "1"):
+            code, _, _ = run_cli(
+                capsys, "--threads", threads, "run", "random-labels", "--store", store, "--json"
+            )
+            assert code == 0
+    assert seen == [(2, {2}), (1, {1})]  # torch's and NumPy/SciPy's BLAS

@@ -44,17 +44,19 @@ def _root(
             "--threads",
             min=0,
             envvar="OCCAM_THREADS",
-            help="Torch threads of this process (0: torch's default). occamlab's workloads are "
-            "small networks, which run fastest on one thread; several threads slow them down "
-            "many times when the cores are busy.",
+            help="Torch and BLAS (NumPy/SciPy) threads of this process (0: their defaults). "
+            "occamlab's workloads are small networks and matrices, which run fastest on one "
+            "thread; several threads slow them down many times when the cores are busy.",
         ),
     ] = 1,
 ) -> None:
     """occamlab: probe what a trained network learned, and reproduce deep learning theory."""
     if threads:
         import torch
+        from threadpoolctl import threadpool_limits
 
         torch.set_num_threads(threads)
+        threadpool_limits(threads, user_api="blas")  # for the rest of the process
 
 
 USER_ERRORS = (
