@@ -346,11 +346,10 @@ def _figures(surfaces: dict[str, list[Any]], rows: list[dict[str, Any]]) -> dict
     fig, axes = plt.subplots(2, 2, figsize=(10.5, 9))
     for ax, label in zip(axes.ravel(), labels, strict=True):
         surfaces[label][0].plot(ax=ax)
-        minima = sum(len(p.local_minima()) for p in surfaces[label])
-        share = surfaces[label][0].non_convex_fraction()
+        plane = surfaces[label][0]
         ax.set_title(
-            f"{label} (seed 0): {share:.0%} non-convex;\n"
-            f"{minima} local minima / {len(surfaces[label])} planes"
+            f"{label} (seed 0): {plane.non_convex_fraction():.0%} non-convex, "
+            f"{len(plane.local_minima())} local minima"
         )
     fig.tight_layout()
     fig3d = plt.figure(figsize=(10.5, 9))
