@@ -117,6 +117,41 @@ def test_local_minima_counts_strict_grid_minima():
     np.testing.assert_array_equal(rebuilt.values["train_loss"], values)
 
 
+def test_curvature_is_exact_for_quadratics_on_uneven_grids():
+    a, b = np.array([-1.0, -0.3, 0.0, 0.5, 2.0]), np.array([-2.0, 0.0, 0.1, 1.0])
+    A, B = np.meshgrid(a, b, indexing="ij")
+
+    def plane(values):
+        return Surface(
+            axes=(a, b),
+            values={"train_loss": values},
+            center=(2, 1),
+            directions={},
+            num_examples={},
+            limit=None,
+            reestimate_bn=False,
+            points_per_pass=1,
+            stochastic_layers=[],
+            seconds=0.0,
+        )
+
+    saddle = plane(3 * A**2 + 2 * A * B - B**2 + A - 7)
+    curvature = saddle.curvature()
+    assert curvature.shape == (3, 2, 2)
+    np.testing.assert_allclose(
+        curvature, np.broadcast_to(np.linalg.eigvalsh([[6, 2], [2, -2]]), curvature.shape)
+    )
+    assert saddle.non_convex_fraction() == 1.0
+    bowl = (A - 0.2) ** 2 + 0.5 * B**2
+    assert plane(bowl).non_convex_fraction() == 0.0
+    # a dent in the bowl at one interior point; a non-finite value drops the points next to it
+    bowl[2, 2] += 1.0
+    bowl[4, 3] = np.inf
+    dented = plane(bowl)
+    assert np.isnan(dented.curvature()[2, 1]).all() and not np.isnan(dented.curvature()[0, 0]).any()
+    assert 0.0 < dented.non_convex_fraction() < 1.0
+
+
 def test_batchnorm_statistics_are_reestimated_from_the_training_data():
     subject = tiny_subject("bn_cnn")
     before = snapshot(subject)

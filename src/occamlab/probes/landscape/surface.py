@@ -128,6 +128,52 @@ class Surface:
             is_min &= v < padded[sl]
         return [tuple(int(i) for i in idx) for idx in np.argwhere(is_min)]
 
+    def curvature(self, metric: str = "train_loss") -> np.ndarray:
+        """Eigenvalues (ascending, last axis) of the surface's Hessian in the grid coordinates at
+        every interior grid point, from central differences (three-point stencils, exact for
+        quadratics also on uneven grids); NaN where a stencil touches a non-finite value.
+
+        On a plane this is the network's Hessian restricted to the plane (in the coordinates
+        a, b): a negative eigenvalue there is negative curvature of the full loss too, and its
+        sign does not depend on how the directions are scaled (Sylvester's law of inertia).
+        """
+        v = np.asarray(self.values[metric], dtype=np.float64)
+        if min(v.shape) < 3:
+            raise ValueError("curvature needs at least 3 grid points along every axis")
+        n = v.ndim
+
+        def at(step: dict[int, int]) -> np.ndarray:
+            return v[
+                tuple(slice(1 + step.get(k, 0), v.shape[k] - 1 + step.get(k, 0)) for k in range(n))
+            ]
+
+        def spacing(k: int, side: int) -> np.ndarray:
+            h = np.diff(self.axes[k])[1:] if side > 0 else np.diff(self.axes[k])[:-1]
+            return h.reshape([-1 if j == k else 1 for j in range(n)])
+
+        hessian = np.empty((*at({}).shape, n, n))
+        for k in range(n):
+            low, high = spacing(k, -1), spacing(k, 1)
+            hessian[..., k, k] = (
+                2 * (low * at({k: 1}) - (low + high) * at({}) + high * at({k: -1}))
+            ) / (low * high * (low + high))
+            for j in range(k):
+                width = (low + high) * (spacing(j, -1) + spacing(j, 1))
+                corners = at({k: 1, j: 1}) - at({k: 1, j: -1}) - at({k: -1, j: 1})
+                hessian[..., k, j] = hessian[..., j, k] = (corners + at({k: -1, j: -1})) / width
+        finite = np.isfinite(hessian).all(axis=(-2, -1))
+        eigenvalues = np.linalg.eigvalsh(np.where(finite[..., None, None], hessian, 0.0))
+        return np.where(finite[..., None], eigenvalues, np.nan)
+
+    def non_convex_fraction(self, metric: str = "train_loss") -> float:
+        """Share of the interior grid points where the surface curves downward in some direction
+        (its Hessian has a negative eigenvalue, see :meth:`curvature`), over the points where it
+        is finite: 0 for a convex bowl; Li et al. (2018) find deep networks without skip
+        connections non-convex over much of the plane, ResNets nearly convex."""
+        lowest = self.curvature(metric)[..., 0]
+        finite = np.isfinite(lowest)
+        return float(np.mean(lowest[finite] < 0)) if finite.any() else float("nan")
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Surface:
         """Rebuild a surface from :meth:`to_dict` output (e.g. a stored run), for plotting."""
