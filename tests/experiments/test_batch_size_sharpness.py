@@ -1,5 +1,6 @@
 from occamlab.experiments import run_experiment, spec_at_scale
 from occamlab.experiments.batch_size_sharpness import BatchSizeSharpness, claims, summarize
+from occamlab.experiments.registry import settings_of
 from occamlab.store import Store
 
 
@@ -76,10 +77,20 @@ def test_tiny_run_end_to_end(tmp_path):
     assert "sharpness vs batch size" in d["figures"]
 
 
-def test_the_digits_setting_uses_the_whole_training_split(tmp_path):
+def test_the_alternative_setting_doubles_the_step_size(tmp_path):
+    assert settings_of(BatchSizeSharpness) == ["default", "lr-2e-3"]
+    tiny = {"seeds": 2, "small_batch": 16, "medium_batch": 32, "width": 8, "num_train": 64}
+    spec = spec_at_scale(BatchSizeSharpness, "quick", {**tiny, "max_steps": 5}, "lr-2e-3")
+    assert spec.lr == 2e-3 and (spec.data, spec.width) == ("mnist1d", 8)
+    d = run_experiment(spec, Store(tmp_path / "runs.sqlite")).to_dict()
+    assert d["spec"]["lr"] == 2e-3 and len(d["claims"]) == 7
+
+
+def test_digits_uses_the_whole_training_split(tmp_path):
     tiny = {"seeds": 2, "small_batch": 64, "medium_batch": 512, "width": 8, "lr": 0.01}
-    spec = spec_at_scale(BatchSizeSharpness, "quick", {**tiny, "max_steps": 10}, "digits")
-    assert (spec.data, spec.num_train) == ("digits", 0)
+    spec = spec_at_scale(
+        BatchSizeSharpness, "quick", {**tiny, "max_steps": 10, "data": "digits", "num_train": 0}
+    )
     d = run_experiment(spec, Store(tmp_path / "runs.sqlite")).to_dict()
     # the large batch is the whole digits training split (1,438 of the 1,797 images)
     assert sorted({r["batch_size"] for r in d["tables"]["runs"]}) == [64, 512, 1438]

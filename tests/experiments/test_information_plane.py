@@ -1,4 +1,5 @@
 import pytest
+import torch
 
 from occamlab.experiments import run_experiment
 from occamlab.experiments.framework import corrected
@@ -6,6 +7,7 @@ from occamlab.experiments.information_plane import (
     InformationPlane,
     claims,
     compression,
+    dead,
     network,
     parse_widths,
 )
@@ -34,8 +36,9 @@ def test_network_widths_are_a_field():
         InformationPlane(hidden="5")
 
 
-def tables(tanh, relu, fits=(0.99, 0.98)):
-    """Compression rows and accuracies of one seed per value in ``tanh`` / ``relu``."""
+def tables(tanh, relu, fits=(0.99, 0.98), dead_relu=()):
+    """Compression rows and accuracies of one seed per value in ``tanh`` / ``relu`` (the ReLU
+    networks of the seeds ``dead_relu`` dead)."""
     hidden = ["1", "3", "5", "7", "9"]
     table = [
         {"activation": a, "seed": s, "bins": 30, "layer": layer, "relative_compression": v}
@@ -44,15 +47,15 @@ def tables(tanh, relu, fits=(0.99, 0.98)):
         for layer in hidden
     ]
     acc = [
-        {"activation": a, "seed": s, "train_accuracy": fit}
+        {"activation": a, "seed": s, "train_accuracy": fit, "dead": a == "relu" and s in dead_relu}
         for a, fit in zip(("tanh", "relu"), fits, strict=True)
         for s in range(len(tanh))
     ]
     return table, acc, hidden
 
 
-def decisions(tanh, relu, fits=(0.99, 0.98)):
-    table, acc, hidden = tables(tanh, relu, fits)
+def decisions(tanh, relu, fits=(0.99, 0.98), dead_relu=()):
+    table, acc, hidden = tables(tanh, relu, fits, dead_relu)
     return [c.decision for c in corrected(claims(table, acc, bins=30, hidden=hidden))]
 
 
@@ -72,6 +75,33 @@ def test_an_unlearned_task_fails_the_first_claim():
     assert decisions([0.5, 0.4, 0.45], [0.0, 0.01, 0.02], fits=(0.6, 0.55))[0] == "failed"
 
 
+def test_dead_layers_are_detected():
+    net = network("relu", seed=0, hidden="6-4")
+    x = torch.rand(32, 12)
+    assert not dead(net, x)
+    with torch.no_grad():
+        net[2].weight.fill_(-1.0)  # the second hidden layer: negative on every input
+    assert dead(net, x)
+    assert not dead(network("tanh", seed=0), x)
+
+
+def test_dead_networks_are_left_out_and_named():
+    tanh, relu = [0.5, 0.4, 0.45, 0.5], [0.0, 0.01, 0.9, 0.0]
+    assert decisions(tanh, relu)[2] != "passed"  # a compressing ReLU seed counts
+    table, acc, hidden = tables(tanh, relu, dead_relu=(2,))
+    for row in acc:  # the dead network sits at chance
+        if (row["activation"], row["seed"]) == ("relu", 2):
+            row["train_accuracy"] = 0.5
+    out = corrected(claims(table, acc, bins=30, hidden=hidden))
+    assert [c.decision for c in out] == ["passed"] * 4
+    assert all(c.test.seeds == 3 for c in out)
+    assert out[0].evidence.endswith("left out: seed 2 relu")
+    # every seed dead: nothing left out, and the task is seen not to be learned
+    table, acc, hidden = tables(tanh, relu, fits=(0.99, 0.5), dead_relu=(0, 1, 2, 3))
+    first = corrected(claims(table, acc, bins=30, hidden=hidden))[0]
+    assert first.test.seeds == 4 and first.decision == "failed" and "kept" in first.evidence
+
+
 def test_tiny_run_end_to_end(tmp_path):
     spec = spec_at_scale(
         InformationPlane, "quick", {"epochs": 2, "every": 1, "bins": 6, "seeds": 2}
@@ -82,6 +112,7 @@ def test_tiny_run_end_to_end(tmp_path):
     bins = {r["bins"] for r in payload["metrics"]["compression"]}
     assert bins == {2, 6, 18}
     assert {r["seed"] for r in payload["metrics"]["accuracy"]} == {0, 1}
+    assert all(isinstance(r["dead"], bool) for r in payload["metrics"]["accuracy"])
     with pytest.raises(ValueError):
         spec_at_scale(InformationPlane, "quick", {"every": 0})
 

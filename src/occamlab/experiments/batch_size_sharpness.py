@@ -1,7 +1,7 @@
 """Large-batch training finds sharper minima that generalize worse (Keskar et al. 2017).
 
-An MLP is trained on MNIST-1D (the ``digits`` setting: scikit-learn's 8×8 digits) with Adam at one
-learning rate and several batch sizes (the largest is the full training set), every run **stopped at
+An MLP is trained on MNIST-1D with Adam at one learning rate (the ``lr-2e-3`` setting: twice the
+default) and several batch sizes (the largest is the full training set), every run **stopped at
 the same training loss** (``target_loss``): compared at different losses the result can invert,
 because sharpness and test accuracy both move with the loss along a run. At the stopping point the
 experiment measures
@@ -16,7 +16,11 @@ The paper's findings (its Table 2, Table 3 and Fig. 4): at equal training accura
 minima are sharper (φ several times larger) and their test accuracy is lower. With 1,000
 training examples instead of 4,000, φ at ε = 5e-4 and in the subspace did not separate the batch
 sizes here (runs stopped at a target loss are not exact minima, and in a small box the
-first-order term ε·Σ|∂L/∂xᵢ|(|xᵢ| + 1) of the remaining gradient dominates).
+first-order term ε·Σ|∂L/∂xᵢ|(|xᵢ| + 1) of the remaining gradient dominates). Keskar et al.'s
+gap needs a task where the small and the large batch can generalize differently: on scikit-learn's
+8×8 digits (``--data digits --num-train 0``) every network reaches 96% test accuracy and the full
+batch is only 45× the small one, and the claims do not hold there; the alternative setting stays
+on MNIST-1D (63% test accuracy, a full batch 125× the small one) and doubles Adam's step size.
 """
 
 from __future__ import annotations
@@ -68,7 +72,7 @@ class BatchSizeSharpness:
         "paper": {"seeds": 5, "width": 512, "small_batch": 256, "target_loss": 0.01},
     }
     settings: ClassVar[dict[str, dict[str, Any]]] = {
-        "digits": {"data": "digits", "num_train": 0},
+        "lr-2e-3": {"lr": 2e-3},
     }
 
     seeds: int = 16

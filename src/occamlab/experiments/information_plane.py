@@ -15,6 +15,16 @@ Each seed draws its own split of the 4096 inputs, initialization and data order,
 tanh and ReLU networks; the claims are t-tests over the seeds (Holm-corrected together): the
 paper's cut-offs on a per-seed quantity are one-sample t-tests with the cut-off as margin, and
 "tanh compresses more than ReLU" is a paired t-test.
+
+A narrow ReLU network can be dead: a hidden layer outputs zero on every training input, so the
+network's output is constant and no gradient reaches that layer or any below it, for good (Lu,
+Shin, Su & Karniadakis 2019, arXiv 1903.06733: deep narrow ReLU networks are born dead with a
+probability that grows with depth and falls with width). With zero biases whether a unit is
+silent at initialization depends only on the signs of the weights, so no rescaling of the
+initialization (He's, or the paper code's ``1/√fan_out``) prevents it. A dead network has not
+been trained in any sense the paper's claims are about, and its information plane is degenerate
+(``I(X;T) = 0`` from that layer on); the seeds with a dead network are therefore reported and
+left out of every claim, which stay tests of the networks that train.
 """
 
 from __future__ import annotations
@@ -30,7 +40,11 @@ from occamlab.data.twelve_bit import twelve_bit_inputs_and_labels
 from occamlab.experiments.framework import Claim, Context, ExperimentResult, fields_except
 from occamlab.experiments.registry import EXPERIMENTS
 from occamlab.experiments.stats import compare, exceeds
-from occamlab.probes.information.monitor import InformationPlaneMonitor
+from occamlab.probes.information.monitor import (
+    InformationPlaneMonitor,
+    activation_layers,
+    representations,
+)
 from occamlab.subject import Subject
 from occamlab.train import TrainSpec, fit
 
@@ -65,6 +79,13 @@ def network(
         if i < len(widths) - 2:
             layers.append(nn.Tanh() if activation == "tanh" else nn.ReLU())
     return nn.Sequential(*layers)
+
+
+def dead(net: nn.Module, x: torch.Tensor) -> bool:
+    """Whether some hidden layer of ``net`` gives the same output for every input in ``x`` (a
+    dead ReLU network: its output is constant and the layers up to that one get no gradient)."""
+    reps = representations(net, x, activation_layers(net), softmax=False)
+    return any(bool((t == t[0]).all()) for name, t in reps.items() if name != "output")
 
 
 def compression(records: list[dict[str, Any]], layer: str, bins: int) -> dict[str, float]:
@@ -153,6 +174,7 @@ class InformationPlane:
         return {
             "activation": activation,
             "seed": seed,
+            "dead": dead(net, data.train.x),
             "train_accuracy": result.final["train_accuracy"],
             "test_accuracy": result.final["test_accuracy"],
             "records": monitor.records,
@@ -163,7 +185,7 @@ class InformationPlane:
         jobs = [(a, s) for s in range(self.seeds) for a in ("tanh", "relu")]
         runs = [
             ctx.cached(
-                "network",
+                "trained network",
                 {**key, "activation": a, "seed": s},
                 lambda _d, a=a, s=s: self.train_one(a, s),
             )
@@ -178,7 +200,7 @@ class InformationPlane:
             for layer in layers
         ]
         accuracy = [
-            {k: r[k] for k in ("activation", "seed", "train_accuracy", "test_accuracy")}
+            {k: r[k] for k in ("activation", "seed", "dead", "train_accuracy", "test_accuracy")}
             for r in runs
         ]
         first = {r["activation"]: r for r in runs if r["seed"] == 0}
@@ -206,9 +228,20 @@ def claims(
     """Compression in the last hidden layers of tanh, none in ReLU, at ``bins`` bins: per seed,
     the mean over the two deepest hidden layers of the fraction of peak ``I(X;T)`` lost by the
     end. The paper's cut-offs (a fifth, a twentieth) are one-sample t-tests over the seeds; tanh
-    against ReLU a paired t-test (a seed's two networks share its split and data order)."""
+    against ReLU a paired t-test (a seed's two networks share its split and data order). Seeds
+    with a dead network (:func:`dead`) are left out of every claim and named in its evidence
+    (all of them are kept when every seed has one: nothing would be left to test)."""
     deep = hidden[-2:]
-    seeds = sorted({r["seed"] for r in accuracy})
+    all_seeds = sorted({r["seed"] for r in accuracy})
+    dead_runs = sorted((r["seed"], r["activation"]) for r in accuracy if r["dead"])
+    seeds = [s for s in all_seeds if s not in {d for d, _ in dead_runs}] or all_seeds
+    left_out = (
+        "; dead (a hidden layer silent on every training input), "
+        + ("left out: " if seeds != all_seeds else "kept, as every seed has one: ")
+        + ", ".join(f"seed {s} {a}" for s, a in dead_runs)
+        if dead_runs
+        else ""
+    )
 
     def per_seed(activation: str) -> list[float]:
         def mean(seed: int) -> float:
@@ -243,7 +276,8 @@ def claims(
                 name="min(tanh, ReLU) training accuracy",
                 hypothesis="mean over seeds of the lower training accuracy of the two > 0.9",
             ),
-            f"training accuracy per seed, tanh: {listed(fit('tanh'))}; ReLU: {listed(fit('relu'))}",
+            f"training accuracy per seed, tanh: {listed(fit('tanh'))}; "
+            f"ReLU: {listed(fit('relu'))}{left_out}",
             SOURCE,
         ),
         Claim.tested(
@@ -255,7 +289,7 @@ def claims(
                 name="tanh fraction of peak I(X;T) lost",
                 hypothesis="mean fraction of peak I(X;T) lost by the end (tanh) > 0.2",
             ),
-            f"fraction of peak I(X;T) lost ({layers}), per seed: {listed(tanh_c)}",
+            f"fraction of peak I(X;T) lost ({layers}), per seed: {listed(tanh_c)}{left_out}",
             SOURCE,
         ),
         Claim.tested(
@@ -267,7 +301,7 @@ def claims(
                 name="−ReLU fraction of peak I(X;T) lost",
                 hypothesis="mean fraction of peak I(X;T) lost by the end (ReLU) < 0.05",
             ),
-            f"fraction of peak I(X;T) lost ({layers}), per seed: {listed(relu_c)}",
+            f"fraction of peak I(X;T) lost ({layers}), per seed: {listed(relu_c)}{left_out}",
             SOURCE,
         ),
         Claim.tested(
@@ -280,7 +314,7 @@ def claims(
                 names=("tanh", "ReLU"),
                 hypothesis="mean over seeds of (tanh − ReLU fraction of peak I(X;T) lost) > 0",
             ),
-            f"fraction lost ({layers}), tanh: {listed(tanh_c)}; ReLU: {listed(relu_c)}",
+            f"fraction lost ({layers}), tanh: {listed(tanh_c)}; ReLU: {listed(relu_c)}{left_out}",
             SOURCE,
         ),
     ]
