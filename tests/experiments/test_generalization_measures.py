@@ -106,23 +106,24 @@ TINY = {
 
 def test_tiny_run_end_to_end(tmp_path):
     spec = spec_at_scale(GeneralizationMeasures, "quick", TINY, setting="half-data")
-    assert spec.num_train == 200 and spec.seeds == 2  # explicit fields override the setting
+    # explicit fields override the setting (num_train), which overrides the scale (seeds)
+    assert spec.num_train == 200 and spec.seeds == 3
     run = run_experiment(spec, Store(tmp_path / "runs.sqlite"))
     d = run.to_dict()
-    assert d["metrics"]["models"] == 8 and len(d["tables"]["zoo"]) == 8
+    assert d["metrics"]["models"] == 12 and len(d["tables"]["zoo"]) == 12
     assert {r["measure"] for r in d["tables"]["scores"]} >= {"pacbayes_mag_flatness", "path_norm"}
     assert all("tau_low" in r for r in d["tables"]["scores"])
     assert len(d["claims"]) == 5 and all(isinstance(c["passed"], bool) for c in d["claims"])
     tested = [c["test"] for c in d["claims"] if c["test"] is not None]
-    assert len(tested) == 4 and all(t["seeds"] == 2 for t in tested)  # one star × two seeds
+    assert len(tested) == 4 and all(t["seeds"] == 3 for t in tested)  # one star × three seeds
     assert "tau and psi per measure" in d["figures"] and run.report.is_file()
 
 
-def test_the_half_data_setting_halves_the_training_set_and_keeps_the_rest():
+def test_the_half_data_setting_halves_the_training_set_and_adds_a_seed():
     quick = spec_at_scale(GeneralizationMeasures, "quick")
     half = spec_at_scale(GeneralizationMeasures, "quick", setting="half-data")
-    assert (quick.num_train, half.num_train) == (2000, 1000)
-    assert dataclasses.replace(half, num_train=quick.num_train) == quick
+    assert (quick.num_train, half.num_train, quick.seeds, half.seeds) == (2000, 1000, 2, 3)
+    assert dataclasses.replace(half, num_train=quick.num_train, seeds=quick.seeds) == quick
     paper = spec_at_scale(GeneralizationMeasures, "paper")
     assert (paper.num_train, paper.max_epochs, paper.design) == (4000, 100, "grid")
 
