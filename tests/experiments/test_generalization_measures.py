@@ -1,5 +1,6 @@
 """generalization-measures: the design, the claims, and a tiny end-to-end run."""
 
+import dataclasses
 import itertools
 
 import numpy as np
@@ -10,6 +11,7 @@ from occamlab.experiments.generalization_measures import (
     GeneralizationMeasures,
     _top_third_margin,
     claims,
+    train_zoo,
 )
 from occamlab.experiments.registry import spec_at_scale
 from occamlab.store import Store
@@ -103,25 +105,39 @@ TINY = {
 
 
 def test_tiny_run_end_to_end(tmp_path):
-    spec = spec_at_scale(GeneralizationMeasures, "quick", TINY, setting="wide")
-    assert spec.widths == "16" and spec.seeds == 2  # explicit fields override the setting
+    spec = spec_at_scale(GeneralizationMeasures, "quick", TINY, setting="half-data")
+    # explicit fields override the setting (num_train), which overrides the scale (seeds)
+    assert spec.num_train == 200 and spec.seeds == 3
     run = run_experiment(spec, Store(tmp_path / "runs.sqlite"))
     d = run.to_dict()
-    assert d["metrics"]["models"] == 8 and len(d["tables"]["zoo"]) == 8
+    assert d["metrics"]["models"] == 12 and len(d["tables"]["zoo"]) == 12
     assert {r["measure"] for r in d["tables"]["scores"]} >= {"pacbayes_mag_flatness", "path_norm"}
     assert all("tau_low" in r for r in d["tables"]["scores"])
     assert len(d["claims"]) == 5 and all(isinstance(c["passed"], bool) for c in d["claims"])
     tested = [c["test"] for c in d["claims"] if c["test"] is not None]
-    assert len(tested) == 4 and all(t["seeds"] == 2 for t in tested)  # one star × two seeds
+    assert len(tested) == 4 and all(t["seeds"] == 3 for t in tested)  # one star × three seeds
     assert "tau and psi per measure" in d["figures"] and run.report.is_file()
 
 
-def test_the_wide_setting_doubles_the_widths_and_keeps_the_rest():
+def test_the_half_data_setting_halves_the_training_set_and_adds_a_seed():
     quick = spec_at_scale(GeneralizationMeasures, "quick")
-    wide = spec_at_scale(GeneralizationMeasures, "quick", setting="wide")
-    assert quick.grid()["width"] == (64, 128) and wide.grid()["width"] == (128, 256)
-    assert {h: v for h, v in wide.grid().items() if h != "width"} == {
-        h: v for h, v in quick.grid().items() if h != "width"
-    }
+    half = spec_at_scale(GeneralizationMeasures, "quick", setting="half-data")
+    assert (quick.num_train, half.num_train, quick.seeds, half.seeds) == (2000, 1000, 2, 3)
+    assert dataclasses.replace(half, num_train=quick.num_train, seeds=quick.seeds) == quick
     paper = spec_at_scale(GeneralizationMeasures, "paper")
     assert (paper.num_train, paper.max_epochs, paper.design) == (4000, 100, "grid")
+
+
+def test_the_seeds_of_a_configuration_share_the_minibatch_order():
+    spec = GeneralizationMeasures(bases=1, seeds=3)
+    members = spec.members()
+
+    class Recorder:
+        def train_many(self, jobs):
+            self.jobs = jobs
+            return jobs
+
+    ctx = Recorder()
+    train_zoo(ctx, members, spec)
+    assert {job.train.seed for job in ctx.jobs} == {0}
+    assert [job.seed for job in ctx.jobs] == [m.seed for m in members]

@@ -1,5 +1,6 @@
 """Ranking scores on zoos whose answers are known: a perfect measure, its negative, noise."""
 
+import dataclasses
 import itertools
 import math
 
@@ -113,6 +114,17 @@ def test_scores_and_bootstrap_intervals():
     # missing values: a measure undefined on a model is scored on the others
     rows[0]["only_b"] = None
     assert scores(zoo(rows))[3]["models"] == 11
+
+
+def test_measures_scored_together_score_as_each_alone():
+    z = zoo(grid_rows()).take(np.array([0, 0, 1, 2, 3, 5, 6, 7, 8, 9, 10, 11]))
+    for j, row in enumerate(scores(z)):
+        alone = dataclasses.replace(z, measures=(row["measure"],), values=z.values[:, [j]])
+        assert scores(alone)[0] == pytest.approx(row, nan_ok=True)
+        assert row["psi"] == pytest.approx(granulated_tau(z, j)[0])
+        assert row["cmi"] == pytest.approx(conditional_mutual_information(z, j))
+        mean, robust, _ = sign_errors(z, j)
+        assert (row["sign_error"], row["robust_sign_error"]) == pytest.approx((mean, robust))
 
 
 def test_copies_of_one_model_in_a_resample_are_not_ties():

@@ -4,7 +4,7 @@ Every score compares, over pairs of models (a, b), the sign of the measure's dif
 μ_a − μ_b with the sign of the generalization gap's difference g_a − g_b (gap = test error −
 train error). Models are rows with a value per measure, a gap, their hyperparameters and a
 cluster label (what the bootstrap resamples). All computations are vectorized over the n × n
-pair matrices.
+pair matrices and over the measures (the measures known on every model are scored together).
 
 * **Kendall τ** (Jiang et al. 2019, eq. 4): τ = Σ_{a≠b} sign(μ_a − μ_b)·sign(g_a − g_b) /
   (n(n − 1)) (τ-a; ties count 0).
@@ -120,8 +120,10 @@ class Zoo:
         out = {}
         for i in range(len(self.hyperparameters)):
             keys = np.column_stack([np.delete(self.codes, i, axis=1), self.seeds])
-            masks = ((keys == key).all(axis=1) for key in np.unique(keys, axis=0))
-            out[i] = [np.flatnonzero(m) for m in masks if len(np.unique(self.codes[m, i])) > 1]
+            label = np.unique(keys, axis=0, return_inverse=True)[1].reshape(-1)
+            order = np.argsort(label, kind="stable")
+            split = np.split(order, np.flatnonzero(np.diff(label[order])) + 1)
+            out[i] = [rows for rows in split if rows.size and np.ptp(self.codes[rows, i]) > 0]
         return out
 
     @cached_property
@@ -142,12 +144,20 @@ class Zoo:
                 c = self.codes[:, i]
                 levels = int(c.max()) + 1
                 key = (key * levels + c[:, None]) * levels + c[None, :]
-            out.append(np.unique(key[off], return_inverse=True)[1].reshape(-1))
+            present = np.zeros(int(key.max()) + 1, dtype=np.int64)
+            present[key[off]] = 1
+            out.append((np.cumsum(present) - 1)[key[off]])  # numbered 0, 1, … as they occur
         return out
 
 
 def _signs(x: np.ndarray) -> np.ndarray:
     return np.sign(x[:, None] - x[None, :])
+
+
+def _measure_signs(zoo: Zoo, columns: Sequence[int]) -> np.ndarray:
+    """k × n × n: sign(μ_a − μ_b) of each measure in ``columns``."""
+    values = zoo.values[:, list(columns)].T
+    return np.sign(values[:, :, None] - values[:, None, :])
 
 
 def kendall_tau(values: np.ndarray, gaps: np.ndarray, distinct: np.ndarray | None = None) -> float:
@@ -165,23 +175,27 @@ def kendall_tau(values: np.ndarray, gaps: np.ndarray, distinct: np.ndarray | Non
     return float((_signs(values) * _signs(gaps))[distinct].sum() / pairs)
 
 
-def _tau_in(index: np.ndarray, product: np.ndarray, distinct: np.ndarray) -> float:
-    pairs = int(distinct[np.ix_(index, index)].sum())
-    if pairs == 0:
-        return math.nan
-    return float(product[np.ix_(index, index)].sum() / pairs)
+def _granulated(zoo: Zoo, columns: Sequence[int]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Ψ and {hyperparameter: ψ_i} of every measure in ``columns`` (arrays over the measures)."""
+    distinct = zoo.distinct()
+    product = _measure_signs(zoo, columns) * (_signs(zoo.gaps) * distinct)
+    psi = {}
+    for i, name in enumerate(zoo.hyperparameters):
+        taus = []
+        for index in zoo.groups[i]:
+            pairs = int(distinct[np.ix_(index, index)].sum())
+            block = product[:, index[:, None], index[None, :]].sum(axis=(1, 2))
+            taus.append(block / pairs if pairs else np.full(len(columns), np.nan))
+        if taus:
+            psi[name] = np.mean(taus, axis=0)
+    total = np.mean(list(psi.values()), axis=0) if psi else np.full(len(columns), np.nan)
+    return total, psi
 
 
 def granulated_tau(zoo: Zoo, column: int) -> tuple[float, dict[str, float]]:
     """(Ψ, {hyperparameter: ψ_i}) for measure ``column``."""
-    distinct = zoo.distinct()
-    product = _signs(zoo.values[:, column]) * _signs(zoo.gaps) * distinct
-    psi = {}
-    for i, name in enumerate(zoo.hyperparameters):
-        taus = [_tau_in(index, product, distinct) for index in zoo.groups[i]]
-        if taus:
-            psi[name] = float(np.mean(taus))
-    return (float(np.mean(list(psi.values()))) if psi else math.nan), psi
+    total, psi = _granulated(zoo, [column])
+    return float(total[0]), {name: float(v[0]) for name, v in psi.items()}
 
 
 def _entropy_bits(counts: np.ndarray) -> np.ndarray:
@@ -192,72 +206,101 @@ def _entropy_bits(counts: np.ndarray) -> np.ndarray:
     return terms.sum(axis=-1)
 
 
-def conditional_mutual_information(zoo: Zoo, column: int) -> float:
-    """The PGDL score: min over hyperparameter pairs of mean-MI / mean-entropy over strata."""
+def _cmi(zoo: Zoo, columns: Sequence[int]) -> np.ndarray:
+    """The PGDL score of every measure in ``columns``: one 2 × 2 table per (measure, stratum),
+    all counted by one ``bincount`` per stratum labelling."""
+    k = len(columns)
     if not zoo.strata:
-        return math.nan
+        return np.full(k, np.nan)
     off = zoo.distinct()
     gap_up = (zoo.gaps[:, None] > zoo.gaps[None, :])[off].astype(np.int64)
-    values = zoo.values[:, column]
-    measure_up = (values[:, None] > values[None, :])[off].astype(np.int64)
-    best = math.inf
+    values = zoo.values[:, list(columns)]
+    measure_up = (values[:, None, :] > values[None, :, :])[off].astype(np.int64)  # pairs × k
+    best = np.full(k, np.inf)
     for stratum in zoo.strata:
-        cell = stratum * 4 + gap_up * 2 + measure_up
-        table = np.bincount(cell, minlength=4 * (stratum.max() + 1)).reshape(-1, 2, 2)
+        size = 4 * (int(stratum.max()) + 1)
+        cell = (stratum * 4 + gap_up * 2)[:, None] + measure_up + size * np.arange(k)
+        table = np.bincount(cell.reshape(-1), minlength=size * k).reshape(k, -1, 2, 2)
         table = table.astype(float)
-        joint_h = _entropy_bits(table.reshape(-1, 4))
-        h_gap = _entropy_bits(table.sum(axis=2))
-        h_measure = _entropy_bits(table.sum(axis=1))
-        mi = h_gap + h_measure - joint_h
-        mean_h = h_gap.mean()
+        joint_h = _entropy_bits(table.reshape(k, -1, 4))
+        h_gap = _entropy_bits(table.sum(axis=3))
+        h_measure = _entropy_bits(table.sum(axis=2))
+        mean_h = h_gap[0].mean()  # the gap's strata are the same for every measure
         if mean_h > 0:  # else the strata fix the gap's order: nothing left to predict
-            best = min(best, float(mi.mean() / mean_h))
-    return best if math.isfinite(best) else math.nan
+            best = np.minimum(best, (h_gap + h_measure - joint_h).mean(axis=1) / mean_h)
+    return np.where(np.isfinite(best), best, np.nan)
 
 
-def sign_errors(zoo: Zoo, column: int) -> tuple[float, float, dict[str, float]]:
-    """(mean sign-error, robust sign-error, {hyperparameter: mean sign-error of its pairs})."""
-    values, gaps, errors = zoo.values[:, column], zoo.gaps, zoo.test_errors
-    m = zoo.test_examples
+def conditional_mutual_information(zoo: Zoo, column: int) -> float:
+    """The PGDL score: min over hyperparameter pairs of mean-MI / mean-entropy over strata."""
+    return float(_cmi(zoo, [column])[0])
+
+
+def _sign_errors(
+    zoo: Zoo, columns: Sequence[int]
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Mean and robust sign-error, and the mean per hyperparameter, of every measure in
+    ``columns`` (arrays over the measures)."""
+    k = len(columns)
+    gaps, errors, m = zoo.gaps, zoo.test_errors, zoo.test_examples
     differ = (zoo.codes[:, None, :] != zoo.codes[None, :, :]).sum(axis=2)
     same_seed = zoo.seeds[:, None] == zoo.seeds[None, :]
     noise = np.sqrt((errors * (1 - errors))[:, None] / m + (errors * (1 - errors))[None, :] / m)
     dg = gaps[:, None] - gaps[None, :]
     counted = (differ == 1) & same_seed & (np.abs(dg) > noise)
     counted &= np.triu(np.ones_like(counted), k=1)
-    dm = values[:, None] - values[None, :]
-    wrong = np.where(np.sign(dm) == 0, 0.5, (np.sign(dm) != np.sign(dg)).astype(float))
+    dm = _measure_signs(zoo, columns)
+    wrong = np.where(dm == 0, 0.5, (dm != np.sign(dg)).astype(float))  # k × n × n
     per_hp = {}
     for i, name in enumerate(zoo.hyperparameters):
         mask = counted & (zoo.codes[:, None, i] != zoo.codes[None, :, i])
         if mask.any():
-            per_hp[name] = float(wrong[mask].mean())
+            per_hp[name] = wrong[:, mask].mean(axis=1)
     if not counted.any():
-        return math.nan, math.nan, per_hp
-    return float(wrong[counted].mean()), max(per_hp.values()), per_hp
+        return np.full(k, np.nan), np.full(k, np.nan), per_hp
+    return wrong[:, counted].mean(axis=1), np.max(list(per_hp.values()), axis=0), per_hp
+
+
+def sign_errors(zoo: Zoo, column: int) -> tuple[float, float, dict[str, float]]:
+    """(mean sign-error, robust sign-error, {hyperparameter: mean sign-error of its pairs})."""
+    mean, robust, per_hp = _sign_errors(zoo, [column])
+    return float(mean[0]), float(robust[0]), {name: float(v[0]) for name, v in per_hp.items()}
+
+
+def _score_rows(zoo: Zoo, columns: Sequence[int]) -> list[dict[str, Any]]:
+    """Every score of the measures in ``columns``, whose values are finite on every model."""
+    signs = _measure_signs(zoo, columns)
+    distinct = zoo.distinct()
+    pairs = int(distinct.sum())
+    taus = (signs * (_signs(zoo.gaps) * distinct)).sum(axis=(1, 2)) / pairs if pairs else None
+    psi, per_hp = _granulated(zoo, columns)
+    cmi = _cmi(zoo, columns)
+    mean_error, robust, _ = _sign_errors(zoo, columns)
+    return [
+        {
+            "measure": zoo.measures[j],
+            "models": len(zoo.gaps),
+            "tau": math.nan if taus is None else float(taus[c]),
+            "psi": float(psi[c]),
+            "cmi": float(cmi[c]),
+            "sign_error": float(mean_error[c]),
+            "robust_sign_error": float(robust[c]),
+            **{f"psi_{h}": float(v[c]) for h, v in per_hp.items()},
+        }
+        for c, j in enumerate(columns)
+    ]
 
 
 def scores(zoo: Zoo) -> list[dict[str, Any]]:
-    """Every score of every measure (measures with missing values on some models use the rest)."""
-    out = []
-    for j, name in enumerate(zoo.measures):
-        ok = np.isfinite(zoo.values[:, j])
-        sub = zoo if ok.all() else zoo.take(np.flatnonzero(ok))
-        psi, per_hp = granulated_tau(sub, j)
-        mean_error, robust, _ = sign_errors(sub, j)
-        out.append(
-            {
-                "measure": name,
-                "models": int(ok.sum()),
-                "tau": kendall_tau(sub.values[:, j], sub.gaps, sub.distinct()),
-                "psi": psi,
-                "cmi": conditional_mutual_information(sub, j),
-                "sign_error": mean_error,
-                "robust_sign_error": robust,
-                **{f"psi_{h}": v for h, v in per_hp.items()},
-            }
-        )
-    return out
+    """Every score of every measure (measures with missing values on some models use the rest);
+    the measures known on every model are scored together, vectorized over the measures."""
+    finite = np.isfinite(zoo.values)
+    complete = [j for j in range(len(zoo.measures)) if finite[:, j].all()]
+    rows = dict(zip(complete, _score_rows(zoo, complete), strict=True)) if complete else {}
+    for j in range(len(zoo.measures)):
+        if j not in rows:
+            (rows[j],) = _score_rows(zoo.take(np.flatnonzero(finite[:, j])), [j])
+    return [rows[j] for j in range(len(zoo.measures))]
 
 
 SCORES = ("tau", "psi", "cmi", "sign_error", "robust_sign_error")
