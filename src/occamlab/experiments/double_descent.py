@@ -23,6 +23,7 @@ initialization and noisy labels across model sizes, so comparisons of sizes are 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -161,53 +162,72 @@ class DoubleDescent:
 
     # -- (b) MLP width sweep -----------------------------------------------------------------
     def width_sweep(self, ctx: Context) -> list[dict[str, Any]]:
-        from occamlab.runs import TrainJob, train_runs
+        recipe = TrainSpec(
+            optimizer="adam",
+            lr=self.lr,
+            batch_size=self.batch_size,
+            epochs=0,
+            max_steps=self.steps,
+            schedule="constant",
+            target_loss=self.target_loss,
+            eval_every=100,  # epochs: steps, with full batches
+        )
+        members = [(noise, seed) for noise in (self.label_noise, 0.0) for seed in range(self.seeds)]
+        rows = []
+        for width in ctx.track(self.widths(), "MLP width sweep"):
+            model = model_spec("mlp", width=width, depth=self.depth)
+            key = {
+                "model": model,
+                "data": self.dataset(self.mlp_train),
+                "train": recipe,
+                "members": members,
+            }
+            out = ctx.cached(
+                "mlp",
+                key,
+                lambda _d, model=model: {"runs": self.train_width(model, recipe, members)},
+            )
+            rows += [{"width": width, **r} for r in out["runs"]]
+        return rows
 
-        recipe = {
-            "optimizer": "adam",
-            "lr": self.lr,
-            "batch_size": self.batch_size,
-            "epochs": 0,
-            "max_steps": self.steps,
-            "schedule": "constant",
-            "target_loss": self.target_loss,
-            "eval_every": 100,  # epochs: steps, with full batches
-        }
-        runs = [
-            (noise, width, seed)
-            for noise in (self.label_noise, 0.0)
-            for width in self.widths()
-            for seed in range(self.seeds)
-        ]
-        # Full-batch training has no data order: one recipe seed lets the seeds (and both noise
-        # levels) of a width train together as one vectorized ensemble.
-        jobs = [
-            TrainJob(
-                model=model_spec("mlp", width=width, depth=self.depth),
+    def train_width(
+        self, model: Any, recipe: TrainSpec, members: list[tuple[float, int]]
+    ) -> list[dict[str, Any]]:
+        """Train one MLP per (label noise, seed) and return their final errors.
+
+        Full-batch training has no data order, so the members train as one stacked ensemble
+        (:func:`occamlab.train.ensemble.fit_ensemble`); with minibatches each seed has its own
+        order and they train one after the other. Nothing is checkpointed: with full batches
+        every step ends an epoch, and saving each member's weights every epoch would cost more
+        than the training. Only the numbers are kept.
+        """
+        from occamlab.recipes import make_subject
+        from occamlab.train.ensemble import fit_ensemble
+
+        subjects = [
+            make_subject(
+                model=model,
                 data=self.dataset(self.mlp_train, label_noise=noise, corruption_seed=seed),
-                train=TrainSpec(**recipe, seed=seed if self.batch_size else 0),
                 seed=seed,
             )
-            for noise, width, seed in runs
+            for noise, seed in members
         ]
-        # Stacked: the automatic choice times a few bare steps, where one small net looks about as
-        # fast as the stack over members, but over whole runs the stack costs a third of the CPU
-        # time (16 nets of width 4) and no more up to width 64.
-        trained = train_runs(ctx.store, jobs, method="stacked", force=ctx.force)
-        ctx.parts_reused += sum(t.reused for t in trained)
-        ctx.parts_computed += sum(not t.reused for t in trained)
-        metrics = [dict(t.record.metrics) for t in trained]
+        specs = [
+            dataclasses.replace(recipe, seed=seed if self.batch_size else 0) for _, seed in members
+        ]
+        method = "sequential" if self.batch_size or len(members) < 2 else "stacked"
+        results = fit_ensemble(subjects, specs, method=method)
         return [
             {
                 "label_noise": noise,
-                "width": width,
                 "seed": seed,
-                "parameters": m["num_parameters"],
-                "train_error": 1.0 - m["train_accuracy"],
-                "test_error": 1.0 - m["test_accuracy"],
-                "test_loss": m["test_loss"],
+                "parameters": subject.num_parameters,
+                "steps": result.steps,
+                "train_error": 1.0 - result.final["train_accuracy"],
+                "test_error": 1.0 - result.final["test_accuracy"],
+                "test_loss": result.final["test_loss"],
             }
-            for (noise, width, seed), m in zip(runs, metrics, strict=True)
+            for (noise, seed), subject, result in zip(members, subjects, results, strict=True)
         ]
 
 
