@@ -35,12 +35,11 @@ def rff_rows(errors, norms, *, interpolate_at=1.0):
     return rows
 
 
-def mlp_rows(noisy, clean, train_noisy, scale=0.004):
-    widths = [4, 8, 16, 32, 64]
+def mlp_rows(noisy, clean, train_noisy, scale=0.004, widths=(4, 8, 16, 32, 64)):
     rows = []
     for noise_level, errors, train in (
         (0.15, noisy, train_noisy),
-        (0.0, clean, [0.3, 0.1, 0, 0, 0]),
+        (0.0, clean, [0.3, 0.1] + [0] * (len(widths) - 2)),
     ):
         for seed in range(3):
             for i, (width, err, tr) in enumerate(zip(widths, errors, train, strict=True)):
@@ -73,6 +72,23 @@ def test_claims_pass_on_the_papers_pattern():
     assert c[1].test.method == "one-sample t-test" and c[1].test.seeds == 3
     assert c[3].test.method == "paired t-test" and c[3].test.points["N = 50"][0] == 0.66 - 0.008
     assert c[5].test.margin == 0.01 and c[5].test.hypothesis.startswith("test error at width 16")
+
+
+def test_a_peak_need_not_top_the_narrowest_network():
+    # the narrowest MLP (0.80) is worse than the peak at the interpolation width 16 (0.76): the
+    # error still falls from it to width 4, rises to the threshold and falls beyond, a peak
+    errors = [0.80, 0.72, 0.74, 0.76, 0.70, 0.65]
+    clean, train = [0.5, 0.48, 0.47, 0.46, 0.45, 0.44], [0.6, 0.5, 0.2, 0, 0, 0]
+    mlp = mlp_rows(errors, clean, train, widths=(2, 4, 8, 16, 32, 64))
+    c = claims(rff_rows(*RFF), mlp, n=N, fit_error=0.01)
+    assert c[4].decision == "passed"
+    # its height is the rise from the best narrower network (0.72) to the peak at the threshold,
+    # not to the narrowest network: the clean curve, falling throughout, has none
+    assert c[6].decision == "passed" and abs(c[6].test.estimate - 0.04) < 0.01
+    assert c[6].test.points["no label noise"] == [0.0, 0.0, 0.0]
+    # but a rise that does not fall again beyond the window is no peak
+    mlp = mlp_rows([0.70, 0.72, 0.76, 0.74, 0.78], *MLP[1:])
+    assert verdicts(rff_rows(*RFF), mlp)[4] == "failed"
 
 
 def test_claims_fail_where_the_pattern_breaks():
@@ -109,7 +125,14 @@ def test_summaries_find_threshold_and_peak():
 
 def test_tiny_run_end_to_end(tmp_path):
     spec = DoubleDescent(
-        seeds=1, rff_train=40, rff_max_ratio=2.0, mlp_train=40, min_width=4, max_width=8, steps=5
+        seeds=1,
+        rff_train=40,
+        rff_max_ratio=2.0,
+        mlp_train=40,
+        num_test=40,
+        min_width=4,
+        max_width=8,
+        steps=5,
     )
     run = run_experiment(spec, Store(tmp_path / "runs.sqlite"))
     d = run.to_dict()
@@ -124,12 +147,13 @@ def test_tiny_run_end_to_end(tmp_path):
     assert "double descent" in d["figures"] and run.report.is_file()
 
 
-def test_the_small_n_setting_moves_the_threshold(tmp_path):
-    tiny = {"seeds": 2, "rff_max_ratio": 2.0, "min_width": 4, "max_width": 8, "steps": 5}
-    spec = spec_at_scale(DoubleDescent, "quick", tiny, "small-n")
-    assert (spec.rff_train, spec.mlp_train, spec.data) == (500, 500, "mnist1d")
+def test_the_high_noise_setting_trains_on_noisier_labels(tmp_path):
+    tiny = {"seeds": 2, "rff_train": 40, "rff_max_ratio": 2.0, "mlp_train": 40, "num_test": 40}
+    tiny |= {"min_width": 4, "max_width": 8, "steps": 5}
+    spec = spec_at_scale(DoubleDescent, "quick", tiny, "high-noise")
+    assert (spec.label_noise, spec.data) == (0.3, "mnist1d")
     d = run_experiment(spec, Store(tmp_path / "runs.sqlite")).to_dict()
-    curve = d["tables"]["random features (mean over seeds)"]
-    assert [r["features"] for r in curve] == [round(r * 500) for r in spec.ratios()]
+    curve = d["tables"]["MLP width sweep (mean over seeds)"]
+    assert {r["label_noise"] for r in curve} == {0.3, 0.0}
     tested = [c for c in d["claims"] if c["test"] is not None]
     assert tested and all(c["test"]["seeds"] == 2 for c in tested)
