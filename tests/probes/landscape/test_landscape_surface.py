@@ -96,12 +96,12 @@ def test_grid_validation_and_explicit_coordinates():
         loss_surface(subject, dirs, splits=("validation",))
 
 
-def test_local_minima_counts_strict_grid_minima():
-    values = np.array([[3.0, 2.0, 3.0], [2.0, 1.0, 2.0], [3.0, 2.0, 0.5]])
-    s = Surface(
-        axes=(np.arange(3.0) - 1, np.arange(3.0) - 1),
+def plane_of(values, axes, center):
+    """A training-loss surface of ``values`` on the grid ``axes``, without directions."""
+    return Surface(
+        axes=axes,
         values={"train_loss": values},
-        center=(1, 1),
+        center=center,
         directions={},
         num_examples={},
         limit=None,
@@ -110,6 +110,11 @@ def test_local_minima_counts_strict_grid_minima():
         stochastic_layers=[],
         seconds=0.0,
     )
+
+
+def test_local_minima_counts_strict_grid_minima():
+    values = np.array([[3.0, 2.0, 3.0], [2.0, 1.0, 2.0], [3.0, 2.0, 0.5]])
+    s = plane_of(values, (np.arange(3.0) - 1, np.arange(3.0) - 1), (1, 1))
     assert s.local_minima() == [(2, 2)]
     values[2, 2] = 5.0
     assert s.local_minima() == [(1, 1)]
@@ -122,18 +127,7 @@ def test_curvature_is_exact_for_quadratics_on_uneven_grids():
     A, B = np.meshgrid(a, b, indexing="ij")
 
     def plane(values):
-        return Surface(
-            axes=(a, b),
-            values={"train_loss": values},
-            center=(2, 1),
-            directions={},
-            num_examples={},
-            limit=None,
-            reestimate_bn=False,
-            points_per_pass=1,
-            stochastic_layers=[],
-            seconds=0.0,
-        )
+        return plane_of(values, (a, b), (2, 1))
 
     saddle = plane(3 * A**2 + 2 * A * B - B**2 + A - 7)
     curvature = saddle.curvature()
