@@ -34,6 +34,14 @@ def test_claims_follow_the_paired_difference():
 def test_spec_rejects_bad_values():
     with pytest.raises(ValueError):
         EntropySGD(alpha=0.0)
+    with pytest.raises(ValueError, match="unknown dataset 'nope'"):
+        EntropySGD(data="nope")
+
+
+def test_the_data_set_is_a_spec_field():
+    assert EntropySGD(test_fraction=0.3).data_spec().test_fraction == 0.3  # digits holds out
+    generated = EntropySGD(data="mnist1d").data_spec()  # MNIST-1D draws its own split
+    assert generated.name == "mnist1d" and not hasattr(generated, "test_fraction")
 
 
 def test_tiny_run_end_to_end(tmp_path):

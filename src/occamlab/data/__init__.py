@@ -37,10 +37,10 @@ def data_spec(name: str, **overrides: Any) -> DatasetSpec:
     return DATASETS.spec(name, **overrides)
 
 
-def sized_data_spec(name: str, sizes: Mapping[str, int], **overrides: Any) -> DatasetSpec:
-    """``data_spec(name, **overrides)`` with those of ``sizes`` (``num_train``, ``num_test``)
-    that the data set takes: a generated set (MNIST-1D) draws that many examples, a fixed one
-    (digits) keeps its own split."""
+def sized_data_spec(name: str, sizes: Mapping[str, float], **overrides: Any) -> DatasetSpec:
+    """``data_spec(name, **overrides)`` with those of ``sizes`` (``num_train``, ``num_test``,
+    ``test_fraction``) that the data set takes: a generated set (MNIST-1D) draws that many
+    examples, a fixed one (digits) keeps its own split or holds out its own fraction."""
     taken = DATASETS.get(name).__dataclass_fields__
     return data_spec(name, **{k: v for k, v in sizes.items() if k in taken}, **overrides)
 

@@ -1,7 +1,8 @@
 """Entropy-SGD finds flatter minima than SGD at the same training loss (Chaudhari et al. 2017).
 
-An MLP (``depth`` hidden ReLU layers of ``width`` units) is trained on scikit-learn's digits with
-cross-entropy, from the same initialization and minibatch stream per seed, by two optimizers:
+An MLP (``depth`` hidden ReLU layers of ``width`` units) is trained on ``data`` (scikit-learn's
+digits by default) with cross-entropy, from the same initialization and minibatch stream per
+seed, by two optimizers:
 
 * SGD at step ``lr`` and batch ``batch_size``;
 * Entropy-SGD (:mod:`occamlab.probes.dynamics.entropy_sgd`, the paper's Algorithm 1):
@@ -28,7 +29,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from occamlab.data import data_spec
+from occamlab.data import sized_data_spec
 from occamlab.experiments.framework import Claim, Context, ExperimentResult, fields_except
 from occamlab.experiments.registry import EXPERIMENTS
 from occamlab.experiments.stats import compare
@@ -43,12 +44,13 @@ OPTIMIZERS = ("sgd", "entropy-sgd")
 @EXPERIMENTS.register
 @dataclass(frozen=True)
 class EntropySGD:
-    """Entropy-SGD against SGD on digits, both stopped at one training loss: λ_max and φ.
+    """Entropy-SGD against SGD, both stopped at one training loss: λ_max and φ.
 
     Attributes:
+        data: the data set (a registry name).
         width: hidden units per layer of the MLP.
         depth: hidden layers of the MLP.
-        test_fraction: fraction of the 1,797 digits held out.
+        test_fraction: fraction held out, for data sets with a fixed pool (the 1,797 digits).
         batch_size: minibatch size of SGD and of Entropy-SGD's inner loop.
         lr: SGD's step, and the inner Langevin step η′.
         inner_steps: Langevin steps L per Entropy-SGD step (the stopping check runs every L
@@ -76,6 +78,7 @@ class EntropySGD:
     }
     settings: ClassVar[dict[str, dict[str, Any]]] = {"wider": {"width": 128}}
 
+    data: str = "digits"
     width: int = 64
     depth: int = 2
     test_fraction: float = 0.2
@@ -111,6 +114,11 @@ class EntropySGD:
                 "entropy-sgd needs positive sizes, steps, gamma0 and target_loss, gamma1 >= 0, "
                 "noise >= 0, 0 < alpha <= 1, seeds >= 1"
             )
+        self.data_spec()  # an unknown data set fails here
+
+    def data_spec(self) -> Any:
+        """The data set, with ``test_fraction`` where it takes one."""
+        return sized_data_spec(self.data, {"test_fraction": self.test_fraction}, seed=0)
 
     def run(self, ctx: Context) -> ExperimentResult:
         key = fields_except(self, "seeds")
@@ -136,7 +144,7 @@ class EntropySGD:
         from occamlab.probes.sharpness.keskar import keskar_sharpness
         from occamlab.subject import Subject
 
-        data = data_spec("digits", seed=0, test_fraction=self.test_fraction).load()
+        data = self.data_spec().load()
         x, y = data.train.x, data.train.y
         model = build_model(
             model_spec("mlp", width=self.width, depth=self.depth),
