@@ -40,3 +40,26 @@ def test_jobs_that_share_a_recipe_train_together_and_are_stored_one_by_one(tmp_p
         for a, b in zip(again, trained, strict=True)
         for p, q in zip(a.subject.params().values(), b.subject.params().values(), strict=True)
     )
+
+
+def test_a_stored_run_checkpoints_at_its_evaluations_and_at_the_end(tmp_path, monkeypatch):
+    import occamlab.train.callbacks as callbacks
+
+    saved = []
+    real = callbacks.save_weights
+
+    def spy(model, path, metadata=None):
+        saved.append((path.name, metadata["epoch"]))
+        return real(model, path, metadata=metadata)
+
+    monkeypatch.setattr(callbacks, "save_weights", spy)
+    spec = job()
+    spec = TrainJob(**{**vars(spec), "train": TrainSpec(epochs=4, batch_size=16, eval_every=2)})
+    (trained,) = train_runs(Store(tmp_path / "runs.sqlite"), [spec])
+    assert saved == [
+        ("init.safetensors", "0"),
+        ("last.safetensors", "2"),
+        ("last.safetensors", "4"),
+        ("last.safetensors", "4"),
+    ]
+    assert trained.record.artifacts["weights"].endswith("last.safetensors")

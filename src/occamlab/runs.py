@@ -195,7 +195,11 @@ def _train_group(
                 [jobs[i] for i in todo],
                 data_root=data_root,
                 method=method,
-                callbacks=[[Checkpointer(handles[i].directory)] for i in todo],
+                # last.safetensors at every evaluation (with full batches an epoch is one step)
+                callbacks=[
+                    [Checkpointer(handles[i].directory, every=jobs[i].train.eval_every)]
+                    for i in todo
+                ],
                 progress=progress,
             )
             if todo
