@@ -12,6 +12,7 @@ from occamlab.experiments.stats import (
     bootstrapped,
     compare,
     exceeds,
+    grouped_mean_std,
     holm,
     holm_decisions,
     permutation,
@@ -205,3 +206,14 @@ def test_a_bootstrap_test_of_a_null_effect_passes_at_most_alpha_of_the_time():
         for i in range(reps)
     )
     assert shifted / reps > 0.95  # a clear effect (0.8 sd, n = 30) is found
+
+
+def test_grouped_mean_std_groups_in_order_of_appearance_counts_and_skips_absent_keys():
+    rows = [
+        {"net": "b", "depth": 2, "x": 1.0},
+        {"net": "a", "depth": 1, "x": 4.0, "y": 7.0},
+        {"net": "b", "depth": 2, "x": 3.0},
+    ]
+    b, a = grouped_mean_std(rows, ("net", "depth"), ("x", "y"), count="seeds")
+    assert b == {"net": "b", "depth": 2, "seeds": 2, "x": 2.0, "x_std": math.sqrt(2.0)}
+    assert a == {"net": "a", "depth": 1, "seeds": 1, "x": 4.0, "x_std": 0.0, "y": 7.0, "y_std": 0.0}

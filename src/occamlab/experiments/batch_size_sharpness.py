@@ -32,7 +32,7 @@ from typing import Any, ClassVar
 from occamlab.data import data_spec
 from occamlab.experiments.framework import Claim, Context, ExperimentResult
 from occamlab.experiments.registry import EXPERIMENTS
-from occamlab.experiments.stats import compare, mean_std, trend, within
+from occamlab.experiments.stats import compare, grouped_mean_std, trend, within
 from occamlab.models import model_spec
 from occamlab.train import TrainSpec
 
@@ -163,13 +163,10 @@ class BatchSizeSharpness:
 
 def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Mean ± std over seeds of every measure, per batch size (increasing)."""
-    by_batch = []
-    for batch in sorted({r["batch_size"] for r in rows}):
-        rs = [r for r in rows if r["batch_size"] == batch]
-        entry: dict[str, Any] = {"batch_size": batch, "runs": len(rs)}
-        for key in (*MEASURES, "train_loss", "steps"):
-            entry[key], entry[f"{key}_std"] = mean_std([r[key] for r in rs])
-        by_batch.append(entry)
+    by_batch = sorted(
+        grouped_mean_std(rows, ["batch_size"], (*MEASURES, "train_loss", "steps"), count="runs"),
+        key=lambda e: e["batch_size"],
+    )
     small, large = by_batch[0], by_batch[-1]
     return {
         "by_batch": by_batch,

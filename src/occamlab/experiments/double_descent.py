@@ -33,7 +33,7 @@ import torch
 from occamlab.data import Data, data_spec, load_data
 from occamlab.experiments.framework import Claim, Context, ExperimentResult
 from occamlab.experiments.registry import EXPERIMENTS
-from occamlab.experiments.stats import compare, exceeds, mean_std
+from occamlab.experiments.stats import compare, exceeds, grouped_mean_std
 from occamlab.models import model_spec
 from occamlab.train import TrainSpec
 
@@ -257,22 +257,9 @@ def rff_fit(d: Data, *, features: int, bandwidth: float, seed: int) -> dict[str,
     }
 
 
-def _curve(rows: list[dict[str, Any]], by: tuple[str, ...], keys: tuple[str, ...]) -> list[dict]:
-    groups: dict[tuple, list[dict[str, Any]]] = {}
-    for r in rows:
-        groups.setdefault(tuple(r[k] for k in by), []).append(r)
-    out = []
-    for group, rs in groups.items():
-        row = dict(zip(by, group, strict=True))
-        for key in keys:
-            row[key], row[f"{key}_std"] = mean_std([r[key] for r in rs])
-        out.append(row)
-    return out
-
-
 def summarize_rff(rows: list[dict[str, Any]], *, n: int) -> dict[str, Any]:
     """Mean curves over seeds; the peak, the best under- and the last over-parameterized error."""
-    curve = _curve(
+    curve = grouped_mean_std(
         rows,
         ("ratio", "features"),
         ("train_error", "test_error", "train_mse", "test_mse", "norm"),
@@ -303,7 +290,7 @@ def summarize_rff(rows: list[dict[str, Any]], *, n: int) -> dict[str, Any]:
 
 def summarize_mlp(rows: list[dict[str, Any]], *, fit_error: float) -> dict[str, Any]:
     """Per noise level: the interpolation threshold, the peak, and the error of the widest net."""
-    curve = _curve(
+    curve = grouped_mean_std(
         rows, ("label_noise", "width", "parameters"), ("train_error", "test_error", "test_loss")
     )
     curve.sort(key=lambda r: (-r["label_noise"], r["width"]))

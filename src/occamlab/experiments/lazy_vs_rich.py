@@ -30,9 +30,9 @@ import torch
 from torch import nn
 
 from occamlab.data import data_spec, load_data
-from occamlab.experiments.framework import Claim, Context, ExperimentResult
+from occamlab.experiments.framework import Claim, Context, ExperimentResult, fields_except
 from occamlab.experiments.registry import EXPERIMENTS
-from occamlab.experiments.stats import compare, exceeds, mean_std, trend
+from occamlab.experiments.stats import compare, exceeds, grouped_mean_std, mean_std, trend
 from occamlab.probes.kernels import empirical_ntk
 from occamlab.probes.kernels.distance import KernelDistanceMonitor
 from occamlab.probes.kernels.regression import kernel_regression
@@ -200,8 +200,7 @@ class LazyVsRich:
         }
 
     def run(self, ctx: Context) -> ExperimentResult:
-        omit = ("alphas", "alpha_min", "alpha_max", "seeds")
-        key = {k: v for k, v in self.__dict__.items() if k not in omit}
+        key = fields_except(self, "alphas", "alpha_min", "alpha_max", "seeds")
         runs = [(a, s) for s in range(self.seeds) for a in self.alpha_values()]
         rows = [
             ctx.cached(
@@ -226,14 +225,8 @@ MEASURES = ("kernel_distance", "parameter_distance", "deviation_from_ntk")
 
 def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Mean and standard deviation over seeds of each measure, per α (smallest first)."""
-    out = []
-    for alpha in sorted({r["alpha"] for r in rows}):
-        group = [r for r in rows if r["alpha"] == alpha]
-        row: dict[str, Any] = {"alpha": alpha, "seeds": len(group)}
-        for m in (*MEASURES, "test_mse_network", "test_mse_ntk"):
-            row[m], row[f"{m}_std"] = mean_std([r[m] for r in group])
-        out.append(row)
-    return out
+    keys = (*MEASURES, "test_mse_network", "test_mse_ntk")
+    return sorted(grouped_mean_std(rows, ["alpha"], keys, count="seeds"), key=lambda r: r["alpha"])
 
 
 def claims(rows: list[dict[str, Any]]) -> list[Claim]:

@@ -49,7 +49,7 @@ import numpy as np
 from occamlab.data import data_spec
 from occamlab.experiments.framework import Claim, Context, ExperimentResult
 from occamlab.experiments.registry import EXPERIMENTS
-from occamlab.experiments.stats import compare, mean_std, within
+from occamlab.experiments.stats import compare, grouped_mean_std, within
 from occamlab.models import model_spec
 from occamlab.runs import TrainJob
 from occamlab.train import TrainSpec
@@ -259,16 +259,9 @@ SUMMARIZED = ("test_accuracy", "train_loss", "non_convex", "local_minima", "mean
 
 def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Mean and standard deviation over seeds of each network's numbers, in network order."""
-    out = []
-    for label in dict.fromkeys(r["network"] for r in rows):
-        group = [r for r in rows if r["network"] == label]
-        row = {k: group[0][k] for k in ("network", "layers", "skip", "planes")}
-        row["seeds"] = len(group)
-        for k in SUMMARIZED:
-            if k in group[0]:
-                row[k], row[f"{k}_std"] = mean_std([r[k] for r in group])
-        out.append(row)
-    return out
+    return grouped_mean_std(
+        rows, ("network", "layers", "skip", "planes"), SUMMARIZED, count="seeds"
+    )
 
 
 def _per_seed(rows: list[dict[str, Any]], layers: int, skip: bool, key: str) -> list[float]:

@@ -26,6 +26,36 @@ def mean_std(values: Sequence[float]) -> tuple[float, float]:
     return float(v.mean()), float(v.std(ddof=1)) if v.size > 1 else 0.0
 
 
+def grouped_mean_std(
+    rows: Sequence[dict[str, Any]],
+    by: Sequence[str],
+    keys: Sequence[str],
+    *,
+    count: str | None = None,
+) -> list[dict[str, Any]]:
+    """One row per distinct value of the ``by`` fields of ``rows`` (in order of first
+    appearance): those fields, the group's size as ``count`` (if named), and the mean and
+    standard deviation (:func:`mean_std`) of each of ``keys`` as ``key`` and ``key_std`` (keys
+    absent from a group's first row are skipped).
+
+    >>> grouped_mean_std([{"b": 1, "x": 1.0}, {"b": 2, "x": 5.0}, {"b": 1, "x": 3.0}], ["b"], ["x"])
+    [{'b': 1, 'x': 2.0, 'x_std': 1.4142135623730951}, {'b': 2, 'x': 5.0, 'x_std': 0.0}]
+    """
+    groups: dict[tuple, list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault(tuple(r[k] for k in by), []).append(r)
+    out = []
+    for group, rs in groups.items():
+        row: dict[str, Any] = dict(zip(by, group, strict=True))
+        if count:
+            row[count] = len(rs)
+        for key in keys:
+            if key in rs[0]:
+                row[key], row[f"{key}_std"] = mean_std([r[key] for r in rs])
+        out.append(row)
+    return out
+
+
 def linear_fit(x: Sequence[float], y: Sequence[float]) -> tuple[float, float, float]:
     """Least-squares line y ≈ a·x + b; returns (a, b, R²).
 
