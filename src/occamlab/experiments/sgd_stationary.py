@@ -62,14 +62,20 @@ WELLING = "Welling & Teh 2011, ICML (SGLD)"
 TAU = 0.1  # relative tolerance of the OU limit, which drops O(ηλ_max) terms (ηλ_max ≤ 0.1 here)
 
 
+def gaussian_inputs(
+    rng: np.random.Generator, dim: int, num_train: int, condition: float
+) -> np.ndarray:
+    """Gaussian inputs with variances log-spaced from 1 down to 1/``condition``."""
+    return rng.standard_normal((num_train, dim)) * np.sqrt(np.geomspace(1.0, 1.0 / condition, dim))
+
+
 def regression_data(
     dim: int, num_train: int, condition: float, noise_std: float, seed: int
 ) -> QuadraticProblem:
-    """Gaussian inputs with variances log-spaced from 1 down to 1/``condition``, a random
-    Gaussian teacher, Gaussian label noise of std ``noise_std`` (the likelihood's own σ)."""
+    """:func:`gaussian_inputs`, a random Gaussian teacher, Gaussian label noise of std
+    ``noise_std`` (the likelihood's own σ)."""
     rng = np.random.default_rng(seed)
-    scales = np.sqrt(np.geomspace(1.0, 1.0 / condition, dim))
-    x = rng.standard_normal((num_train, dim)) * scales
+    x = gaussian_inputs(rng, dim, num_train, condition)
     y = x @ rng.standard_normal(dim) + noise_std * rng.standard_normal(num_train)
     return linear_regression_problem(x, y, noise_std**2)
 
@@ -78,8 +84,7 @@ def classification_data(dim: int, num_train: int, condition: float, seed: int) -
     """The inputs of :func:`regression_data` with 0/1 labels drawn from a random Gaussian logistic
     teacher, as a logistic regression problem."""
     rng = np.random.default_rng(seed)
-    scales = np.sqrt(np.geomspace(1.0, 1.0 / condition, dim))
-    x = rng.standard_normal((num_train, dim)) * scales
+    x = gaussian_inputs(rng, dim, num_train, condition)
     y = (rng.random(num_train) < 1.0 / (1.0 + np.exp(-x @ rng.standard_normal(dim)))).astype(float)
     return logistic_regression_problem(x, y)
 
