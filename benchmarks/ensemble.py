@@ -2,7 +2,8 @@
 runs of the same loop, in one process.
 
 Workload (as in the issue that set the targets): MNIST-1D, SGD with momentum, 200 steps of batch
-128, the same data order for every member, members differing in their initialization seed.
+128, the same data order for every member, members differing in their initialization seed
+(and, in the dropout case, in the seeds of their dropout masks).
 
 Equivalence: every member's final weights must equal its sequential run's. The batched products
 round differently from the unbatched ones (~1e-7 in float32), and this recipe trains chaotically
@@ -31,14 +32,17 @@ from occamlab.train.ensemble import choose_method, fit_ensemble  # noqa: E402
 SPEC = TrainSpec(
     lr=0.05, batch_size=128, epochs=0, max_steps=200, schedule="constant", eval_every=10**6
 )
-CASES = [(16, 32, 5.0), (64, 32, None), (16, 64, 3.0), (16, 256, None)]
+# (members, width, throughput target, dropout); the dropout case has no target: never slower
+CASES = [(16, 32, 5.0, 0.0), (64, 32, None, 0.0), (16, 64, 3.0, 0.0), (16, 256, None, 0.0)]
+CASES += [(16, 64, None, 0.1)]
 REPEATS = 4
 NOISE = 0.05  # run-to-run spread of the same code's best-of-4 time on this machine
 
 
-def subjects(k: int, width: int, dtype: torch.dtype = torch.float32):
+def subjects(k: int, width: int, dtype: torch.dtype = torch.float32, dropout: float = 0.0):
     data = data_spec("mnist1d")
-    out = [make_subject(model=model_spec("mlp", width=width), data=data, seed=s) for s in range(k)]
+    model = model_spec("mlp", width=width, dropout=dropout)
+    out = [make_subject(model=model, data=data, seed=s) for s in range(k)]
     if dtype == torch.float32:
         return out
     d = out[0].data
@@ -58,8 +62,8 @@ def max_difference(a, b) -> float:
     )
 
 
-def weights_difference(k: int, width: int, dtype: torch.dtype) -> float:
-    members = subjects(k, width, dtype)
+def weights_difference(k: int, width: int, dtype: torch.dtype, dropout: float) -> float:
+    members = subjects(k, width, dtype, dropout)
     alone = [s.clone() for s in members]
     for s in alone:
         fit(s, SPEC)
@@ -70,11 +74,13 @@ def weights_difference(k: int, width: int, dtype: torch.dtype) -> float:
 def main() -> None:
     torch.set_num_threads(1)
     rows = []
-    for k, width, target in CASES:
-        name = f"{k} x 40-{width}-{width}-10"
+    for k, width, target, dropout in CASES:
+        name = f"{k} x 40-{width}-{width}-10" + (f", dropout {dropout}" if dropout else "")
         times: dict[str, list[float]] = {"sequential": [], "ours": []}
-        for rep in range(REPEATS):  # best of each, interleaved in alternating order: the
-            members = subjects(k, width)  # machine is noisy and a process's history matters
+        # best of each, interleaved in alternating order: the machine is noisy and a
+        # process's history matters
+        for rep in range(REPEATS):
+            members = subjects(k, width, dropout=dropout)
             alone = [s.clone() for s in members]
             for side in ("sequential", "ours") if rep % 2 == 0 else ("ours", "sequential"):
                 start = time.perf_counter()
@@ -87,7 +93,7 @@ def main() -> None:
                 times[side].append(time.perf_counter() - start)
         sequential, ours = min(times["sequential"]), min(times["ours"])
         diff32 = max_difference(members, alone)
-        diff64 = weights_difference(k, width, torch.float64) if k <= 16 else None
+        diff64 = weights_difference(k, width, torch.float64, dropout) if k <= 16 else None
         print(
             f"{name}: method {method}, speed-up {sequential / ours:.2f}x, max |dw| float32 "
             f"{diff32:.1e}, float64 {diff64 if diff64 is None else f'{diff64:.1e}'}"

@@ -43,6 +43,12 @@ Params = Mapping[str, torch.Tensor]
 _STOCHASTIC = (nn.modules.batchnorm._BatchNorm, nn.modules.dropout._DropoutNd, nn.GroupNorm)
 
 
+def stochastic_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """The (name, module) pairs of ``model`` whose behaviour differs between train and eval
+    mode (BatchNorm, dropout, GroupNorm)."""
+    return [(n, m) for n, m in model.named_modules() if isinstance(m, _STOCHASTIC)]
+
+
 @dataclass(frozen=True)
 class Evaluation(HtmlRepr):
     """Loss (mean over examples) and accuracy (classification only) on ``n`` examples."""
@@ -243,7 +249,7 @@ class Subject:
     @property
     def stochastic_layers(self) -> list[str]:
         """Names of submodules that behave differently in train and eval mode."""
-        return [n for n, m in self.model.named_modules() if isinstance(m, _STOCHASTIC)]
+        return [n for n, _ in stochastic_modules(self.model)]
 
     @contextlib.contextmanager
     def eval_mode(self) -> Iterator[None]:

@@ -12,7 +12,7 @@ from occamlab.train import Callback
 from occamlab.train.ensemble import choose_method, fit_ensemble
 
 
-def members(k=4, *, width=12, noise=(), activation="relu", n=96, dtype=torch.float64):
+def members(k=4, *, width=12, noise=(), activation="relu", n=96, dtype=torch.float64, dropout=0.0):
     """Float64 members by default: the ensemble must run the same algorithm as training alone,
     and in float32 the batched products' rounding (~1e-7) is amplified by training (Adam
     turns near-zero gradient entries into full steps), which would hide what is compared."""
@@ -20,7 +20,7 @@ def members(k=4, *, width=12, noise=(), activation="relu", n=96, dtype=torch.flo
     for i in range(k):
         p = noise[i] if noise else 0.0
         data = data_spec("gaussian_mixture", num_train=n, num_test=40, label_noise=p)
-        model = model_spec("mlp", width=width, activation=activation)
+        model = model_spec("mlp", width=width, activation=activation, dropout=dropout)
         s = make_subject(model=model, data=data, seed=i)
         if dtype != torch.float32:
             d = s.data
@@ -173,18 +173,54 @@ def test_a_generic_module_takes_the_vmap_path():
         assert_same(s, a)
 
 
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_members_with_dropout_draw_the_masks_they_would_draw_alone(optimizer):
+    subjects = members(k=3, width=16, dropout=0.3)
+    alone = [s.clone() for s in subjects]
+    specs = [
+        TrainSpec(optimizer=optimizer, lr=lr, epochs=4, batch_size=16, target_loss=t)
+        for lr, t in ((0.05, 0.0), (0.02, 0.0), (0.1, 1.0))  # the last stops early
+    ]
+    results = [fit(a, spec) for a, spec in zip(alone, specs, strict=True)]
+    together = fit_ensemble(subjects, specs, method="stacked")
+    for s, a, r, t in zip(subjects, alone, results, together, strict=True):
+        assert_same(s, a)
+        assert (t.steps, t.stop_reason) == (r.steps, r.stop_reason)
+    assert together[2].steps < together[0].steps  # the early stop was exercised
+    # evaluation is deterministic (eval mode): the members' losses are their own
+    for s, a in zip(subjects, alone, strict=True):
+        assert s.evaluate().loss == pytest.approx(a.evaluate().loss, rel=1e-12)
+
+
+def test_dropout_vectorizes_only_stacked_and_only_when_seeded():
+    subjects = members(k=2, dropout=0.2)
+    with pytest.raises(ValueError, match="stacked"):
+        fit_ensemble(subjects, TrainSpec(epochs=1), method="vmap")
+    assert choose_method(subjects, [TrainSpec(batch_size=16)] * 2) == "stacked"
+    plain = [
+        Subject(
+            model=nn.Sequential(nn.Linear(10, 8), nn.Dropout(0.2), nn.Linear(8, 4)).double(),
+            data=s.data,
+        )
+        for s in members(k=2)
+    ]
+    with pytest.raises(ValueError, match="global RNG"):
+        fit_ensemble(plain, TrainSpec(epochs=1), method="stacked")
+
+
+def test_choose_method_is_a_rule_for_fully_connected_nets(monkeypatch):
+    from occamlab.train import ensemble
+
+    monkeypatch.setattr(ensemble, "fit", lambda *a, **k: pytest.fail("timed an MLP"))
+    subjects = members(k=2)
+    assert choose_method(subjects, [TrainSpec(batch_size=16)] * 2) == "stacked"
+    batch = ensemble.STACKED_MAX_WORK // subjects[0].num_parameters + 1
+    assert choose_method(subjects, [TrainSpec(batch_size=batch)] * 2) == "sequential"
+
+
 def test_choose_method_leaves_members_untouched():
     subjects = members(k=4)
     before = [{k: v.clone() for k, v in s.params().items()} for s in subjects]
     assert choose_method(subjects, [TrainSpec(batch_size=16)] * 4) in ("stacked", "sequential")
     for s, b in zip(subjects, before, strict=True):
         assert all(torch.equal(v, b[k]) for k, v in s.params().items())
-
-
-def test_large_mlps_go_sequential_without_timing(monkeypatch):
-    from occamlab.train import ensemble
-
-    subjects = members(k=2)
-    batch = ensemble.STACKED_MAX_WORK // subjects[0].num_parameters + 1
-    monkeypatch.setattr(ensemble, "fit", lambda *a, **k: pytest.fail("timed a large MLP"))
-    assert choose_method(subjects, [TrainSpec(batch_size=batch)] * 2) == "sequential"

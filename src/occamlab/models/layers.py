@@ -80,10 +80,14 @@ class SeededDropout(nn.Dropout):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0.0:
             return x
+        return x * self.keep_mask(x.shape, x.dtype) / (1.0 - self.p)
+
+    def keep_mask(self, shape: torch.Size, dtype: torch.dtype) -> torch.Tensor:
+        """The next mask from this layer's generator (1 where an entry is kept, 0 where it is
+        dropped), as a training forward pass draws it."""
         if self.generator is None:
             self.generator = torch.Generator().manual_seed(self.seed)
-        keep = torch.rand(x.shape, generator=self.generator, dtype=x.dtype) >= self.p
-        return x * keep.to(x.dtype) / (1.0 - self.p)
+        return (torch.rand(shape, generator=self.generator, dtype=dtype) >= self.p).to(dtype)
 
     def extra_repr(self) -> str:
         return f"p={self.p}, seed={self.seed}"

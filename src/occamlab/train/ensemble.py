@@ -17,10 +17,17 @@ Two vectorized forwards:
   parameters.
 
 Vectorizing pays where each member's work is small (the widths of model zoos and double-descent
-sweeps) and hardly at all once each member's products are large; ``method="auto"`` times a few
-steps of each way on copies and falls back to training the members one after the other when that
-is faster, or when the members cannot be vectorized (different data inputs, BatchNorm/dropout,
-differing recipes other than rates and targets).
+sweeps) and hardly at all once each member's products are large; ``method="auto"`` stacks fully
+connected nets below a per-step work (a fixed rule, so that the trained weights do not depend on
+the machine's load), times a few steps of the vmapped way against one member for other modules,
+and trains the members one after the other when that is faster or when they cannot be vectorized
+(different data inputs, BatchNorm, dropout drawing from the global RNG, differing recipes other
+than rates and targets).
+
+Dropout: the ``mlp`` model's :class:`~occamlab.models.layers.SeededDropout` layers draw their
+masks from their own generators; the stacked forward draws member k's mask from member k's layer,
+the same mask it would draw training alone. A member that has reached its target stays in the
+stacked forward (its weights frozen), so its generator advances past where it would stop alone.
 
 Members may differ in initialization (seed, init scale), training labels (label noise),
 ``lr``, ``weight_decay`` and their stopping targets; they share the inputs, the data order
@@ -42,8 +49,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from occamlab.data.base import Data, Split
-from occamlab.models.layers import Erf, FlattenInput, Network
-from occamlab.subject import Evaluation, Params, Subject
+from occamlab.models.layers import Erf, FlattenInput, Network, SeededDropout
+from occamlab.subject import Evaluation, Params, Subject, stochastic_modules
 from occamlab.train.loop import (
     Callback,
     NonFiniteLossError,
@@ -75,11 +82,13 @@ def _layers(model: nn.Module) -> list[nn.Module] | None:
         parts = list(model)
     else:
         parts = None
-    if not parts or not all(isinstance(m, (nn.Linear, FlattenInput, *_ELEMENTWISE)) for m in parts):
+    kinds = (nn.Linear, FlattenInput, SeededDropout, *_ELEMENTWISE)
+    if not parts or not all(isinstance(m, kinds) for m in parts):
         return None
     linear = [i for i, m in enumerate(parts) if isinstance(m, nn.Linear)]
     flatten = [i for i, m in enumerate(parts) if isinstance(m, FlattenInput)]
-    if not linear or any(i > linear[0] for i in flatten):
+    dropout = [i for i, m in enumerate(parts) if isinstance(m, SeededDropout)]
+    if not linear or any(i > linear[0] for i in flatten) or any(i < linear[0] for i in dropout):
         return None
     return parts
 
@@ -119,13 +128,16 @@ class EnsembleModule(nn.Module):
                 )
             index = {n: i for i, n in enumerate(self.names)}
             by_module = {id(m): k for k, m in members[0].named_modules()}
+            modules = [dict(m.named_modules()) for m in members]
             self._plan = []
             for layer in layers:
+                name = by_module[id(layer)]
                 if isinstance(layer, nn.Linear):
-                    name = by_module[id(layer)]
                     w = index[f"{name}.weight" if name else "weight"]
                     b = index.get(f"{name}.bias" if name else "bias")
                     self._plan.append(("linear", w, b))
+                elif isinstance(layer, SeededDropout):  # each member's masks from its own layer
+                    self._plan.append(("dropout", [own[name] for own in modules], None))
                 else:
                     self._plan.append(("apply", layer, None))
         else:
@@ -156,6 +168,12 @@ class EnsembleModule(nn.Module):
         for kind, a, b in self._plan:
             if kind == "apply":
                 h = a(h)  # the input flattening, or an elementwise activation
+                continue
+            if kind == "dropout":  # member k's mask as member k would draw it alone
+                if self.training:
+                    keep = torch.stack([m.keep_mask(h.shape[1:], h.dtype) for m in a])
+                    p = torch.tensor([m.p for m in a], dtype=h.dtype).view(-1, 1, 1)
+                    h = h * keep / (1.0 - p)
                 continue
             w = self.stacked[a].transpose(1, 2)
             bias = None if b is None else self.stacked[b].unsqueeze(1)
@@ -274,8 +292,17 @@ def _check_members(subjects: Sequence[Subject], specs: Sequence[TrainSpec]) -> s
         return "members have different numbers of outputs"
     if not _same_architecture([s.model for s in subjects]):
         return "members have different architectures"
-    if any(s.stochastic_layers or any(True for _ in s.model.buffers()) for s in subjects):
-        return "members have BatchNorm/dropout or buffers"
+    if any(True for s in subjects for _ in s.model.buffers()):
+        return "members have buffers (BatchNorm running statistics)"
+    if any(
+        not isinstance(m, SeededDropout) for s in subjects for _, m in stochastic_modules(s.model)
+    ):
+        return "members have BatchNorm, GroupNorm or dropout that draws from the global RNG"
+    if stochastic_modules(first.model) and _layers(first.model) is None:
+        return (
+            "members have dropout outside a fully connected net (only the stacked forward "
+            "draws each member's own masks)"
+        )
     shared = [
         {
             f.name: getattr(s, f.name)
@@ -458,6 +485,8 @@ def fit_ensemble(
     if len(member_callbacks) != k:
         raise ValueError(f"got {len(member_callbacks)} callback lists for {k} members")
     reason = _check_members(subjects, spec_list) if k > 1 else "a single member"
+    if method == "vmap" and not reason and stochastic_modules(subjects[0].model):
+        reason = "dropout vectorizes only with method='stacked'"
     if method in ("stacked", "vmap") and reason:
         raise ValueError(f"cannot vectorize: {reason}")
     if method == "auto":
@@ -523,18 +552,22 @@ def _trial_copy(subject: Subject, n: int) -> Subject:
 def choose_method(
     subjects: Sequence[Subject], specs: Sequence[TrainSpec], *, steps: int = 16
 ) -> Literal["stacked", "vmap", "sequential"]:
-    """Time ``steps`` training steps of the vectorized way and of one member, on copies of
-    the members (nothing is modified), and return the faster for all K members (the vectorized
-    way only when it is at least 10% faster). MLPs whose per-step work exceeds
-    :data:`STACKED_MAX_WORK` go to sequential training without timing."""
-    vectorized = "stacked" if _layers(subjects[0].model) is not None else "vmap"
+    """The way to train these members.
+
+    Fully connected nets go by a rule, not a timing, so that the choice (and with it the
+    rounding of the trained weights) does not depend on how loaded the machine is: stacked
+    while the per-step work (batch × parameters) stays below :data:`STACKED_MAX_WORK`,
+    sequential above. Other modules: ``steps`` training steps of the vmapped way and of one
+    member are timed on copies of the members (nothing is modified), and the vmapped way is
+    taken when it is at least 10% faster for all K members."""
     batch = specs[0].batch_size or subjects[0].num_examples("train")
-    if vectorized == "stacked" and batch * subjects[0].num_parameters >= STACKED_MAX_WORK:
-        return "sequential"  # products large enough that batching them does not pay
+    if _layers(subjects[0].model) is not None:
+        small = batch * subjects[0].num_parameters < STACKED_MAX_WORK
+        return "stacked" if small else "sequential"  # large products: batching does not pay
     trial = [dataclasses.replace(s, max_steps=steps, epochs=0, eval_every=10**9) for s in specs]
     one, together = _StepTimer(), _StepTimer()
     fit(_trial_copy(subjects[0], steps * batch), trial[0], callbacks=[one])
     copies = [_trial_copy(s, steps * batch) for s in subjects]
-    fit(_ensemble(copies, trial, vectorized), trial[0], callbacks=[together])
+    fit(_ensemble(copies, trial, "vmap"), trial[0], callbacks=[together])
     # Close calls go to sequential training: exact per-member semantics, no stacked copies.
-    return vectorized if together.seconds < 0.9 * one.seconds * len(subjects) else "sequential"
+    return "vmap" if together.seconds < 0.9 * one.seconds * len(subjects) else "sequential"
