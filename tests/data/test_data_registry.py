@@ -26,6 +26,7 @@ EXPECTED_NAMES = [
     "product",
     "teacher",
     "twelve_bit",
+    "univariate",
 ]
 CORRUPTION_FIELDS = ["seed", "label_noise", "inputs", "corruption_seed"]
 

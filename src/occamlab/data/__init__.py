@@ -26,6 +26,7 @@ from occamlab.data.product import ProductSpec
 from occamlab.data.registry import DATASETS, DatasetSpec
 from occamlab.data.teacher import TeacherSpec, teacher_forward, teacher_weights
 from occamlab.data.twelve_bit import TwelveBitSpec
+from occamlab.data.univariate import UnivariateSpec
 
 
 def data_spec(name: str, **overrides: Any) -> DatasetSpec:
@@ -95,6 +96,7 @@ __all__ = [
     "Task",
     "TeacherSpec",
     "TwelveBitSpec",
+    "UnivariateSpec",
     "data_spec",
     "sized_data_spec",
     "load_data",

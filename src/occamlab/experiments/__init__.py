@@ -29,6 +29,7 @@ __all__ = [
 import occamlab.experiments.batch_size_sharpness  # noqa: E402, F401
 import occamlab.experiments.deep_linear_dynamics  # noqa: E402, F401
 import occamlab.experiments.deep_vs_shallow  # noqa: E402, F401
+import occamlab.experiments.depth_vs_width  # noqa: E402, F401
 import occamlab.experiments.double_descent  # noqa: E402, F401
 import occamlab.experiments.edge_of_stability  # noqa: E402, F401
 import occamlab.experiments.entropy_sgd  # noqa: E402, F401
