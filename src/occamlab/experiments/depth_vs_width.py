@@ -240,7 +240,7 @@ class DepthVsWidth:
         },
     }
     settings: ClassVar[dict[str, dict[str, Any]]] = {
-        "square": {"smooth": "square", "budget": 60},
+        "square": {"smooth": "square"},
     }
 
     max_k: int = 8
