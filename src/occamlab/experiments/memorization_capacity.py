@@ -15,7 +15,7 @@ structure, the largest residual against the a-priori float64 rounding bound, whe
 its outputs recovers every label, and the condition number of ``A``. A 1-D example (n points
 on a line) is drawn: the fitted piecewise-linear function through the points.
 
-(b) The folklore experiment (Livni et al. 2014, §1 and §5 on over-specification): targets are the
+(b) The folklore experiment on over-specification (Livni et al. 2014): targets are the
 outputs of a random bias-free teacher ``f(x) = Σ_{i≤k} v_i φ(⟨u_i, x⟩)`` with k hidden units on
 Gaussian inputs (the ``teacher`` data set); students of width m = k, 2k, 4k, … up to
 ``max_factor``·k (one hidden layer, biases) are trained on them with full-batch Adam through the
@@ -103,7 +103,6 @@ class MemorizationCapacity:
         "paper": {
             "seeds": 32,
             "construction_seeds": 10,
-            "max_points": 1024,
             "teacher_width": 16,
             "num_train": 4000,
             "steps": 10000,
