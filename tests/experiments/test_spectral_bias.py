@@ -18,8 +18,9 @@ def _parts(scale=1.0, exponent_shift=0.0, density=3.0, seeds=4):
     uniform = {"steps": 100, "half_times": rows}
     dense = {
         "steps": 200,
-        "dense_times": [[100.0 * (1 + 0.02 * s)] * len(ks) for s in range(seeds)],
-        "sparse_times": [[100.0 * density * (1 - 0.02 * s)] * len(ks) for s in range(seeds)],
+        "frequency": 8,
+        "dense_times": [100.0 * (1 + 0.02 * s) for s in range(seeds)],
+        "sparse_times": [100.0 * density * (1 - 0.02 * s) for s in range(seeds)],
     }
     return ntk, uniform, dense
 
@@ -59,6 +60,8 @@ def test_spec_rejects_bad_settings():
         SpectralBias(lr=2.0)
     with pytest.raises(ValueError):
         SpectralBias(num_points=20)
+    with pytest.raises(ValueError):
+        SpectralBias(spacing="consecutive", max_frequency=3)  # half circles cannot resolve k
     assert SpectralBias(spacing="consecutive", max_frequency=5).frequencies() == [1, 2, 3, 4, 5]
     assert SpectralBias().frequencies() == [1, 2, 4, 8]
 
