@@ -133,3 +133,21 @@ def test_probe_on_subjects():
     with pytest.raises(ValueError, match="slice"):
         topology_probe(subject5)
     assert len(topology_probe(subject5, slice="pca", grid=32).betti) == 2
+
+
+def test_relu_bounds_in_closed_form():
+    from occamlab.probes.regions import plane_bound
+    from occamlab.probes.topology import relu_betti_bound, relu_region_bound
+
+    for widths in ([1], [5], [20], [4, 4], [7, 3, 9], [1, 6]):
+        assert relu_region_bound(widths, 2) == plane_bound(widths)
+    assert relu_region_bound([10], 3) == 1 + 10 + 45 + 120
+    assert relu_betti_bound([10], 2) == 2 * (1 + 10 + 45)
+    r = relu_region_bound([4, 4], 3)
+    assert r == 15 * 15 and relu_betti_bound([4, 4], 3) == 2 * r + r * (r - 1) // 2
+    # the hand-built net (widths 4, 2) makes a square annulus: B = 2 within the bound
+    assert positive_region(diamond_annulus(), [(-1, 1), (-1, 1)]).total <= relu_betti_bound(
+        [4, 2], 2
+    )
+    with pytest.raises(ValueError, match="dim 2 or 3"):
+        relu_betti_bound([3], 4)
