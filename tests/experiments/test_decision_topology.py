@@ -8,11 +8,13 @@ from occamlab.experiments.decision_topology import (
     DecisionTopology,
     claims,
     random_net,
+    rings_data,
+    rings_label,
     width_for,
 )
 from occamlab.experiments.registry import spec_at_scale
 from occamlab.models.mlp import fully_connected_num_parameters
-from occamlab.probes.topology import positive_region, relu_betti_bound
+from occamlab.probes.topology import betti_numbers, positive_region, relu_betti_bound
 from occamlab.store import Store
 
 
@@ -78,8 +80,11 @@ def test_claims_pass_and_fail_on_the_numbers():
 
 def test_experiment_end_to_end(tmp_path):
     spec = spec_at_scale(
-        DecisionTopology, "quick", {"seeds": 2, "grid": 48, "budget": 120, "max_depth": 2}
-    )
+        DecisionTopology,
+        "quick",
+        {"seeds": 2, "grid": 48, "budget": 120, "max_depth": 2, "trained_seeds": 1,
+         "train_steps": 30, "num_train": 200},
+    )  # fmt: skip
     run = run_experiment(spec, Store(tmp_path / "s.sqlite"))
     out = run.to_dict()
     assert all(c["decision"] in ("passed", "failed", "inconclusive") for c in out["claims"])
@@ -101,4 +106,18 @@ def test_experiment_end_to_end(tmp_path):
             assert row["bound"] == relu_betti_bound([row["width"]] * row["depth"], 2)
     assert out["claims"][2]["passed"] and out["metrics"]["relu_within_bound"]
     assert len(out["tables"]["resolution"]) == 4 and out["figures"]
+    trained = out["tables"]["trained nets"]
+    assert [(t["depth"], t["seed"]) for t in trained] == [(1, 0), (2, 0)]
+    assert all(0 <= t["test_accuracy"] <= 1 and t["betti_sum"] == sum(t["betti"]) for t in trained)
     assert run_experiment(spec, Store(tmp_path / "s.sqlite")).reused
+
+
+def test_rings_target_topology():
+    u = torch.linspace(-1, 1, 256, dtype=torch.float64)
+    grid = torch.stack(torch.meshgrid(u, u, indexing="ij"), -1).reshape(-1, 2)
+    for rings in (1, 2, 3):
+        labels = rings_label(grid, rings).reshape(256, 256).double().numpy()
+        assert betti_numbers(labels - 0.5) == (rings, rings - 1)
+    assert rings_label(torch.tensor([[0.0, 0.0], [0.5, 0.0], [0.9, 0.0]]), 2).tolist() == [1, 0, 1]
+    data = rings_data(2, 50, seed=0)
+    assert len(data.train) == len(data.test) == 50 and data.num_outputs == 2

@@ -106,6 +106,14 @@ class DecisionTopology:
         bias_std: σ_b of every net (biases N(0, σ_b²)).
         relu_weight_std: σ_w of the ReLU nets the closed-form bound is checked on (He: √2).
         seeds: independent draws per (depth, budget).
+        trained_seeds: trained nets per depth (2-D only; 0: none), each at ``budget``
+            parameters with the sigmoidal activation and the registry's default initialization.
+        rings: the trained nets' task: class 1 on ``rings`` concentric rings (the innermost a
+            disk) of [−1, 1]², class 0 between and outside them; its positive region has
+            ``b₀ = rings`` and ``b₁ = rings − 1``.
+        num_train: training points (uniform on the square; as many test points).
+        train_steps: full-batch Adam steps (cosine schedule).
+        lr: Adam's learning rate.
     """
 
     name: ClassVar[str] = "decision-topology"
@@ -130,6 +138,11 @@ class DecisionTopology:
     bias_std: float = 1.0
     relu_weight_std: float = HE
     seeds: int = 8
+    trained_seeds: int = 3
+    rings: int = 2
+    num_train: int = 1000
+    train_steps: int = 1000
+    lr: float = 0.01
 
     def __post_init__(self) -> None:
         if self.dim not in (2, 3):
@@ -194,6 +207,16 @@ class DecisionTopology:
                 if (x["family"], x["budget"], x["depth"], x["seed"])
                 == ("sigmoidal", self.budget, r["depth"], r["seed"])
             )
+        trained = [
+            ctx.cached(
+                "trained",
+                {**common, "depth": d, "seed": s},
+                lambda _, d=d, s=s: self.train_and_measure(d, s),
+            )
+            | {"depth": d, "seed": s, "width": width_for(self.budget, d, self.dim)}
+            for d in range(1, self.max_depth + 1)
+            for s in (range(self.trained_seeds) if self.dim == 2 else [])
+        ]
         deep = self.measure("sigmoidal", self.budget, self.max_depth, 0)
         shallow = self.measure("sigmoidal", self.budgets()[1], 1, 0)
         return ExperimentResult(
@@ -204,8 +227,14 @@ class DecisionTopology:
                 "relu_within_bound": all(r["within_bound"] for r in rows if r["family"] == "relu"),
                 "betti_sum_at_grid": sum(r["betti_sum"] for r in resolution),
                 "betti_sum_at_finer_grid": sum(r["fine_betti_sum"] for r in resolution),
+                "rings_target_betti": [self.rings, self.rings - 1],
             },
-            tables={"mean Betti sums": means, "resolution": resolution, "nets": rows},
+            tables={
+                "mean Betti sums": means,
+                "trained nets": trained,
+                "resolution": resolution,
+                "nets": rows,
+            },
             figures={"Betti numbers vs depth and width": figure(self, means, rows, deep, shallow)},
             claims=claims(self, rows, resolution),
         )
@@ -226,6 +255,55 @@ class DecisionTopology:
             seed=seed,
         )
         return positive_region(net, [(-1.0, 1.0)] * self.dim, grid=grid or self.grid)
+
+    def train_and_measure(self, depth: int, seed: int) -> dict[str, Any]:
+        """Train a ``depth``-layer net of ``budget`` parameters on the rings task
+        (:func:`occamlab.train.fit`) and measure its class-1 region on the grid."""
+        from occamlab.subject import Subject
+        from occamlab.train import TrainSpec, fit
+
+        spec = model_spec(
+            "mlp", width=width_for(self.budget, depth, 2), depth=depth, activation=self.activation
+        )
+        net = build_model(spec, input_shape=(2,), num_outputs=2, seed=seed)
+        subject = Subject(model=net, data=rings_data(self.rings, self.num_train, seed=seed))
+        train = TrainSpec(
+            optimizer="adam",
+            lr=self.lr,
+            batch_size=0,
+            epochs=0,
+            max_steps=self.train_steps,
+            schedule="cosine",
+            eval_every=self.train_steps,
+            seed=seed,
+        )
+        result = fit(subject, train)
+        region = positive_region(net, [(-1.0, 1.0)] * 2, grid=self.grid, output=1)
+        return {
+            "betti": list(region.betti),
+            "betti_sum": region.total,
+            "train_accuracy": result.final["train_accuracy"],
+            "test_accuracy": result.final["test_accuracy"],
+        }
+
+
+def rings_label(x: torch.Tensor, rings: int) -> torch.Tensor:
+    """1 on ``rings`` concentric rings of equal width in the unit disk (the innermost a disk,
+    radius band ``[2k, 2k + 1) / (2 rings − 1)`` for ring ``k``), 0 elsewhere."""
+    band = torch.floor(x.norm(dim=1) * (2 * rings - 1)).long()
+    return ((band % 2 == 0) & (band < 2 * rings - 1)).long()
+
+
+def rings_data(rings: int, num: int, *, seed: int) -> Any:
+    """``num`` uniform training and ``num`` test points of [−1, 1]² labelled by
+    :func:`rings_label`."""
+    from occamlab.data.base import Data, Split
+
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(2 * num, 2, generator=g) * 2 - 1
+    y = rings_label(x, rings)
+    train, test = Split(x[:num], y[:num]), Split(x[num:], y[num:])
+    return Data(name="rings", train=train, test=test, task="classification", num_outputs=2)
 
 
 def _row(r: dict[str, Any], spec: DecisionTopology) -> dict[str, Any]:
