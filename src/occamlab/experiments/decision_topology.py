@@ -25,6 +25,12 @@ for ReLU nets of the same architectures (He-scaled weights), ``B ≤ 2R`` in the
 (``2R + C(R, 2)`` in space) with ``R = ∏_l Σ_{j≤n} C(n_l, j)`` the closed-form region bound —
 for one hidden layer ``2(1 + h + C(h, 2))``, the paper's ``O(hⁿ)``.
 
+Trained nets (2-D): at every depth, ``trained_seeds`` sigmoidal nets of ``budget`` parameters
+(registry initialization) are trained with :func:`occamlab.train.fit` on concentric rings (class 1
+on a disk and ``rings − 1`` rings around it: ``b₀ = rings``, ``b₁ = rings − 1``), and the Betti
+numbers of their class-1 region are reported beside the target's (a table, no claim: the paper
+bounds what a net can express, not what training finds).
+
 Claims (tests over seeds, Holm-corrected together; the same logic at every setting):
 
 * at a fixed parameter budget, ``log₂(1 + B)`` of the sigmoidal nets rises with depth while the
