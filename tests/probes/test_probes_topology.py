@@ -151,3 +151,24 @@ def test_relu_bounds_in_closed_form():
     )
     with pytest.raises(ValueError, match="dim 2 or 3"):
         relu_betti_bound([3], 4)
+
+
+def test_probe_grids_three_inputs_in_space():
+    g = torch.Generator().manual_seed(1)
+    x3 = torch.rand(40, 3, generator=g) * 2 - 1
+    x3[:2] = torch.tensor([[-1.0, -1, -1], [1, 1, 1]])  # the window is [−1, 1]³
+    data = Data(
+        "toy3", Split(x3, torch.zeros(40, 1)), Split(x3, torch.zeros(40, 1)), "regression", 1
+    )
+
+    class Shell(nn.Module):  # positive on 0.4 < |x| < 0.8: one component, one cavity
+        def __init__(self):
+            super().__init__()
+            self.scale = nn.Parameter(torch.ones(()))
+
+        def forward(self, x):
+            r = x.norm(dim=1, keepdim=True) * self.scale
+            return torch.minimum(0.8 - r, r - 0.4)
+
+    region = topology_probe(Subject(model=Shell(), data=data), grid_3d=32, margin=0.0)
+    assert region.betti == (1, 0, 1) and region.grid == 32 and region.to_dict()["dimensions"] == 3
