@@ -107,22 +107,22 @@ TINY = {
 def test_tiny_run_end_to_end(tmp_path):
     spec = spec_at_scale(GeneralizationMeasures, "quick", TINY, setting="half-data")
     # explicit fields override the setting (num_train), which overrides the scale (seeds)
-    assert spec.num_train == 200 and spec.seeds == 3
+    assert spec.num_train == 200 and spec.seeds == 5
     run = run_experiment(spec, Store(tmp_path / "runs.sqlite"))
     d = run.to_dict()
-    assert d["metrics"]["models"] == 12 and len(d["tables"]["zoo"]) == 12
+    assert d["metrics"]["models"] == 20 and len(d["tables"]["zoo"]) == 20
     assert {r["measure"] for r in d["tables"]["scores"]} >= {"pacbayes_mag_flatness", "path_norm"}
     assert all("tau_low" in r for r in d["tables"]["scores"])
     assert len(d["claims"]) == 5 and all(isinstance(c["passed"], bool) for c in d["claims"])
     tested = [c["test"] for c in d["claims"] if c["test"] is not None]
-    assert len(tested) == 4 and all(t["seeds"] == 3 for t in tested)  # one star × three seeds
+    assert len(tested) == 4 and all(t["seeds"] == 5 for t in tested)  # one star × five seeds
     assert "tau and psi per measure" in d["figures"] and run.report.is_file()
 
 
 def test_the_half_data_setting_halves_the_training_set_and_adds_a_seed():
     quick = spec_at_scale(GeneralizationMeasures, "quick")
     half = spec_at_scale(GeneralizationMeasures, "quick", setting="half-data")
-    assert (quick.num_train, half.num_train, quick.seeds, half.seeds) == (2000, 1000, 2, 3)
+    assert (quick.num_train, half.num_train, quick.seeds, half.seeds) == (2000, 1000, 3, 5)
     assert dataclasses.replace(half, num_train=quick.num_train, seeds=quick.seeds) == quick
     paper = spec_at_scale(GeneralizationMeasures, "paper")
     assert (paper.num_train, paper.max_epochs, paper.design) == (4000, 100, "grid")

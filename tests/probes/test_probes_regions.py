@@ -48,6 +48,20 @@ def test_one_hidden_layer_on_a_line_has_one_region_per_crossing_plus_one():
     assert r.breakpoints == pytest.approx([0.1, 0.25, 0.6, 0.9])
 
 
+@pytest.mark.parametrize(("gap", "regions"), [(1.5e-9, 3), (1e-6, 4)])
+def test_a_region_too_short_to_resolve_is_merged_not_chased_forever(gap, regions):
+    """Two crossings 1.5e-9 apart (above tol = 1e-9, below what a query at the middle or 4·tol
+    beside it can resolve) once sent the search into an endless retry; 1e-6 apart they are
+    resolved."""
+    net = nn.Sequential(nn.Linear(1, 3), nn.ReLU(), nn.Linear(3, 1)).double()
+    with torch.no_grad():
+        net[0].weight.fill_(1.0)
+        net[0].bias.copy_(torch.tensor([-0.3, -(0.3 + gap), -0.7], dtype=torch.float64))
+    r = line_regions(net, torch.tensor([0.0]), torch.tensor([1.0]))
+    assert r.regions == regions
+    assert r.breakpoints[0] == pytest.approx(0.3) and r.breakpoints[-1] == pytest.approx(0.7)
+
+
 def test_lines_in_general_position_cut_the_plane_into_one_plus_n_plus_n_choose_2():
     n = 5
     angles = torch.arange(n, dtype=torch.float64) * math.pi / n + 0.1

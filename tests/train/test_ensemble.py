@@ -218,6 +218,36 @@ def test_choose_method_is_a_rule_for_fully_connected_nets(monkeypatch):
     assert choose_method(subjects, [TrainSpec(batch_size=batch)] * 2) == "sequential"
 
 
+def test_linear_layers_with_their_own_forward_are_not_stacked():
+    from occamlab.probes.kernels.wide import wide_mlp
+
+    base = members(k=1)[0]
+    subjects = [
+        Subject(
+            model=wide_mlp(
+                10,
+                16,
+                1,
+                4,
+                bias_std=0.5,
+                generator=torch.Generator().manual_seed(s),
+                dtype=torch.float64,
+            ),
+            data=base.data,
+        )
+        for s in range(2)
+    ]
+    with pytest.raises(ValueError, match="fully connected"):
+        fit_ensemble(subjects, TrainSpec(epochs=1), method="stacked")
+    alone = [s.clone() for s in subjects]
+    spec = TrainSpec(epochs=2, batch_size=32, lr=0.05)
+    for a in alone:
+        fit(a, spec)
+    fit_ensemble(subjects, spec, method="vmap")
+    for s, a in zip(subjects, alone, strict=True):
+        assert_same(s, a)
+
+
 def test_choose_method_leaves_members_untouched():
     subjects = members(k=4)
     before = [{k: v.clone() for k, v in s.params().items()} for s in subjects]

@@ -27,6 +27,7 @@ __all__ = [
 # isort: split
 # Experiment modules (each registers itself), one line each, after the names above exist:
 import occamlab.experiments.batch_size_sharpness  # noqa: E402, F401
+import occamlab.experiments.decision_topology  # noqa: E402, F401
 import occamlab.experiments.deep_linear_dynamics  # noqa: E402, F401
 import occamlab.experiments.deep_vs_shallow  # noqa: E402, F401
 import occamlab.experiments.depth_vs_width  # noqa: E402, F401
@@ -46,8 +47,10 @@ import occamlab.experiments.loss_landscape  # noqa: E402, F401
 import occamlab.experiments.lottery_ticket  # noqa: E402, F401
 import occamlab.experiments.mean_field  # noqa: E402, F401
 import occamlab.experiments.memorization  # noqa: E402, F401
+import occamlab.experiments.memorization_capacity  # noqa: E402, F401
 import occamlab.experiments.overparameterized_convergence  # noqa: E402, F401
 import occamlab.experiments.random_labels  # noqa: E402, F401
 import occamlab.experiments.resnet_ode  # noqa: E402, F401
 import occamlab.experiments.saddle_escape  # noqa: E402, F401
 import occamlab.experiments.sgd_stationary  # noqa: E402, F401
+import occamlab.experiments.spectral_bias  # noqa: E402, F401

@@ -85,6 +85,8 @@ def _layers(model: nn.Module) -> list[nn.Module] | None:
     kinds = (nn.Linear, FlattenInput, SeededDropout, *_ELEMENTWISE)
     if not parts or not all(isinstance(m, kinds) for m in parts):
         return None
+    if any(isinstance(m, nn.Linear) and type(m).forward is not nn.Linear.forward for m in parts):
+        return None  # a Linear subclass with its own forward (e.g. NTK gains): not a plain product
     linear = [i for i, m in enumerate(parts) if isinstance(m, nn.Linear)]
     flatten = [i for i, m in enumerate(parts) if isinstance(m, FlattenInput)]
     dropout = [i for i, m in enumerate(parts) if isinstance(m, SeededDropout)]

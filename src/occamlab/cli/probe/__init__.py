@@ -19,6 +19,7 @@ from occamlab.cli.probe import (
     representations,
     sharpness,
     spectra,
+    topology,
 )
 
 # The order of `occam probe --help`.
@@ -34,6 +35,7 @@ FAMILIES = (
     kernels,
     information,
     regions,
+    topology,
 )
 
 

@@ -146,7 +146,9 @@ def line_regions(
             a float64 copy is evaluated, the module itself is untouched.
         a: the segment's start point (input-shaped, no batch dimension).
         b: the segment's end point (the same shape as ``a``).
-        tol: regions shorter than this fraction of the segment are merged with a neighbour.
+        tol: regions shorter than this fraction of the segment are merged with a neighbour
+            (a stretch between found regions that a query at its middle, or 4·tol beside it,
+            cannot resolve — a few tol long — is merged too: each point is queried once).
         initial_points: points evaluated in the first batch.
         max_regions: stop with an error beyond this many regions.
     """
@@ -163,7 +165,9 @@ def line_regions(
     found: dict[tuple[int, int], tuple[float, float, float]] = {}
     queue = (torch.arange(initial_points, dtype=torch.float64) + 0.5) / initial_points
     queries = 0
+    asked: set[int] = set()  # queried points, in units of tol: never ask the same point twice
     while queue.numel():
+        asked.update(round(t / tol) for t in queue.tolist())
         queries += queue.numel()
         x = a.unsqueeze(0) + queue.view(-1, *[1] * a.ndim) * d
         z, dz, _, _ = preactivations(net, x, d)
@@ -190,7 +194,7 @@ def line_regions(
             gaps.append(0.5 * (edge + 1.0))
         if retry:
             gaps = retry
-        queue = torch.tensor(gaps, dtype=torch.float64)
+        queue = torch.tensor([t for t in gaps if round(t / tol) not in asked], dtype=torch.float64)
     spans = sorted(found.values())
     # Merge overlapping duplicates (the same region seen from two points, within rounding).
     merged: list[tuple[float, float, float]] = []
