@@ -251,7 +251,7 @@ class DepthVsWidth:
     budget: int = 100
     max_depth: int = 3
     seeds: int = 6
-    restarts: int = 3
+    restarts: int = 2
     steps: int = 4000
     lr: float = 0.01
     num_train: int = 512
