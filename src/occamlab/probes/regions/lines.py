@@ -27,12 +27,13 @@ from torch import nn
 from occamlab.jsonable import jsonable
 from occamlab.linalg.hessian import prepare_forward_ad
 from occamlab.probes.regions.activations import hidden_widths, preactivations
+from occamlab.probes.regions.bounds import relu_region_bound
 
 
 def line_bound(widths: list[int]) -> int:
     """The most regions a line can cross: ``∏_l (n_l + 1)`` (a 1-D input; Serra et al. 2018,
     arXiv 1711.02114, Theorem 1 with ``n₀ = 1``)."""
-    return math.prod(w + 1 for w in widths)
+    return relu_region_bound(widths, 1)
 
 
 @dataclass(frozen=True)

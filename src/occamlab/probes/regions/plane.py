@@ -12,7 +12,6 @@ fine to show how close it is).
 from __future__ import annotations
 
 import copy
-import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,16 +22,13 @@ from torch import nn
 
 from occamlab.jsonable import jsonable
 from occamlab.probes.regions.activations import hidden_widths, relu_inputs
+from occamlab.probes.regions.bounds import relu_region_bound
 
 
 def plane_bound(widths: list[int]) -> int:
     """The most regions a 2-D input space can be cut into: ``∏_l Σ_{j ≤ min(2, n_1..n_l)}
     C(n_l, j)`` (Serra et al. 2018, arXiv 1711.02114, Theorem 1 with ``n₀ = 2``)."""
-    total, dim = 1, 2
-    for w in widths:
-        dim = min(dim, w)
-        total *= sum(math.comb(w, j) for j in range(dim + 1))
-    return total
+    return relu_region_bound(widths, 2)
 
 
 @dataclass(frozen=True)

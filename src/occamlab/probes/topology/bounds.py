@@ -24,20 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-
-def relu_region_bound(widths: Sequence[int], dim: int) -> int:
-    """Most linear regions of a ReLU net with hidden ``widths`` on ``ℝ^dim``.
-
-    >>> relu_region_bound([3], 2)  # three lines cut the plane into at most 7 cells
-    7
-    """
-    if dim < 1 or any(w < 1 for w in widths):
-        raise ValueError(f"dim and widths must be positive, got {dim}, {list(widths)}")
-    total, d = 1, dim
-    for w in widths:
-        d = min(d, w)
-        total *= sum(math.comb(w, j) for j in range(d + 1))
-    return total
+from occamlab.probes.regions.bounds import relu_region_bound
 
 
 def relu_betti_bound(widths: Sequence[int], dim: int) -> int:
