@@ -139,7 +139,9 @@ class EnsembleModule(nn.Module):
                     b = index.get(f"{name}.bias" if name else "bias")
                     self._plan.append(("linear", w, b))
                 elif isinstance(layer, SeededDropout):  # each member's masks from its own layer
-                    self._plan.append(("dropout", [own[name] for own in modules], None))
+                    layers_k = [own[name] for own in modules]
+                    keep_scale = torch.tensor([1.0 - m.p for m in layers_k], dtype=torch.float64)
+                    self._plan.append(("dropout", layers_k, keep_scale))
                 else:
                     self._plan.append(("apply", layer, None))
         else:
@@ -174,8 +176,7 @@ class EnsembleModule(nn.Module):
             if kind == "dropout":  # member k's mask as member k would draw it alone
                 if self.training:
                     keep = torch.stack([m.keep_mask(h.shape[1:], h.dtype) for m in a])
-                    p = torch.tensor([m.p for m in a], dtype=h.dtype).view(-1, 1, 1)
-                    h = h * keep / (1.0 - p)
+                    h = h * keep / b.to(h.dtype).view(-1, 1, 1)  # 1 − p_k per member
                 continue
             w = self.stacked[a].transpose(1, 2)
             bias = None if b is None else self.stacked[b].unsqueeze(1)
