@@ -29,6 +29,10 @@ def test_probe_topology_json_page_and_slices(capsys, tmp_path):
     page = (tmp_path / "reports" / f"{result['id']}.html").read_text()
     assert "Betti numbers" in page and "data:image/png;base64" in page
     assert (tmp_path / result["figures"]["Region"]).stat().st_size > 1000
+    # the same run, read back for people: counts with their nouns in the right number
+    code, out, _ = run(capsys, "probe", "topology", *PLANE, "--grid", "64", "--store", store)
+    b0, b1 = result["betti"]
+    assert code == 0 and f"{b0} component{'s' * (b0 != 1)}, {b1} hole{'s' * (b1 != 1)};" in out
 
     # 10 inputs: a clear error without a slice, a 2-D slice with one
     wide = ["--data", "gaussian_mixture", "--data-opt", "num_train=60", "--data-opt", "num_test=30"]

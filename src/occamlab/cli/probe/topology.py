@@ -44,8 +44,10 @@ def register(probe_app: typer.Typer, kit: CliKit) -> None:
         )
 
         def human() -> None:
-            names = ("components", "holes", "cavities")
-            counts = ", ".join(f"{b} {n}" for b, n in zip(result["betti"], names, strict=False))
+            names = (("component", "components"), ("hole", "holes"), ("cavity", "cavities"))
+            counts = ", ".join(
+                f"{b} {n[b != 1]}" for b, n in zip(result["betti"], names, strict=False)
+            )
             out.print(
                 f"{result['output']}: Betti numbers {result['betti']} ({counts}; sum "
                 f"{result['betti_sum']}) on a {result['grid']}-point grid per side"
