@@ -96,6 +96,7 @@ class StageClock:
 
 def staged_diagnosis(subject: Subject, recipe: TrainSpec):
     """The quick diagnosis, its CPU and wall seconds, and CPU seconds per stage."""
+    import occamlab.probes.baselines as baselines
     import occamlab.probes.curvature as curvature
     import occamlab.probes.landscape.surface as surface
     import occamlab.probes.representations.similarity as similarity
@@ -105,7 +106,8 @@ def staged_diagnosis(subject: Subject, recipe: TrainSpec):
     clock = StageClock()
     for key in ("simpler", "essential", "bounds", "parameters"):
         clock.wrap(questions, key, key)
-    # ``parameters`` imports its probes when called: wrapping the modules' attributes times them.
+    # The questions import their probes when called: wrapping the modules' attributes times them.
+    clock.wrap(baselines, "baselines", "simpler: baselines")
     clock.wrap(spectra, "weight_spectra", "parameters: weight_spectra")
     clock.wrap(curvature, "hessian_spectrum", "parameters: hessian_spectrum")
     clock.wrap(sharpness, "sharpness_summary", "parameters: sharpness_summary")

@@ -8,6 +8,7 @@ from occamlab import TrainSpec, fit, make_subject
 from occamlab.diagnose import QUESTIONS, DiagnoseSpec, Diagnosis, diagnose, diagnose_run
 from occamlab.diagnose.page import diagnosis_sections
 from occamlab.diagnose.questions import _parameter_clauses
+from occamlab.probes.baselines import FAMILIES
 from occamlab.probes.stability import StabilityReport, stability_threshold
 from occamlab.store import Store
 from occamlab.subject import Subject
@@ -34,7 +35,12 @@ def test_every_question_is_answered_from_its_own_numbers(registry_diagnosis):
     assert list(d.sentences) == list(QUESTIONS.values())
     simpler = d.answers["simpler"]
     frontier = simpler.results["simplify"]
-    assert simpler.sentence == frontier["answer"]
+    other = simpler.results["baselines"]
+    assert simpler.sentence == f"{frontier['answer']} Other model families: {other['answer']}"
+    named = next(f for f in other["fits"] if f["name"] == other["named"])
+    assert simpler.numbers["its numbers"] == named["num_parameters"]
+    assert simpler.numbers["within tolerance"] == other["matched"]
+    assert [f["name"] for f in other["fits"]] == list(FAMILIES)  # an MLP: its kernels too
     assert simpler.numbers["its parameters"] == frontier["smallest"]["num_parameters"]
     assert simpler.numbers["its parameters"] <= subject.num_parameters
     # The width sweep retrained 1/8 … 2× the width with two seeds per width, as ensembles.
@@ -74,13 +80,16 @@ def test_a_diagnosis_round_trips_through_json_and_renders(registry_diagnosis):
     assert all(html.escape(sentence) in notebook for sentence in d.sentences.values())
     page = "".join(body for _, body in diagnosis_sections(data))
     assert page.count("data:image/png;base64,") >= 6  # frontier, sweep, ESD, density, landscape…
+    assert "boosted_trees" in page and "Every family" in page  # the families beside the frontier
 
 
 def test_a_users_own_module_is_diagnosed_and_the_skips_are_said(tmp_path):
     subject = Subject(model=toy_model(), data=toy_data(), name="mine")
     fit(subject, RECIPE)
     store = Store(tmp_path / "runs.sqlite")
-    d = diagnose_run(subject, store=store, source={"test": 1}, spec=DiagnoseSpec(limit=32))
+    spec = DiagnoseSpec(limit=32, baselines="none")
+    d = diagnose_run(subject, store=store, source={"test": 1}, spec=spec)
+    assert "Other model families" not in d.answers["simpler"].sentence
     assert d.answers["essential"].sentence.startswith("Not measured: the subject is the user's")
     assert any("recipe is unknown" in n for n in d.notes)
     assert "Pruned models were not fine-tuned" in d.answers["simpler"].sentence
@@ -186,6 +195,8 @@ def test_bad_options_are_refused():
         DiagnoseSpec(tolerance=1.5)
     with pytest.raises(ValueError, match="delta"):
         DiagnoseSpec(delta=0)
+    with pytest.raises(ValueError, match="unknown families"):
+        DiagnoseSpec(baselines="linear,svm")
     assert DiagnoseSpec(deep=True).budget["seeds"] == 3
     assert DiagnoseSpec(seeds=5).budget["seeds"] == 5
 

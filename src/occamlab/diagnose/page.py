@@ -29,9 +29,13 @@ def _answer(answer: dict[str, Any], parts: list[tuple[str, str]]) -> str:
 
 
 def _simpler(answer: dict[str, Any]) -> list[tuple[str, str]]:
+    from occamlab.probes.baselines.page import baselines_sections
     from occamlab.probes.compression.page import simplify_sections
 
-    parts = simplify_sections(answer["results"]["simplify"])
+    other = answer["results"].get("baselines")
+    parts = simplify_sections(answer["results"]["simplify"], baselines=other)
+    if other:
+        parts += [p for p in baselines_sections(other) if p[0] in ("Every family", "Notes")]
     return [p for p in parts if p[0] != "Can it be simpler?"]
 
 

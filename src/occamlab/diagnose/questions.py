@@ -3,7 +3,8 @@ numbers (every clause of a sentence is chosen by a comparison of measured values
 canned).
 
 1. :func:`simpler` — can it be simpler? The compression frontier and the smallest model within
-   tolerance (:func:`~occamlab.probes.compression.simplify`).
+   tolerance (:func:`~occamlab.probes.compression.simplify`), and simpler model families fitted
+   on the same data (:func:`~occamlab.probes.baselines.baselines`).
 2. :func:`essential` — is the over-parameterization essential? The subject's architecture
    retrained at other widths (seeds trained as one ensemble), against pruning the trained net.
 3. :func:`bounds` — what error bound can I certify? Test-set, PAC-Bayes and compression bounds
@@ -84,11 +85,14 @@ def simpler(
     tolerance: float,
     seed: int,
     log: Log,
+    families: str = "all",
 ) -> Answer:
     """Compress the trained subject (pruning, neuron pruning, low rank; lottery tickets at the
-    deep budget) and name the smallest model within ``tolerance``. Narrower networks trained
-    from scratch belong to :func:`essential`. Without a ``recipe`` nothing is fine-tuned, and the
-    sentence says so."""
+    deep budget) and name the smallest model within ``tolerance``; then fit simpler model
+    ``families`` on its data (``none``: skip) and say whether one matches the network. Narrower
+    networks trained from scratch belong to :func:`essential`. Without a ``recipe`` nothing is
+    fine-tuned, and the sentence says so."""
+    from occamlab.probes.baselines import BaselinesSpec, baselines
     from occamlab.probes.compression import SimplifySpec, simplify
 
     started = time.perf_counter()
@@ -118,7 +122,25 @@ def simpler(
         "tolerance": tolerance,
         "fine-tuned with": None if recipe is None else f"{recipe.optimizer}, lr {recipe.lr:g}",
     }
-    return Answer("simpler", sentence, numbers, {"simplify": result}, time.perf_counter() - started)
+    results = {"simplify": result}
+    if families != "none":
+        spec = BaselinesSpec(families=families, tolerance=tolerance, seed=seed)
+        other = baselines(subject, spec=spec, log=log).to_dict()
+        named = next(f for f in other["fits"] if f["name"] == other["named"])
+        sentence += " Other model families: " + other["answer"]
+        numbers.update(
+            {
+                "simpler family named": f"{named['label']} ({named['setting']})",
+                "its numbers": named["num_parameters"],
+                "its test accuracy (family)": named["test_accuracy"],
+                "its test loss (family)": named["test_loss"],
+                "within tolerance": other["matched"],
+                "paired test p": named["paired"]["p_value"],
+                "its fit CPU seconds": named["fit_seconds"],
+            }
+        )
+        results["baselines"] = other
+    return Answer("simpler", sentence, numbers, results, time.perf_counter() - started)
 
 
 def essential(

@@ -177,6 +177,7 @@ def diagnose(
         tolerance=spec.tolerance,
         seed=spec.seed,
         log=say,
+        families=spec.baselines,
     )
     say("is the over-parameterization essential? retraining at other widths")
     essential = questions.essential(

@@ -72,6 +72,9 @@ class DiagnoseSpec:
         limit: examples used by the curvature, sharpness, landscape and similarity probes
             (0: the budget's: 1,000 at quick, all at deep).
         seed: seeds every random step (directions, probes, initializations).
+        baselines: the simpler model families fitted on the subject's data for "Can it be
+            simpler?" (comma-separated names of :data:`~occamlab.probes.baselines.FAMILIES`,
+            ``all``, or ``none`` to skip them).
     """
 
     deep: bool = False
@@ -80,6 +83,7 @@ class DiagnoseSpec:
     seeds: int = 0
     limit: int = 0
     seed: int = 0
+    baselines: str = "all"
 
     def __post_init__(self) -> None:
         checks = [
@@ -91,6 +95,10 @@ class DiagnoseSpec:
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
+        if self.baselines != "none":
+            from occamlab.probes.baselines import BaselinesSpec
+
+            BaselinesSpec(families=self.baselines)  # unknown names fail here, before any work
 
     @property
     def budget(self) -> dict[str, Any]:

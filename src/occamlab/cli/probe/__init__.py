@@ -8,6 +8,7 @@ import typer
 
 from occamlab.cli.options import CliKit
 from occamlab.cli.probe import (
+    baselines,
     bounds,
     compression,
     curvature,
@@ -29,6 +30,7 @@ FAMILIES = (
     bounds,
     measures,
     compression,
+    baselines,
     landscape,
     spectra,
     representations,

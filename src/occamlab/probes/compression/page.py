@@ -7,13 +7,23 @@ from occamlab.report.html import esc, figure, key_values, table
 from occamlab.report.render import probe_renderer
 
 
-def simplify_sections(result: dict[str, Any]) -> list[tuple[str, str]]:
+def simplify_sections(
+    result: dict[str, Any], baselines: dict[str, Any] | None = None
+) -> list[tuple[str, str]]:
+    """The page's sections; ``baselines`` (a :class:`~occamlab.probes.baselines.BaselinesResult`
+    dict) puts simpler model families on the same frontier."""
     import matplotlib
 
     matplotlib.use("Agg")
     from occamlab.probes.compression.frontier import plot_frontier
 
     ax = plot_frontier(result)
+    if baselines:
+        from occamlab.probes.baselines.page import add_baselines
+
+        add_baselines(ax, baselines)
+        ax.set_xlabel("parameters kept (families: numbers they predict with)")
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set_title(f"{result['original']['num_parameters']:,} parameters originally")
     best = result["smallest"]
     summary = {
