@@ -176,6 +176,17 @@ def test_adam_network_with_its_recipe_and_init(own, capsys, monkeypatch):
     recipe = simpler["results"]["simplify"]["recipe"]
     assert {k: recipe[k] for k in RECIPE} == RECIPE
     assert "not fine-tuned" not in simpler["sentence"]
+    # Simpler families on the user's own data: the network's kernels need a plain MLP (said),
+    # and each paired test counts against what the plain evaluation loop above predicts.
+    other = simpler["results"]["baselines"]
+    assert "ntk" not in [f["name"] for f in other["fits"]]
+    assert any(n.startswith("ntk: the network is not a plain MLP") for n in other["notes"])
+    assert other["network"]["test_accuracy"] == pytest.approx(1 - wrong / len(data.test))
+    for fit in other["fits"]:
+        paired = fit["paired"]
+        lead = result["test"]["accuracy"] - fit["test_accuracy"]
+        assert paired["a_only"] - paired["b_only"] == round(lead * len(data.test))
+    assert simpler["sentence"].endswith("Other model families: " + other["answer"])
 
     # Bounds: with the initial weights, the prior is trained on part of the data and the
     # BatchNorm statistics are recomputed there; the certified predictor says so.
