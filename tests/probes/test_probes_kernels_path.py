@@ -47,8 +47,10 @@ def test_linear_model_path_kernel_is_steps_times_eta_times_the_linear_kernel():
     assert r.time == pytest.approx(7 * 0.05, rel=1e-15)
     torch.testing.assert_close(r.kernel[..., 0, 0], 7 * 0.05 * xt @ x.T, rtol=1e-13, atol=0)
     torch.testing.assert_close(r.initial_ntk[..., 0, 0], xt @ x.T, rtol=1e-13, atol=0)
-    # the gradient of a linear model does not depend on w: the kernel machine is exact
-    assert r.residual < 1e-12
+    # the gradient of a linear model does not depend on w: the kernel machine is exact, and
+    # the kernel never leaves its initial value
+    assert r.residual < 1e-12 and r.initial_residual < 1e-12
+    torch.testing.assert_close(r.initial_prediction, r.prediction, rtol=1e-13, atol=1e-15)
     assert r.distance_to_initial_ntk < 1e-14
 
 
@@ -136,6 +138,8 @@ def test_monitor_inside_fit_and_to_dict():
         "distance_to_initial_ntk",
         "change",
         "prediction",
+        "initial_residual",
+        "initial_prediction",
     }
     # on the training inputs the kernel is the path kernel of the train Gram matrix: symmetric
     torch.testing.assert_close(r.kernel[..., 0, 0], r.kernel[..., 0, 0].T, rtol=1e-12, atol=1e-14)

@@ -212,6 +212,7 @@ class PathKernel:
                     "steps": result.steps,
                     "time": result.time,
                     "residual": result.residual,
+                    "initial_ntk_residual": result.initial_residual,
                     "kernel_distance": result.distance_to_initial_ntk,
                     "change_norm": float(result.change.norm()),
                 }
@@ -222,6 +223,7 @@ class PathKernel:
                         "halvings": j,
                         "change": result.change[:, 0].tolist(),
                         "prediction": result.prediction[:, 0].tolist(),
+                        "initial_prediction": result.initial_prediction[:, 0].tolist(),
                     }
                 )
         return {"rows": rows, "scatter": ends}
@@ -253,7 +255,7 @@ class PathKernel:
 
 def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Mean and standard deviation over seeds per regime and step size."""
-    keys = ("lr", "residual", "kernel_distance", "change_norm")
+    keys = ("lr", "residual", "initial_ntk_residual", "kernel_distance", "change_norm")
     return grouped_mean_std(rows, ["regime", "halvings"], keys, count="seeds")
 
 
@@ -408,22 +410,13 @@ def figure(rows: list[dict[str, Any]], parts: list[dict[str, Any]]):
     ax = axes[1]
     first = min(p["seed"] for p in parts)
     rich = next(p for p in parts if p["regime"] == "rich" and p["seed"] == first)
-    for end, marker in zip(rich["scatter"], ("x", "o"), strict=True):
-        ax.plot(
-            end["change"],
-            end["prediction"],
-            marker,
-            ms=5,
-            mfc="none",
-            label=f"η / {2 ** end['halvings']}",
-        )
-    lim = [
-        min(min(e["change"]) for e in rich["scatter"]),
-        max(max(e["change"]) for e in rich["scatter"]),
-    ]
+    end = rich["scatter"][-1]
+    ax.plot(end["change"], end["prediction"], "o", mfc="none", label="path kernel Σ η Θ_t")
+    ax.plot(end["change"], end["initial_prediction"], "x", label="initial NTK Σ η Θ₀")
+    lim = [min(end["change"]), max(end["change"])]
     ax.plot(lim, lim, "k:", lw=1)
-    ax.set(xlabel="network's change Δf(x)", ylabel="path-kernel machine Σ_t η Θ_t (−∂L/∂f)")
-    ax.set_title(f"rich regime, seed {first}, test inputs")
+    ax.set(xlabel="network's change Δf(x)", ylabel="kernel machine Σ_t η Σ_i K(x, x_i)(−∂L/∂f_i)")
+    ax.set_title(f"rich regime, seed {first}, test inputs, η / {2 ** end['halvings']}")
     ax.legend(fontsize=8)
 
     ax = axes[2]

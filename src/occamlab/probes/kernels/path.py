@@ -78,6 +78,8 @@ class PathKernelMonitor(Callback):
         kernel: the discretized path kernel ``Σ_t η_t Θ_t`` ``(m, n, k, k)``, float64.
         initial_ntk: ``Θ_0`` ``(m, n, k, k)``, float64.
         prediction: the kernel machine's change of the outputs at ``x`` ``(m, k)``.
+        initial_prediction: the same sum with the kernel frozen at ``Θ_0``,
+            ``Σ_t η_t Σ_i Θ_0[:, i] (−g_t[i])`` (what the initial NTK alone explains).
         initial_output, final_output: ``f(x; w_0)`` and ``f(x; w_T)`` ``(m, k)``.
         time: the training time ``Σ_t η_t``.
         steps: gradient steps accumulated.
@@ -97,6 +99,7 @@ class PathKernelMonitor(Callback):
         self.kernel: torch.Tensor | None = None
         self.initial_ntk: torch.Tensor | None = None
         self.prediction: torch.Tensor | None = None
+        self.initial_prediction: torch.Tensor | None = None
         self.initial_output: torch.Tensor | None = None
         self.final_output: torch.Tensor | None = None
         self.time = 0.0
@@ -131,14 +134,16 @@ class PathKernelMonitor(Callback):
         self.initial_ntk = self._pending[0]
         self.kernel = torch.zeros_like(self.initial_ntk)
         self.prediction = torch.zeros_like(self.initial_output)
+        self.initial_prediction = torch.zeros_like(self.initial_output)
 
     def on_step_end(self, state: TrainState) -> None:
         assert self._pending is not None and self.kernel is not None
-        assert self.prediction is not None
+        assert self.prediction is not None and self.initial_prediction is not None
         eta = float(state.optimizer.param_groups[0]["lr"])
         theta, neg_grad = self._pending
         self.kernel += eta * theta
         self.prediction += eta * torch.einsum("miab,ib->ma", theta, neg_grad)
+        self.initial_prediction += eta * torch.einsum("miab,ib->ma", self.initial_ntk, neg_grad)
         self.time += eta
         self.steps += 1
         last = state.step >= state.total_steps
@@ -157,6 +162,7 @@ class PathKernelResult(HtmlRepr):
         initial_ntk: the tangent kernel at initialization ``Θ_0(x, x_i)`` ``(m, n, k, k)``.
         change: the network's change ``f(x; w_T) − f(x; w_0)`` ``(m, k)``.
         prediction: the kernel machine's ``Σ_t η_t Σ_i Θ_t(x, x_i)(−∂L/∂f(x_i))`` ``(m, k)``.
+        initial_prediction: the same with ``Θ_0`` in place of ``Θ_t`` ``(m, k)``.
         time: the training time ``T = Σ_t η_t``.
         steps: gradient steps.
     """
@@ -165,6 +171,7 @@ class PathKernelResult(HtmlRepr):
     initial_ntk: torch.Tensor
     change: torch.Tensor
     prediction: torch.Tensor
+    initial_prediction: torch.Tensor
     time: float
     steps: int
 
@@ -172,6 +179,12 @@ class PathKernelResult(HtmlRepr):
     def residual(self) -> float:
         """``‖Δf − prediction‖ / ‖Δf‖`` over the query inputs (0 for an exact kernel machine)."""
         return float((self.change - self.prediction).norm() / self.change.norm().clamp_min(1e-300))
+
+    @property
+    def initial_residual(self) -> float:
+        """``‖Δf − initial_prediction‖ / ‖Δf‖``: how much of the change the initial NTK misses."""
+        gap = self.change - self.initial_prediction
+        return float(gap.norm() / self.change.norm().clamp_min(1e-300))
 
     @property
     def distance_to_initial_ntk(self) -> float:
@@ -182,7 +195,12 @@ class PathKernelResult(HtmlRepr):
     @classmethod
     def of(cls, monitor: PathKernelMonitor) -> PathKernelResult:
         """The result a monitor accumulated (after training)."""
-        parts = (monitor.kernel, monitor.initial_ntk, monitor.prediction)
+        parts = (
+            monitor.kernel,
+            monitor.initial_ntk,
+            monitor.prediction,
+            monitor.initial_prediction,
+        )
         if any(p is None for p in parts) or monitor.final_output is None:
             raise ValueError("the monitor has not seen a training run; pass it to fit first")
         assert monitor.initial_output is not None
@@ -191,6 +209,7 @@ class PathKernelResult(HtmlRepr):
             initial_ntk=monitor.initial_ntk,  # type: ignore[arg-type]
             change=monitor.final_output - monitor.initial_output,
             prediction=monitor.prediction,  # type: ignore[arg-type]
+            initial_prediction=monitor.initial_prediction,  # type: ignore[arg-type]
             time=monitor.time,
             steps=monitor.steps,
         )
@@ -200,9 +219,11 @@ class PathKernelResult(HtmlRepr):
             "time": self.time,
             "steps": self.steps,
             "residual": self.residual,
+            "initial_residual": self.initial_residual,
             "distance_to_initial_ntk": self.distance_to_initial_ntk,
             "change": self.change.tolist(),
             "prediction": self.prediction.tolist(),
+            "initial_prediction": self.initial_prediction.tolist(),
         }
 
 
