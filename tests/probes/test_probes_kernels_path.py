@@ -117,6 +117,21 @@ def test_anything_but_plain_full_batch_gd_is_refused(change):
         path_kernel(Subject(tanh_net(), data, loss="mse"), TrainSpec(**spec))
 
 
+@pytest.mark.parametrize("layer", [torch.nn.Dropout(0.1), torch.nn.BatchNorm1d(6)])
+def test_models_whose_training_mode_differs_are_refused(layer):
+    net = torch.nn.Sequential(torch.nn.Linear(3, 6), layer, torch.nn.Tanh(), torch.nn.Linear(6, 1))
+    with pytest.raises(ValueError, match="without dropout or batch norm"):
+        path_kernel(Subject(net.double(), regression(), loss="mse"), gd(0.1, 2))
+
+
+def test_a_monitor_reused_for_a_second_run_starts_afresh():
+    data = regression()
+    monitor = PathKernelMonitor(data.test.x)
+    for _ in range(2):
+        fit(Subject(tanh_net(), data, loss="mse"), gd(0.05, 3), callbacks=[monitor])
+    assert monitor.steps == 3 and monitor.time == pytest.approx(0.15, rel=1e-15)
+
+
 def test_a_result_needs_a_training_run():
     monitor = PathKernelMonitor(torch.zeros(2, 3, dtype=D))
     with pytest.raises(ValueError, match="pass it to fit"):

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+from torch.nn.modules.batchnorm import _BatchNorm
 
 from occamlab.linalg.hessian import prepare_forward_ad
 from occamlab.notebook import HtmlRepr
@@ -46,7 +47,7 @@ def _check_plain_gd(state: TrainState) -> None:
     problems = []
     if spec.optimizer != "sgd" or spec.momentum != 0:
         problems.append("optimizer='sgd' with momentum=0")
-    if spec.batch_size not in (0,) and spec.batch_size < n:
+    if 0 < spec.batch_size < n:
         problems.append("batch_size=0 (full batch)")
     if spec.weight_decay != 0:
         problems.append("weight_decay=0")
@@ -56,6 +57,10 @@ def _check_plain_gd(state: TrainState) -> None:
         problems.append("the subject's own loss (no objective)")
     if len(state.optimizer.param_groups) != 1:
         problems.append("one parameter group")
+    model = state.subject.model
+    if state.subject.stochastic_layers or any(isinstance(m, _BatchNorm) for m in model.modules()):
+        # the step runs in training mode, the tangent kernel in evaluation mode: they must agree
+        problems.append("a model without dropout or batch norm")
     if problems:
         raise ValueError(
             "the path kernel follows plain full-batch gradient descent; train with "
@@ -130,6 +135,7 @@ class PathKernelMonitor(Callback):
     def on_train_begin(self, state: TrainState) -> None:
         _check_plain_gd(state)
         self.initial_output = self._outputs(state, self.x)
+        self.time, self.steps = 0.0, 0
         self._pending = self._snapshot(state)
         self.initial_ntk = self._pending[0]
         self.kernel = torch.zeros_like(self.initial_ntk)
