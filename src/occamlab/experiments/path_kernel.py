@@ -238,8 +238,9 @@ class PathKernel:
             width, alpha = self.regime(regime)
             key = {**common, "width": width, "alpha": alpha, "seed": seed}
             part = ctx.cached("sweep", key, lambda _d, r=regime, s=seed: self.sweep(r, s))
-            parts.append({"regime": regime, "seed": seed, **part})
-        rows = [row for p in parts for row in p["rows"]]
+            parts.append({**part, "regime": regime, "seed": seed})
+        # a part is keyed by (width, α), not the regime's name: two regimes may share one
+        rows = [{**row, "regime": p["regime"]} for p in parts for row in p["rows"]]
         summary = summarize(rows)
         per_seed = seed_table(rows)
         return ExperimentResult(
