@@ -17,6 +17,7 @@ from occamlab.cli.probe import (
     measures,
     regions,
     representations,
+    robustness,
     sharpness,
     spectra,
     topology,
@@ -36,6 +37,7 @@ FAMILIES = (
     information,
     regions,
     topology,
+    robustness,
 )
 
 
