@@ -25,6 +25,7 @@ EXPECTED_NAMES = [
     "parity",
     "product",
     "teacher",
+    "tsipras",
     "twelve_bit",
     "univariate",
 ]

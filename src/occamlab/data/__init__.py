@@ -25,6 +25,7 @@ from occamlab.data.parity import ParitySpec, parity_support
 from occamlab.data.product import ProductSpec
 from occamlab.data.registry import DATASETS, DatasetSpec
 from occamlab.data.teacher import TeacherSpec, teacher_forward, teacher_weights
+from occamlab.data.tsipras import TsiprasSpec
 from occamlab.data.twelve_bit import TwelveBitSpec
 from occamlab.data.univariate import UnivariateSpec
 
@@ -95,6 +96,7 @@ __all__ = [
     "Split",
     "Task",
     "TeacherSpec",
+    "TsiprasSpec",
     "TwelveBitSpec",
     "UnivariateSpec",
     "data_spec",

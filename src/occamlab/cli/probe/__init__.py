@@ -18,6 +18,7 @@ from occamlab.cli.probe import (
     measures,
     regions,
     representations,
+    robustness,
     sharpness,
     spectra,
     topology,
@@ -38,6 +39,7 @@ FAMILIES = (
     information,
     regions,
     topology,
+    robustness,
 )
 
 
