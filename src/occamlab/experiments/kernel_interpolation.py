@@ -134,7 +134,7 @@ class KernelInterpolation:
         "paper": {
             "seeds": 5,
             "data": "mnist1d",
-            "num_train": 10000,
+            "num_train": 4000,
             "num_levels": 6,
             "width": 512,
         },
