@@ -191,7 +191,7 @@ class KernelInterpolation:
             eval_every=5,
         )
         runs = [(p, s) for p in self.levels() for s in range(self.seeds)]
-        # every run shares the inputs: all train together as one vectorized ensemble
+        # the noise levels of a seed share inputs and data order: one vectorized ensemble
         jobs = [
             TrainJob(
                 model=model,
