@@ -16,6 +16,8 @@ from occamlab.specs import field_types, spec_hash, spec_to_dict
 
 EXPECTED_NAMES = [
     "cifar10",
+    "colored_digits",
+    "colored_mnist1d",
     "digits",
     "gaussian_mixture",
     "mnist1d",

@@ -13,6 +13,7 @@ from typing import Any
 
 from occamlab.data.base import Data, Split, Task
 from occamlab.data.cifar import Cifar10Spec
+from occamlab.data.colored import ColoredDigitsSpec as ColoredDigitsSpec
 from occamlab.data.corruptions import apply_corruptions
 from occamlab.data.digits import DigitsSpec
 from occamlab.data.holdout import split_train

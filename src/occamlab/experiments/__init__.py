@@ -56,4 +56,5 @@ import occamlab.experiments.random_labels  # noqa: E402, F401
 import occamlab.experiments.resnet_ode  # noqa: E402, F401
 import occamlab.experiments.saddle_escape  # noqa: E402, F401
 import occamlab.experiments.sgd_stationary  # noqa: E402, F401
+import occamlab.experiments.shortcut_learning  # noqa: E402, F401
 import occamlab.experiments.spectral_bias  # noqa: E402, F401
