@@ -151,7 +151,9 @@ def power_iteration(subject: Subject, n: int, *, tol: float = 1e-4, max_iter: in
 
 
 def main() -> None:
-    torch.set_num_threads(1)
+    from occamlab.threads import limit_threads
+
+    limit_threads(1)  # BLAS and OpenMP too: the baselines' solvers and tree ensembles
     subject, recipe = trained_subject()
     train = subject.evaluate(split="train")
     print(

@@ -189,6 +189,8 @@ def test_cli_flags_round_trip_to_the_spec(capsys, tmp_path, monkeypatch):
         return run_experiment(Toy(), store)
 
     monkeypatch.setattr("occamlab.cli.run.run_experiment", fake_run)
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.setenv(name, os.environ.get(name, "1"))  # the option sets them; restored
     store = str(tmp_path / "runs.sqlite")
     args = ["--seeds", "2", "--width", "32", "--no-input-corruptions", "--lr", "0.01"]
     code, out, _ = run_cli(capsys, "run", "random-labels", *args, "--store", store, "--json")
@@ -224,6 +226,8 @@ def test_cli_setting_flag_builds_the_setting_under_explicit_flags(capsys, tmp_pa
         return run_experiment(Toy(), store)
 
     monkeypatch.setattr("occamlab.cli.run.run_experiment", fake_run)
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.setenv(name, os.environ.get(name, "1"))  # the option sets them; restored
     store = str(tmp_path / "runs.sqlite")
     code, out, _ = run_cli(
         capsys, "run", name, "--setting", setting, "--seeds", "2", "--store", store, "--json"
@@ -313,16 +317,24 @@ def test_root_threads_option_sets_the_thread_count_of_a_run(capsys, tmp_path, mo
     seen = []
 
     def fake_run(spec, store, **kwargs):
-        blas = {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
-        seen.append((torch.get_num_threads(), blas))
+        import scipy.linalg  # noqa: F401  (runtimes that load after the limit was set)
+        import sklearn.ensemble  # noqa: F401
+
+        pools = threadpool_info()
+        blas = {i["num_threads"] for i in pools if i["user_api"] == "blas"}
+        openmp = {i["num_threads"] for i in pools if i["user_api"] == "openmp"}
+        seen.append((torch.get_num_threads(), blas, openmp))
         return run_experiment(Toy(), store)
 
     monkeypatch.setattr("occamlab.cli.run.run_experiment", fake_run)
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.setenv(name, os.environ.get(name, "1"))  # the option sets them; restored
     store = str(tmp_path / "runs.sqlite")
-    with threadpool_limits(None, user_api="blas"):  # restores the BLAS threads afterwards
+    with threadpool_limits(None):  # restores the BLAS and OpenMP threads afterwards
         for threads in ("2", "1"):
             code, _, _ = run_cli(
                 capsys, "--threads", threads, "run", "random-labels", "--store", store, "--json"
             )
             assert code == 0
-    assert seen == [(2, {2}), (1, {1})]  # torch's and NumPy/SciPy's BLAS
+    # torch's, NumPy/SciPy's BLAS and OpenMP's (scikit-learn's tree ensembles)
+    assert seen == [(2, {2}, {2}), (1, {1}, {1})]

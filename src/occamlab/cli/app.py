@@ -44,19 +44,17 @@ def _root(
             "--threads",
             min=0,
             envvar="OCCAM_THREADS",
-            help="Torch and BLAS (NumPy/SciPy) threads of this process (0: their defaults). "
-            "occamlab's workloads are small networks and matrices, which run fastest on one "
-            "thread; several threads slow them down many times when the cores are busy.",
+            help="Torch, BLAS (NumPy/SciPy) and OpenMP threads of this process (0: their "
+            "defaults). occamlab's workloads are small networks and matrices, which run fastest "
+            "on one thread; several threads slow them down many times when the cores are busy.",
         ),
     ] = 1,
 ) -> None:
     """occamlab: probe what a trained network learned, and reproduce deep learning theory."""
     if threads:
-        import torch
-        from threadpoolctl import threadpool_limits
+        from occamlab.threads import limit_threads
 
-        torch.set_num_threads(threads)
-        threadpool_limits(threads, user_api="blas")  # for the rest of the process
+        limit_threads(threads)
 
 
 USER_ERRORS = (
