@@ -8,9 +8,9 @@ converge to sign(Xᵀy)/4, which calls every new example positive (test error 1 
 GD and SGD converge to the minimum-norm interpolant Xᵀ(XXᵀ)⁻¹y, whose test error is 0. Each is
 compared with its closed form. The ray of sign(Xᵀy) is exact in exact arithmetic but stable in
 floating point only while the preconditioned step across it stays below 2/curvature: the
-adaptive rates are small and decay (cosine) so that rounding errors off the ray shrink; with
-larger or constant ones they can grow and the iterate settles on another interpolant near the
-ray.
+adaptive rates are small and decay (cosine) so that rounding errors off the ray mostly shrink;
+where they grow (larger or constant rates, now and then RMSProp even so) the iterate settles on
+another interpolant near the ray, with the same test error.
 
 (b) The same comparison on a network: an MLP on MNIST-1D trained with SGD (heavy-ball momentum)
 and with Adam, each at the learning rate of a half-decade grid that minimizes the error on a
