@@ -60,7 +60,7 @@ from occamlab.train.loop import (
     targets_met,
 )
 from occamlab.train.spec import TrainSpec
-from occamlab.train.stacked_optim import StackedOptimizer
+from occamlab.train.stacked_optim import STACKED_OPTIMIZERS, StackedOptimizer
 
 Method = Literal["auto", "stacked", "vmap", "sequential"]
 
@@ -316,6 +316,8 @@ def _check_members(subjects: Sequence[Subject], specs: Sequence[TrainSpec]) -> s
     ]
     if any(d != shared[0] for d in shared[1:]):
         return f"recipes differ beyond {', '.join(PER_MEMBER_FIELDS)}"
+    if specs[0].optimizer not in STACKED_OPTIMIZERS:
+        return f"the stacked optimizer has no {specs[0].optimizer}"
     return None
 
 

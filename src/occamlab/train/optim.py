@@ -31,8 +31,16 @@ def make_optimizer(
     elif spec.optimizer in ("adam", "adamw"):
         cls = torch.optim.Adam if spec.optimizer == "adam" else torch.optim.AdamW
         optimizer = cls(params, betas=(spec.momentum, spec.beta2), eps=spec.eps, **options)
+    elif spec.optimizer == "adagrad":
+        optimizer = torch.optim.Adagrad(params, eps=spec.eps, **options)
+    elif spec.optimizer == "rmsprop":
+        optimizer = torch.optim.RMSprop(
+            params, alpha=spec.beta2, eps=spec.eps, momentum=spec.momentum, **options
+        )
     else:
-        raise ValueError(f"unknown optimizer {spec.optimizer!r}; valid: sgd, adam, adamw")
+        raise ValueError(
+            f"unknown optimizer {spec.optimizer!r}; valid: sgd, adam, adamw, adagrad, rmsprop"
+        )
     for group in optimizer.param_groups:
         group["base_lr"] = group["lr"]
     return optimizer

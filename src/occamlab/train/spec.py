@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-OptimizerName = Literal["sgd", "adam", "adamw"]
+OptimizerName = Literal["sgd", "adam", "adamw", "adagrad", "rmsprop"]
 ScheduleName = Literal["constant", "cosine", "step", "linear"]
 
 # What every answer that needs the recipe says when it is not known (and it is never assumed).
@@ -19,11 +19,13 @@ class TrainSpec:
     """How to train a subject.
 
     Attributes:
-        optimizer: ``sgd`` (with ``momentum``), ``adam`` or ``adamw``.
+        optimizer: ``sgd`` (with ``momentum``), ``adam``, ``adamw``, ``adagrad`` or ``rmsprop``
+            (with ``momentum``).
         lr: peak learning rate.
-        momentum: SGD's heavy-ball momentum; Adam's and AdamW's β₁ (PyTorch's default 0.9).
-        beta2: Adam's and AdamW's β₂ (ignored by SGD).
-        eps: Adam's and AdamW's ε, added to the square root of the second moment.
+        momentum: SGD's and RMSProp's heavy-ball momentum; Adam's and AdamW's β₁ (PyTorch's
+            default 0.9); ignored by AdaGrad.
+        beta2: Adam's and AdamW's β₂, RMSProp's smoothing constant α (ignored by SGD, AdaGrad).
+        eps: the ε of the adaptive methods, added to the square root of the second moment.
         weight_decay: L2 penalty (decoupled for AdamW).
         batch_size: minibatch size; 0 means full-batch gradient descent.
         epochs: passes over the training set.

@@ -21,6 +21,9 @@ import torch
 
 from occamlab.train.spec import TrainSpec
 
+#: The optimizers updated here; ensembles of members trained with others train one by one.
+STACKED_OPTIMIZERS = ("sgd", "adam", "adamw")
+
 
 class StackedOptimizer:
     """The optimizer of ``spec`` over stacked ``(K, ...)`` parameters.
@@ -40,7 +43,7 @@ class StackedOptimizer:
         lrs: Sequence[float],
         weight_decays: Sequence[float],
     ) -> None:
-        if spec.optimizer not in ("sgd", "adam", "adamw"):
+        if spec.optimizer not in STACKED_OPTIMIZERS:
             raise ValueError(f"unknown optimizer {spec.optimizer!r}; valid: sgd, adam, adamw")
         self.params = list(params)
         self.k = len(lrs)
