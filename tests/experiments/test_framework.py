@@ -189,8 +189,6 @@ def test_cli_flags_round_trip_to_the_spec(capsys, tmp_path, monkeypatch):
         return run_experiment(Toy(), store)
 
     monkeypatch.setattr("occamlab.cli.run.run_experiment", fake_run)
-    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        monkeypatch.setenv(name, os.environ.get(name, "1"))  # the option sets them; restored
     store = str(tmp_path / "runs.sqlite")
     args = ["--seeds", "2", "--width", "32", "--no-input-corruptions", "--lr", "0.01"]
     code, out, _ = run_cli(capsys, "run", "random-labels", *args, "--store", store, "--json")
@@ -226,8 +224,6 @@ def test_cli_setting_flag_builds_the_setting_under_explicit_flags(capsys, tmp_pa
         return run_experiment(Toy(), store)
 
     monkeypatch.setattr("occamlab.cli.run.run_experiment", fake_run)
-    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        monkeypatch.setenv(name, os.environ.get(name, "1"))  # the option sets them; restored
     store = str(tmp_path / "runs.sqlite")
     code, out, _ = run_cli(
         capsys, "run", name, "--setting", setting, "--seeds", "2", "--store", store, "--json"
@@ -327,8 +323,8 @@ def test_root_threads_option_sets_the_thread_count_of_a_run(capsys, tmp_path, mo
         return run_experiment(Toy(), store)
 
     monkeypatch.setattr("occamlab.cli.run.run_experiment", fake_run)
-    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        monkeypatch.setenv(name, os.environ.get(name, "1"))  # the option sets them; restored
+    for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.setenv(variable, os.environ.get(variable, "1"))  # set by --threads; restored
     store = str(tmp_path / "runs.sqlite")
     with threadpool_limits(None):  # restores the BLAS and OpenMP threads afterwards
         for threads in ("2", "1"):
