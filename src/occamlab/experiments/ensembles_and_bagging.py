@@ -533,8 +533,8 @@ def claims(
     def evidence(*predictors: str) -> str:
         return (
             "; ".join(
-                f"{p}: variance {table[p]['variance_single']:.4f} → {table[p]['variance_bagged']:.4f}"
-                f" bagged (reduction {estimate[p]:.2f})"
+                f"{p}: variance {table[p]['variance_single']:.4f} → "
+                f"{table[p]['variance_bagged']:.4f} bagged (reduction {estimate[p]:.2f})"
                 for p in predictors
             )
             + f"; {sets} training sets, bootstrap over them"
