@@ -35,6 +35,7 @@ import occamlab.experiments.deep_vs_shallow  # noqa: E402, F401
 import occamlab.experiments.depth_vs_width  # noqa: E402, F401
 import occamlab.experiments.double_descent  # noqa: E402, F401
 import occamlab.experiments.edge_of_stability  # noqa: E402, F401
+import occamlab.experiments.ensembles_and_bagging  # noqa: E402, F401
 import occamlab.experiments.entropy_sgd  # noqa: E402, F401
 import occamlab.experiments.forgetting  # noqa: E402, F401
 import occamlab.experiments.generalization_measures  # noqa: E402, F401
