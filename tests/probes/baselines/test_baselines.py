@@ -261,6 +261,28 @@ def test_bad_options_are_refused():
         BaselinesSpec(families="linear,svm")
     with pytest.raises(ValueError, match="validation"):
         BaselinesSpec(validation=1.0)
+    with pytest.raises(ValueError, match="kernel_limit"):
+        BaselinesSpec(kernel_limit=-1)
     with pytest.raises(ValueError, match="at least one"):
         BaselinesSpec(families=" , ")
     assert BaselinesSpec(families="all").names == tuple(FAMILIES)
+
+
+def test_kernel_machines_are_capped_and_predict_in_blocks(trained, monkeypatch):
+    from occamlab.probes.baselines import families
+
+    r = baselines(trained, families="linear,rbf", kernel_limit=100)
+    assert r.fit("linear")["fitted_on"] == 200 and r.fit("rbf")["fitted_on"] == 100
+    d, c = trained.data.train.x.shape[1], trained.data.num_outputs
+    assert r.fit("rbf")["num_parameters"] == 100 * d + 100 * c + 2 * d  # inputs, duals, scaler
+    assert any(n.startswith("rbf: fitted on a random 100 of the 200") for n in r.notes)
+    assert not baselines(trained, families="linear", kernel_limit=100).notes
+    # predictions in blocks of rows are the predictions in one block
+    rng = np.random.default_rng(3)
+    x, y, xt = rng.normal(size=(40, 3)), rng.integers(0, 2, 40), rng.normal(size=(25, 3))
+    machine = KernelMachine(lambda a, b: np.exp(-((a[:, None] - b[None]) ** 2).sum(-1)), 1e-3, 2)
+    whole = machine.fit(x, y).model_.predict(machine.kernel(xt, x)).argmax(1)
+    monkeypatch.setattr(families, "PREDICT_ROWS", 7)
+    assert np.array_equal(machine.predict(xt), whole)
+    with pytest.raises(TypeError, match="either spec or its fields"):
+        baselines(trained, spec=BaselinesSpec(), families="linear")

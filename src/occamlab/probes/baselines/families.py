@@ -72,6 +72,8 @@ class Family:
         grid: the hyper-parameters tried, chosen on the validation split.
         build: an unfitted estimator for one grid point.
         count: numbers a fitted estimator needs to predict (see the module docstring).
+        kernel: a kernel machine (an ``n × n`` kernel: its training examples are capped by
+            ``BaselinesSpec.kernel_limit``).
     """
 
     name: str
@@ -79,6 +81,10 @@ class Family:
     grid: tuple[dict[str, Any], ...]
     build: Callable[[dict[str, Any], Problem], Any]
     count: Callable[[Any, Problem], int]
+    kernel: bool = False
+
+
+PREDICT_ROWS = 2048
 
 
 class KernelMachine(BaseEstimator):
@@ -108,7 +114,11 @@ class KernelMachine(BaseEstimator):
         return self
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        out = self.model_.predict(self.kernel(x, self.x_))
+        # In blocks of rows: a kernel block between many new inputs and the training inputs
+        # (and its temporaries) would otherwise take several times n_new × n_train numbers.
+        size = PREDICT_ROWS if len(x) > PREDICT_ROWS else len(x)
+        blocks = [x[i : i + size] for i in range(0, len(x), size)] if size else [x]
+        out = np.concatenate([self.model_.predict(self.kernel(b, self.x_)) for b in blocks])
         return out.argmax(axis=1) if self.num_classes else out
 
 
@@ -314,6 +324,7 @@ FAMILIES: dict[str, Family] = {
             tuple({"gamma": g, "ridge": r} for g in (0.5, 2.0) for r in (1e-3, 1e-1)),
             _rbf,
             _count_kernel,
+            kernel=True,
         ),
         Family(
             "ntk",
@@ -321,6 +332,7 @@ FAMILIES: dict[str, Family] = {
             tuple({"ridge": r} for r in (1e-4, 1e-2, 1.0)),
             _network("ntk"),
             _count_kernel,
+            kernel=True,
         ),
         Family(
             "nngp",
@@ -328,6 +340,7 @@ FAMILIES: dict[str, Family] = {
             tuple({"ridge": r} for r in (1e-4, 1e-2, 1.0)),
             _network("nngp"),
             _count_kernel,
+            kernel=True,
         ),
         Family(
             "random_features",

@@ -77,6 +77,7 @@ def baselines_sections(result: dict[str, Any]) -> list[tuple[str, str]]:
         "test_accuracy",
         "test_loss",
         "validation_score",
+        "fitted_on",
         "fit_seconds",
         "search_seconds",
         "grid",

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from occamlab.data.base import Split
+from occamlab.data.base import Data, Split
 from occamlab.data.holdout import split_train
 from occamlab.jsonable import jsonable
 from occamlab.probes.baselines.families import (
@@ -47,6 +47,8 @@ class BaselinesSpec:
         validation: share of the training examples held out to choose each family's
             hyper-parameters (never the test split).
         limit: training examples the baselines see (0: all; a seeded random subset otherwise).
+        kernel_limit: at most this many of them for the kernel machines, whose ``n × n``
+            kernel grows with the square of the examples (0: no cap; a seeded random subset).
         tolerance: largest drop of test accuracy still "as good as the network" (regression:
             largest relative rise of the test loss).
         seed: seeds the validation split, the subset and the randomized families.
@@ -55,6 +57,7 @@ class BaselinesSpec:
     families: str = "all"
     validation: float = 0.2
     limit: int = 0
+    kernel_limit: int = 5000
     tolerance: float = 0.01
     seed: int = 0
 
@@ -65,6 +68,10 @@ class BaselinesSpec:
             (bool(self.names), "families must name at least one family (or all)"),
             (0 < self.validation < 1, f"validation must be in (0, 1), got {self.validation}"),
             (self.limit >= 0, f"limit must be >= 0 (0: all), got {self.limit}"),
+            (
+                self.kernel_limit >= 0,
+                f"kernel_limit must be >= 0 (0: all), got {self.kernel_limit}",
+            ),
             (0 <= self.tolerance < 1, f"tolerance must be in [0, 1), got {self.tolerance}"),
         ]
         for ok, message in checks:
@@ -86,7 +93,8 @@ class BaselinesResult:
         network: the network's frontier point (``num_parameters``, ``test_accuracy``,
             ``test_loss``).
         fits: one dict per family: ``name``, ``label``, ``setting`` (the chosen grid point),
-            ``validation_score`` (accuracy, or minus the loss), ``test_accuracy``,
+            ``validation_score`` (accuracy, or minus the loss), ``fitted_on`` (training examples
+            of the final fit), ``test_accuracy``,
             ``test_loss`` (regression), ``num_parameters`` (numbers it predicts with),
             ``fraction`` (of the network's parameters), ``fit_seconds`` (CPU seconds of the
             final fit), ``search_seconds`` (CPU seconds of the grid search and final fit),
@@ -211,6 +219,8 @@ def baselines(
         >>> [f["name"] for f in r.fits]
         ['linear', 'knn']
     """
+    if spec is not None and options:
+        raise TypeError(f"pass either spec or its fields, not both (got {sorted(options)})")
     spec = spec or BaselinesSpec(**options)
     say = log or (lambda _line: None)
     started = time.perf_counter()
@@ -218,10 +228,24 @@ def baselines(
     classification = data.task == "classification"
     if spec.limit and spec.limit < len(data.train):
         data, _ = split_train(data, fraction=spec.limit / len(data.train), seed=spec.seed)
-    fit_part, val_part = split_train(data, fraction=1 - spec.validation, seed=spec.seed)
     architecture = mlp_architecture(subject.model)
     families, notes = _families(spec, architecture)
-    train, fit, val = (_numpy(d.train, classification) for d in (data, fit_part, val_part))
+
+    def parts(source: Data) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+        """All the training examples, the part fitted on and the validation part."""
+        fit_part, val_part = split_train(source, fraction=1 - spec.validation, seed=spec.seed)
+        return tuple(_numpy(d.train, classification) for d in (source, fit_part, val_part))
+
+    train, fit, val = plain = parts(data)
+    kernel_parts, n = plain, len(data.train)
+    if spec.kernel_limit and spec.kernel_limit < n and any(f.kernel for f in families):
+        capped, _ = split_train(data, fraction=spec.kernel_limit / n, seed=spec.seed)
+        kernel_parts = parts(capped)
+        names = ", ".join(f.name for f in families if f.kernel)
+        notes.append(
+            f"{names}: fitted on a random {len(capped.train):,} of the {n:,} training examples "
+            "(an n × n kernel; kernel_limit 0 uses all)"
+        )
     test_x, test_y = _numpy(data.test, classification)
     problem = Problem(data.task, train[0].shape[1], data.num_outputs, spec.seed, architecture)
 
@@ -247,8 +271,9 @@ def baselines(
     for family in families:
         say(f"baselines: {family.label}")
         begun = time.process_time()
+        full, part, held = kernel_parts if family.kernel else plain
         estimator, point, val_score, fit_seconds = _search(
-            family, problem, fit, val, train, measure
+            family, problem, part, held, full, measure
         )
         scores = per_example(_predict(estimator, test_x, problem), test_y)
         paired: PairedTest = (
@@ -261,6 +286,7 @@ def baselines(
                 "label": family.label,
                 "setting": ", ".join(f"{k} {v:g}" for k, v in point.items()),
                 "validation_score": val_score,
+                "fitted_on": len(full[0]),
                 "test_accuracy": float(scores.mean()) if classification else None,
                 "test_loss": None if classification else float(-scores.mean()),
                 "num_parameters": count,
