@@ -213,3 +213,25 @@ def test_a_regression_subject_is_diagnosed_without_bounds():
     assert d.answers["bounds"].sentence.startswith("Not measured: error bounds are stated")
     assert "PAC-Bayes σ (train loss +0.1)" in d.answers["parameters"].numbers
     assert d.test.accuracy is None and "test loss" in d.answers["simpler"].sentence
+
+
+def test_when_no_family_can_be_fitted_the_answer_says_so():
+    from occamlab.diagnose import questions
+    from occamlab.diagnose.spec import BUDGETS
+
+    subject = make_subject(
+        model="mlp",
+        data="gaussian_mixture",
+        model_options={"width": 8},
+        data_options={"num_train": 20, "num_test": 10},
+    )
+    fit(subject, RECIPE)
+    answer = questions.simpler(
+        subject, recipe=None, init=None, plan=BUDGETS["quick"], tolerance=0.01, seed=0,
+        log=lambda _: None, families="boosted_trees",
+    )  # fmt: skip
+    assert (
+        "Other model families: no baseline family could be fitted: boosted_trees: skipped: 16"
+        in answer.sentence
+    )
+    assert "baselines" not in answer.results

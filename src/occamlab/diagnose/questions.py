@@ -125,7 +125,11 @@ def simpler(
     results = {"simplify": result}
     if families != "none":
         spec = BaselinesSpec(families=families, tolerance=tolerance, seed=seed)
-        other = baselines(subject, spec=spec, log=log).to_dict()
+        try:
+            other = baselines(subject, spec=spec, log=log).to_dict()
+        except ValueError as error:  # e.g. too few examples for every family asked for
+            sentence += f" Other model families: {error}."
+            return Answer("simpler", sentence, numbers, results, time.perf_counter() - started)
         named = next(f for f in other["fits"] if f["name"] == other["named"])
         sentence += " Other model families: " + other["answer"]
         numbers.update(

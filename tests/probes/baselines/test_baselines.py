@@ -286,3 +286,21 @@ def test_kernel_machines_are_capped_and_predict_in_blocks(trained, monkeypatch):
     assert np.array_equal(machine.predict(xt), whole)
     with pytest.raises(TypeError, match="either spec or its fields"):
         baselines(trained, spec=BaselinesSpec(), families="linear")
+
+
+def test_families_refused_on_tiny_data_are_skipped_with_the_reason():
+    subject = make_subject(
+        model="mlp",
+        data="gaussian_mixture",
+        model_options={"width": 8},
+        data_options={"num_train": 20, "num_test": 10},
+    )
+    r = baselines(subject, families="knn,boosted_trees")
+    # 16 examples to fit on: k = 15 still fits; the trees' early-stopping split of 2 examples
+    # cannot hold 4 classes, so every grid point is refused
+    assert [f["name"] for f in r.fits] == ["knn"]
+    assert any(
+        n.startswith("boosted_trees: skipped: 16 training examples are too few") for n in r.notes
+    )
+    with pytest.raises(ValueError, match="no baseline family could be fitted"):
+        baselines(subject, families="boosted_trees")

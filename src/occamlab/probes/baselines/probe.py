@@ -184,13 +184,23 @@ def _search(
     measure: Callable[[np.ndarray, np.ndarray], float],
 ) -> tuple[Any, dict[str, Any], float, float]:
     """Choose the grid point with the best validation score, refit it on all the training
-    examples; return the fitted estimator, its grid point, validation score and fit seconds."""
-    best, best_score = family.grid[0], -np.inf
+    examples; return the fitted estimator, its grid point, validation score and fit seconds.
+
+    A grid point scikit-learn refuses on data this small (more neighbours than examples, an
+    early-stopping split without every class) is skipped; if it refuses all of them, the
+    ``ValueError`` says why."""
+    best, best_score, refusal = None, -np.inf, None
     for point in family.grid:
-        estimator = family.build(point, problem).fit(fit[0], _targets(fit[1], problem))
+        try:
+            estimator = family.build(point, problem).fit(fit[0], _targets(fit[1], problem))
+        except ValueError as error:
+            refusal = error
+            continue
         value = measure(_predict(estimator, val[0], problem), val[1])
-        if value > best_score:
+        if best is None or value > best_score:
             best, best_score = point, value
+    if best is None:
+        raise ValueError(f"{len(fit[0])} training examples are too few: {refusal}")
     started = time.process_time()
     estimator = family.build(best, problem).fit(full[0], _targets(full[1], problem))
     return estimator, best, float(best_score), time.process_time() - started
@@ -272,9 +282,13 @@ def baselines(
         say(f"baselines: {family.label}")
         begun = time.process_time()
         full, part, held = kernel_parts if family.kernel else plain
-        estimator, point, val_score, fit_seconds = _search(
-            family, problem, part, held, full, measure
-        )
+        try:
+            estimator, point, val_score, fit_seconds = _search(
+                family, problem, part, held, full, measure
+            )
+        except ValueError as error:
+            notes.append(f"{family.name}: skipped: {error}")
+            continue
         scores = per_example(_predict(estimator, test_x, problem), test_y)
         paired: PairedTest = (
             mcnemar(net_right, scores) if classification else paired_loss_test(net_losses, -scores)
