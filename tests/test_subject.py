@@ -114,3 +114,14 @@ def test_clone_copies_the_model_and_loads_params_without_touching_the_original()
     other = toy_data()
     moved = subject.clone(data=other)
     assert moved.data is other and subject.data is not other and moved.model is not subject.model
+
+
+def test_outputs_are_the_eval_mode_forward_over_a_split_in_batches():
+    model = nn.Sequential(nn.Linear(5, 8), nn.Dropout(0.5), nn.Linear(8, 3))
+    subject = Subject(model=model, data=toy_data(), eval_batch_size=7)
+    model.train()
+    out = subject.outputs("test")
+    assert model.training  # its own mode restored
+    model.eval()
+    with torch.no_grad():
+        assert torch.equal(out, model(subject.data.test.x)) and not out.requires_grad

@@ -143,12 +143,6 @@ def _numpy(split: Split, classification: bool) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-def _network_outputs(subject: Subject, x: torch.Tensor) -> torch.Tensor:
-    with torch.no_grad(), subject.eval_mode():
-        size = subject.eval_batch_size
-        return torch.cat([subject.forward(None, x[i : i + size]) for i in range(0, len(x), size)])
-
-
 def _families(spec: BaselinesSpec, architecture: tuple[int, str] | None) -> tuple[list, list]:
     explicit = spec.families.strip() != "all"
     chosen, notes = [], []
@@ -259,7 +253,7 @@ def baselines(
     test_x, test_y = _numpy(data.test, classification)
     problem = Problem(data.task, train[0].shape[1], data.num_outputs, spec.seed, architecture)
 
-    outputs = _network_outputs(subject, data.test.x)
+    outputs = subject.outputs("test")
     if classification:
         net_right = (outputs.argmax(dim=-1) == data.test.y).numpy()
         network = {"test_accuracy": float(net_right.mean())}

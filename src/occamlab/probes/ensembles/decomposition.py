@@ -127,8 +127,7 @@ def member_outputs(
     for s in subjects:
         if not torch.equal(s.split(split).x, x):
             raise ValueError(f"members must share the {split} inputs")
-        with torch.no_grad(), s.eval_mode():
-            out = torch.cat([s.forward(None, xb) for xb, _ in s.batches(split)])
+        out = s.outputs(split)
         classifier = s.data.task == "classification"
         outs.append(torch.softmax(out.double(), -1) if classifier and probabilities else out)
     return torch.stack(outs).double()
