@@ -337,7 +337,7 @@ def _peak_height(errors: dict[int, float], threshold: int | None) -> float | Non
     return None if peak is None else max(0.0, peak[0] - peak[1])
 
 
-def _seeds(rows: list[dict[str, Any]], size: str) -> dict[int, dict[Any, dict[str, Any]]]:
+def rows_by_seed(rows: list[dict[str, Any]], size: str) -> dict[int, dict[Any, dict[str, Any]]]:
     """rows by seed, then by model size."""
     out: dict[int, dict[Any, dict[str, Any]]] = {}
     for r in rows:
@@ -371,7 +371,7 @@ def _span(sizes: list[Any]) -> str:
     return f"{sizes[0]}–{sizes[-1]}" if len(sizes) > 1 else str(sizes[0])
 
 
-def _peak_claim(
+def peak_claim(
     statement: str,
     by_seed: dict[int, dict[Any, dict[str, Any]]],
     key: str,
@@ -431,9 +431,9 @@ def claims(
     noisy_key = next(k for k in mlp if k != "noise=0.0")
     noisy_noise = float(noisy_key.removeprefix("noise="))
     noisy, clean = mlp[noisy_key], mlp["noise=0.0"]
-    features = _seeds(rff_rows, "features")
-    noisy_runs = _seeds([r for r in mlp_rows if r["label_noise"] == noisy_noise], "width")
-    clean_runs = _seeds([r for r in mlp_rows if r["label_noise"] == 0.0], "width")
+    features = rows_by_seed(rff_rows, "features")
+    noisy_runs = rows_by_seed([r for r in mlp_rows if r["label_noise"] == noisy_noise], "width")
+    clean_runs = rows_by_seed([r for r in mlp_rows if r["label_noise"] == 0.0], "width")
     out = [
         Claim(
             "random features: the fit interpolates (training MSE 0) exactly from N = n on",
@@ -451,7 +451,7 @@ def claims(
     ):
         peak = rff["peak_features"] if key == "test_error" else rff["norm_peak_features"]
         out.append(
-            _peak_claim(
+            peak_claim(
                 f"random features: {statement}",
                 features,
                 key,
@@ -506,7 +506,7 @@ def claims(
     else:
         where = f"{peak}; train error first ≤ {fit_error} at width {threshold}"
         out.append(
-            _peak_claim(
+            peak_claim(
                 near,
                 noisy_runs,
                 "test_error",

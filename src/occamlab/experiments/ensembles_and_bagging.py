@@ -48,8 +48,8 @@ from occamlab.data import data_spec
 from occamlab.data.univariate import univariate
 from occamlab.experiments.double_descent import (
     WIDTHS,
-    _peak_claim,
-    _seeds,
+    peak_claim,
+    rows_by_seed,
     summarize_mlp,
 )
 from occamlab.experiments.framework import Claim, Context, ExperimentResult
@@ -439,7 +439,7 @@ def claims(
     """Geiger et al.'s and Bühlmann & Yu's findings as tests over replicates.
 
     "Peaks near the interpolation threshold" is double descent's test (:func:`~occamlab.
-    experiments.double_descent._peak_claim`): per replicate, the largest value at widths within
+    experiments.double_descent.peak_claim`): per replicate, the largest value at widths within
     ×2 of the interpolation width stands above the smallest at a narrower width and every value
     at a wider one; a one-sample t-test of these gaps over the replicates. "The ensemble's error
     is monotone" is a one-sample t-test that the largest rise of each replicate's ensemble curve
@@ -452,7 +452,7 @@ def claims(
     """
     summary = summarize_sweep(rows, fit_error=fit_error)["summary"]
     threshold = summary["interpolation_width"]
-    by_replicate = _seeds(rows, "width")
+    by_replicate = rows_by_seed(rows, "width")
     replicates = len(by_replicate)
     gap = max(abs(r["ensemble_loss"] - (r["mean_member_loss"] - r["diversity"])) for r in rows)
     out = [
@@ -472,7 +472,7 @@ def claims(
     else:
         where = f"train error first ≤ {fit_error} at width {threshold}"
         out.append(
-            _peak_claim(
+            peak_claim(
                 single,
                 by_replicate,
                 "test_error",
@@ -485,7 +485,7 @@ def claims(
             )
         )
         out.append(
-            _peak_claim(
+            peak_claim(
                 variance,
                 by_replicate,
                 "variance",
