@@ -123,13 +123,14 @@ def simpler(
         "fine-tuned with": None if recipe is None else f"{recipe.optimizer}, lr {recipe.lr:g}",
     }
     results = {"simplify": result}
+    other = None
     if families != "none":
         spec = BaselinesSpec(families=families, tolerance=tolerance, seed=seed)
         try:
             other = baselines(subject, spec=spec, log=log).to_dict()
         except ValueError as error:  # e.g. too few examples for every family asked for
             sentence += f" Other model families: {error}."
-            return Answer("simpler", sentence, numbers, results, time.perf_counter() - started)
+    if other is not None:
         named = next(f for f in other["fits"] if f["name"] == other["named"])
         sentence += " Other model families: " + other["answer"]
         numbers.update(

@@ -180,11 +180,12 @@ def _network_kernel(which: str, problem: Problem) -> Callable[[np.ndarray, np.nd
     return kernel
 
 
-def _scaled(estimator: Any) -> Any:
+def _scaled(*steps: Any) -> Any:
+    """``steps`` after a standardization of the inputs (one scikit-learn pipeline)."""
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    return make_pipeline(StandardScaler(), estimator)
+    return make_pipeline(StandardScaler(), *steps)
 
 
 def _linear(params: dict[str, Any], p: Problem) -> Any:
@@ -225,14 +226,12 @@ def _network(which: str) -> Callable[[dict[str, Any], Problem], Any]:
 def _random_features(params: dict[str, Any], p: Problem) -> Any:
     from sklearn.kernel_approximation import RBFSampler
     from sklearn.linear_model import Ridge, RidgeClassifier
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
 
     features = RBFSampler(
         gamma=1.0 / p.num_features, n_components=params["width"], random_state=p.seed
     )
     head = (RidgeClassifier if p.classification else Ridge)(alpha=params["alpha"])
-    return make_pipeline(StandardScaler(), features, head)
+    return _scaled(features, head)
 
 
 def _boosted_trees(params: dict[str, Any], p: Problem) -> Any:
