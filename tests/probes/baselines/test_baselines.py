@@ -21,7 +21,8 @@ from occamlab.probes.baselines import (
     mlp_architecture,
     paired_loss_test,
 )
-from occamlab.probes.baselines.families import KernelMachine, Problem, tree_numbers
+from occamlab.probes.baselines.families import Problem, tree_numbers
+from occamlab.probes.baselines.kernel_machine import KernelMachine
 from occamlab.probes.baselines.probe import answer
 from occamlab.probes.kernels.analytic import analytic_ntk
 from occamlab.probes.kernels.regression import kernel_regression, one_hot
@@ -269,7 +270,7 @@ def test_bad_options_are_refused():
 
 
 def test_kernel_machines_are_capped_and_predict_in_blocks(trained, monkeypatch):
-    from occamlab.probes.baselines import families
+    from occamlab.probes.baselines import kernel_machine
 
     r = baselines(trained, families="linear,rbf", kernel_limit=100)
     assert r.fit("linear")["fitted_on"] == 200 and r.fit("rbf")["fitted_on"] == 100
@@ -282,7 +283,7 @@ def test_kernel_machines_are_capped_and_predict_in_blocks(trained, monkeypatch):
     x, y, xt = rng.normal(size=(40, 3)), rng.integers(0, 2, 40), rng.normal(size=(25, 3))
     machine = KernelMachine(lambda a, b: np.exp(-((a[:, None] - b[None]) ** 2).sum(-1)), 1e-3, 2)
     whole = machine.fit(x, y).model_.predict(machine.kernel(xt, x)).argmax(1)
-    monkeypatch.setattr(families, "PREDICT_ROWS", 7)
+    monkeypatch.setattr(kernel_machine, "PREDICT_ROWS", 7)
     assert np.array_equal(machine.predict(xt), whole)
     with pytest.raises(TypeError, match="either spec or its fields"):
         baselines(trained, spec=BaselinesSpec(), families="linear")

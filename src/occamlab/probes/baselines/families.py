@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
-from sklearn.base import BaseEstimator
 from torch import nn
 
 Task = Literal["classification", "regression"]
@@ -82,44 +81,6 @@ class Family:
     build: Callable[[dict[str, Any], Problem], Any]
     count: Callable[[Any, Problem], int]
     kernel: bool = False
-
-
-PREDICT_ROWS = 2048
-
-
-class KernelMachine(BaseEstimator):
-    """Kernel ridge regression (scikit-learn's ``KernelRidge`` on a precomputed kernel) with any
-    kernel function; classification regresses onto one-hot targets and predicts the argmax.
-
-    The ridge ``λ`` is relative to the mean of the kernel's diagonal, so one grid serves kernels
-    of any scale.
-    """
-
-    def __init__(
-        self,
-        kernel: Callable[[np.ndarray, np.ndarray], np.ndarray],
-        ridge: float = 1e-3,
-        num_classes: int | None = None,
-    ) -> None:
-        self.kernel, self.ridge, self.num_classes = kernel, ridge, num_classes
-
-    def fit(self, x: np.ndarray, y: np.ndarray) -> KernelMachine:
-        from sklearn.kernel_ridge import KernelRidge
-
-        k = self.kernel(x, x)
-        targets = np.eye(self.num_classes)[y] if self.num_classes else y
-        scale = float(np.mean(np.diag(k))) or 1.0
-        self.model_ = KernelRidge(alpha=self.ridge * scale, kernel="precomputed").fit(k, targets)
-        self.x_ = x
-        return self
-
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        # In blocks of rows: a kernel block between many new inputs and the training inputs
-        # (and its temporaries) would otherwise take several times n_new × n_train numbers.
-        size = PREDICT_ROWS if len(x) > PREDICT_ROWS else len(x)
-        blocks = [x[i : i + size] for i in range(0, len(x), size)] if size else [x]
-        out = np.concatenate([self.model_.predict(self.kernel(b, self.x_)) for b in blocks])
-        return out.argmax(axis=1) if self.num_classes else out
 
 
 def mlp_architecture(model: nn.Module) -> tuple[int, str] | None:
@@ -212,12 +173,16 @@ def _rbf(params: dict[str, Any], p: Problem) -> Any:
         return rbf_kernel(a, b, gamma=gamma)
 
     classes = p.num_outputs if p.classification else None
+    from occamlab.probes.baselines.kernel_machine import KernelMachine
+
     return _scaled(KernelMachine(kernel, params["ridge"], classes))
 
 
 def _network(which: str) -> Callable[[dict[str, Any], Problem], Any]:
     def build(params: dict[str, Any], p: Problem) -> Any:
         classes = p.num_outputs if p.classification else None
+        from occamlab.probes.baselines.kernel_machine import KernelMachine
+
         return KernelMachine(_network_kernel(which, p), params["ridge"], classes)
 
     return build
@@ -361,4 +326,4 @@ FAMILIES: dict[str, Family] = {
 NETWORK_KERNELS = ("ntk", "nngp")
 
 
-__all__ = ["FAMILIES", "Family", "KernelMachine", "Problem", "mlp_architecture", "tree_numbers"]
+__all__ = ["FAMILIES", "Family", "Problem", "mlp_architecture", "tree_numbers"]
