@@ -18,6 +18,7 @@ from occamlab.data.corruptions import apply_corruptions
 from occamlab.data.digits import DigitsSpec
 from occamlab.data.holdout import split_train
 from occamlab.data.idx import MnistIdxSpec
+from occamlab.data.ising import sample_ising
 from occamlab.data.mixture import GaussianMixtureSpec
 from occamlab.data.mnist1d import Mnist1DSpec
 from occamlab.data.modular import ModularSpec
@@ -104,6 +105,7 @@ __all__ = [
     "sized_data_spec",
     "load_data",
     "parity_support",
+    "sample_ising",
     "split_train",
     "teacher_forward",
     "teacher_weights",

@@ -55,6 +55,7 @@ import occamlab.experiments.memorization_capacity  # noqa: E402, F401
 import occamlab.experiments.overparameterized_convergence  # noqa: E402, F401
 import occamlab.experiments.path_kernel  # noqa: E402, F401
 import occamlab.experiments.random_labels  # noqa: E402, F401
+import occamlab.experiments.renormalization_group  # noqa: E402, F401
 import occamlab.experiments.resnet_ode  # noqa: E402, F401
 import occamlab.experiments.saddle_escape  # noqa: E402, F401
 import occamlab.experiments.sgd_stationary  # noqa: E402, F401
