@@ -19,7 +19,7 @@ def test_closed_forms_at_known_points():
     assert ising.onsager_magnetization(tc * (1 - 1e-9)) < 0.1  # continuous: m ∝ (T_c − T)^{1/8}
     assert ising.onsager_magnetization(0.25) == pytest.approx(1.0, abs=1e-12)
     assert ising.onsager_energy(0.3) == pytest.approx(-2.0, abs=1e-9)  # ground state
-    assert ising.onsager_energy(1e4) == pytest.approx(-1e-4, rel=1e-3)  # u ≈ −2 tanh β
+    assert ising.onsager_energy(1e4) == pytest.approx(-2e-4, rel=1e-3)  # u ≈ −2 tanh β
     assert math.isinf(ising.correlation_length(tc))
 
 

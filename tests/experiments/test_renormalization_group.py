@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from occamlab.data import ising
-from occamlab.experiments import run_experiment
+from occamlab.experiments import run_experiment, spec_at_scale
 from occamlab.experiments.renormalization_group import (
     RenormalizationGroup,
     block_correlation,
@@ -110,11 +110,20 @@ def test_claims_pass_and_fail_as_constructed():
     assert [c.decision for c in bad] == ["failed", "passed", "failed", "failed", "failed"]
 
 
+def test_paper_scale_has_the_paper_layers():
+    spec = spec_at_scale(RenormalizationGroup, "paper")
+    assert spec.size**2 == 1600 and spec.hidden_sizes() == [400, 100, 25]
+    hot = spec_at_scale(RenormalizationGroup, "quick", setting="above-critical")
+    assert hot.temperature == 2.5 > ising.CRITICAL_TEMPERATURE
+
+
 def test_spec_rejects_bad_sizes():
     with pytest.raises(ValueError, match="divisible"):
         RenormalizationGroup(size=12, layers=3)
     with pytest.raises(ValueError, match="algorithm"):
         RenormalizationGroup(algorithm="heatbath")
+    with pytest.raises(ValueError, match="temperature > 0"):
+        RenormalizationGroup(temperature=float("nan"))
 
 
 def test_tiny_run_end_to_end(tmp_path):
