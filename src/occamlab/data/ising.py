@@ -185,7 +185,7 @@ def _cluster_step(
 
 
 def _metropolis_step(
-    spins: np.ndarray, beta: float, size: int, rng: np.random.Generator, masks: np.ndarray
+    spins: np.ndarray, beta: float, rng: np.random.Generator, masks: np.ndarray
 ) -> None:
     """One checkerboard Metropolis sweep of every chain of ``spins`` (chains, L, L), in place."""
     for mask in masks:
@@ -259,7 +259,7 @@ def sample_ising(
         nonlocal spins
         if algorithm == "metropolis":
             grid = spins.reshape(chains, size, size)
-            _metropolis_step(grid, beta, size, rng, masks)
+            _metropolis_step(grid, beta, rng, masks)
         else:
             _cluster_step(spins, beta, edges, rng, wolff=algorithm == "wolff")
 
