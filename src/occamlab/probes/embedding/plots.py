@@ -38,7 +38,7 @@ def draw_maps(result: dict[str, Any], *, trajectory: bool):
     layers = [name for name in result["layers"] if name in drawn]
     epochs = sorted({m["epoch"] for m in maps}) if trajectory else [None]
     rows, cols = (len(layers), len(epochs)) if trajectory else (1, len(layers))
-    fig = Figure(figsize=(2.6 * cols + 0.8, 2.5 * rows + 0.4))
+    fig = Figure(figsize=(2.6 * cols + 0.8, 2.5 * rows + 0.4), layout="constrained")
     axes = np.asarray(fig.subplots(rows, cols, squeeze=False))
     xlabel, ylabel = _TITLES.get(spec["method"], ("1", "2"))
     points = None
