@@ -49,7 +49,7 @@ def test_complete_graph_closed_form():
 
 @pytest.mark.parametrize("kernel", ["dense", "knn"])
 def test_circle_laplace_beltrami(kernel):
-    x, theta = _circle(600)
+    x, theta = _circle(400)
     m = diffusion_map(x, components=6, alpha=1.0, epsilon=0.002, kernel=kernel, k=64)
     # −Δ on the unit circle: eigenvalues k² (each twice) with cos kθ and sin kθ
     np.testing.assert_allclose(-m.eigenvalues, [1, 1, 4, 4, 9, 9], rtol=0.01)
@@ -70,7 +70,7 @@ def test_circle_alpha_removes_the_sampling_density():
     # The circle sampled at the quantiles of a von Mises density (κ = 1, densest 7.4× the
     # sparsest): α = 1 recovers −Δ's eigenvalues 1, 1, 4, 4 whatever the density; α = 0 (the
     # graph Laplacian) does not.
-    n = 800
+    n = 400
     theta = vonmises.ppf((np.arange(n) + 0.5) / n, 1.0)
     x = np.c_[np.cos(theta), np.sin(theta)]
     one = diffusion_map(x, components=4, alpha=1.0, epsilon=0.002, kernel="dense")

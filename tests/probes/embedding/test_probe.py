@@ -149,3 +149,17 @@ def test_bad_layers_and_data_are_refused(subject):
         embed(np.array([[0.0, np.nan], [1.0, 1.0], [2.0, 0.0]]), "pca")
     with pytest.raises(ValueError, match="perplexity"):
         embed(np.eye(5), "tsne", MapOptions(perplexity=30.0))
+
+
+def test_regression_subject_is_coloured_by_its_target():
+    s = make_subject(
+        model=model_spec("mlp", width=8, depth=1),
+        data=data_spec("teacher", num_train=50, num_test=40),
+        seed=0,
+    )
+    report = embedding_probe(s, method="pca", n=30)
+    assert not report.classification and len(report.labels) == 30
+    assert all(m.knn_accuracy is None for m in report.maps)
+    expected = s.data.test.y[report.indices].reshape(30, -1)[:, 0].tolist()
+    np.testing.assert_allclose(report.labels, expected)
+    assert len(report.plot().axes) >= len(report.layers)

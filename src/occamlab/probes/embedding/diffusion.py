@@ -136,8 +136,9 @@ def variable_bandwidth(distances, beta: float | None) -> tuple[np.ndarray, float
     rows = np.sort(np.where(rows > 0, rows, np.inf), axis=1)[:, : _KDE_NEIGHBOURS - 1]
     if rows.shape[1] < _KDE_NEIGHBOURS - 1 or not np.isfinite(rows).all():
         raise ValueError(
-            f"the variable bandwidth needs at least {_KDE_NEIGHBOURS - 1} distinct neighbours "
-            "per point: raise k or use more points"
+            f"the variable bandwidth needs at least {_KDE_NEIGHBOURS - 1} neighbours at a "
+            "nonzero distance from every point (duplicates do not count): raise k (neighbors), "
+            "or use the fixed bandwidth"
         )
     # The density estimate's own bandwidth: RMS distance to the 7 nearest other points.
     h = np.sqrt(rows.sum(axis=1) / (_KDE_NEIGHBOURS - 1))

@@ -94,7 +94,7 @@ class EmbeddingSpec:
 
         if self.method not in METHODS:
             raise ValueError(f"unknown method {self.method!r}; valid: {', '.join(METHODS)}")
-        if self.n < 0 or self.n == 1 or self.n == 2:
+        if self.n < 0 or 0 < self.n < 3:
             raise ValueError(f"n must be >= 3 (or 0: the whole split), got {self.n}")
         if self.components < 1:
             raise ValueError(f"components must be >= 1, got {self.components}")
@@ -274,12 +274,15 @@ def _layer_map(
 
     if not np.isfinite(rep).all():
         raise ValueError(f"layer {name!r} has NaN or infinite activations; check the model")
+    features = int(rep.shape[1])
+    if features < spec.components:  # e.g. a regression output: (value, 0) on the plane
+        rep = np.pad(rep, ((0, 0), (0, spec.components - features)))
     m = embed(rep, spec.method, spec.map_options())
     neighbours = min(_VOTERS, (len(rep) - 1) // 2)
     return LayerMap(
         layer=name,
         epoch=epoch,
-        features=int(rep.shape[1]),
+        features=features,
         coordinates=m.coordinates,
         eigenvalues=m.eigenvalues,
         knn_accuracy=_knn_accuracy(m.coordinates, labels) if classification else None,
