@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[dev,ray,docs]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,ray,docs,embedding]'
 	touch $(STAMP)
 
 demo: setup
