@@ -129,8 +129,8 @@ class EnsemblesAndBagging:
         "high-noise": {"label_noise": 0.3, "bag_noise": 1.0},
     }
 
-    seeds: int = 4
-    members: int = 6
+    seeds: int = 8
+    members: int = 4
     mlp_train: int = 1000
     num_test: int = 8000
     label_noise: float = 0.15
@@ -143,7 +143,7 @@ class EnsemblesAndBagging:
     fit_error: float = 0.01
     rise_margin: float = 0.01
     data: str = "mnist1d"
-    bag_sets: int = 12
+    bag_sets: int = 24
     bag_train: int = 100
     bag_noise: float = 0.5
     bag_order: int = 2
