@@ -54,6 +54,8 @@ def test_claims_are_slope_tests_that_follow_the_measurements():
     assert decisions(rows()) == ["passed"] * 5
     assert decisions(rows(ias_slope=-0.1)) == ["failed", "passed", "failed", "failed", "passed"]
     assert decisions(rows(mec_slope=-0.2)) == ["passed", "failed", "passed", "passed", "failed"]
+    evidence = claims(rows(seeds=2))[2].evidence
+    assert evidence == "mean IAS over seeds at width 32: 0.605, width 64: 0.705, width 128: 0.805"
     x, y = points(rows(seeds=2), "width", "interaction_strength")
     assert x == [5.0, 5.0, 6.0, 6.0, 7.0, 7.0] and y[0] == pytest.approx(0.6)
     # the untrained network (epoch 0) is shown but not a point of the training-time trend

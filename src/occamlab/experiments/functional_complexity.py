@@ -267,12 +267,13 @@ def claims(rows: list[dict[str, Any]]) -> list[Claim]:
     out = []
     for sweep, measure, source in tests:
         x, y = points(rows, sweep, measure)
-        _, label, _ = _AXES[sweep]
-        means: dict[float, list[float]] = {}
-        for xi, yi in zip(x, y, strict=True):
-            means.setdefault(xi, []).append(yi)
+        field, label, _ = _AXES[sweep]
+        means: dict[int, list[float]] = {}
+        for r in rows:
+            if r["sweep"] == sweep and r["epochs"] > 0:
+                means.setdefault(r[field], []).append(r[measure])
         evidence = ", ".join(
-            f"{label} {k:g}: {sum(v) / len(v):.3f}" for k, v in sorted(means.items())
+            f"{field} {k}: {sum(v) / len(v):.3f}" for k, v in sorted(means.items())
         )
         words = {"epochs": "training time", "width": "width", "depth": "depth"}[sweep]
         out.append(
