@@ -50,6 +50,8 @@ def test_probe_complexity_json_page_and_text(capsys, tmp_path):
     assert "Measures" in page and "Friedman" in page and "data:image/png;base64" in page
     assert (tmp_path / result["figures"]["ALE main effects"]).stat().st_size > 1000
     assert (tmp_path / result["figures"]["Friedman's H statistic"]).stat().st_size > 1000
+    surface = result["figures"]["Second-order ALE of the strongest pair"]
+    assert (tmp_path / surface).stat().st_size > 1000 and len(result["surface"]["features"]) == 2
     code, out, _ = run(capsys, *args, "--store", store)
     text = " ".join(out.split())
     assert code == 0 and f"IAS = {result['interaction_strength']:.4f}" in text

@@ -121,6 +121,11 @@ def test_one_pairwise_interaction_h_statistic_closed_form():
         if i != j
     }
     assert pair[frozenset((0, 1))] == pytest.approx(expected, rel=1e-12)
+    # the surface shown is the second-order ALE of the strongest pair
+    assert r.surface["features"] == [0, 1]
+    np.testing.assert_array_equal(
+        r.surface["effect"], ale_surface(fn, x, (0, 1), bins=10).effect[..., 0]
+    )
 
 
 def test_segmentation_of_known_piecewise_effects():
@@ -239,3 +244,6 @@ def test_subject_probe_classifier_outputs_and_pooling():
     ax = r.plot()
     assert ax.get_title().startswith("NF=")
     assert r.plot_h().get_title().startswith("Friedman")
+    assert r.surface is not None and r.plot_surface().get_title().startswith("interaction of")
+    with pytest.raises(ValueError, match="h_features"):
+        pooled.plot_surface()

@@ -40,6 +40,7 @@ def register(probe_app: typer.Typer, kit: CliKit) -> None:
             figures = {"ALE main effects": result.plot().figure}
             if result.h_features:
                 figures["Friedman's H statistic"] = result.plot_h().figure
+                figures["Second-order ALE of the strongest pair"] = result.plot_surface().figure
             return {**result.to_dict(), "figures": figures}
 
         result = stored_probe(

@@ -17,6 +17,7 @@ from occamlab.jsonable import jsonable
 from occamlab.probes.complexity.ale import (
     Function,
     ale_curves,
+    ale_surface,
     check_inputs,
     evaluate,
     main_effects,
@@ -107,6 +108,9 @@ class FunctionalComplexity:
             ``effect`` (one list per output), ``complexity``, ``variance``.
         h_features: the features of the H-statistic matrix (largest variances first).
         h2: Friedman's H² for each pair of ``h_features`` (None on the diagonal).
+        surface: the second-order ALE of the pair with the largest H² (the first decomposed
+            output; at most 10 bins per feature): ``features``, ``edges`` (two grids) and
+            ``effect`` (one row per edge of the first feature); None without H statistic.
         outputs: the outputs decomposed.
         output: ``probability``, ``logit`` or ``regression``.
         n: examples the effects average over; ``h_n``: those of the H statistic.
@@ -125,6 +129,7 @@ class FunctionalComplexity:
     curves: list[dict[str, Any]]
     h_features: list[int]
     h2: list[list[float | None]]
+    surface: dict[str, Any] | None
     outputs: list[int]
     output: str
     n: int
@@ -164,6 +169,26 @@ class FunctionalComplexity:
         )
         if self.curves:
             ax.legend(fontsize=7, ncol=2)
+        ax.figure.tight_layout()
+        return ax
+
+    def plot_surface(self, ax=None):
+        """The second-order ALE of the pair with the largest H² (needs ``surface``)."""
+        if self.surface is None:
+            raise ValueError("no second-order ALE: run with h_features >= 2")
+        if ax is None:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            from matplotlib.figure import Figure
+
+            ax = Figure(figsize=(4.8, 3.8)).subplots()
+        j, k = self.surface["features"]
+        z, w = (np.asarray(e, dtype=float) for e in self.surface["edges"])
+        effect = np.asarray(self.surface["effect"], dtype=float)
+        mesh = ax.pcolormesh(w, z, effect, shading="gouraud", cmap="RdBu_r")
+        ax.figure.colorbar(mesh, ax=ax, label=f"second-order ALE (output {self.outputs[0]})")
+        ax.set(xlabel=f"x{k}", ylabel=f"x{j}", title=f"interaction of x{j} and x{k}")
         ax.figure.tight_layout()
         return ax
 
@@ -261,6 +286,16 @@ def complexity_of(
         h2 = h_statistic(fn, x[pick], pairs, batch_size=batch_size)
     else:
         h2 = np.zeros((0, 0))
+    surface = None
+    if pairs:
+        a, b = np.unravel_index(np.nanargmax(np.where(np.isnan(h2), -1.0, h2)), h2.shape)
+        pair = (min(pairs[a], pairs[b]), max(pairs[a], pairs[b]))
+        s = ale_surface(fn, x, pair, bins=min(bins, 10), batch_size=batch_size)
+        surface = {
+            "features": list(pair),
+            "edges": [s.edges[0], s.edges[1]],
+            "effect": s.effect[..., 0],
+        }
     return FunctionalComplexity(
         num_features=x.shape[1],
         features_used=int(used.sum()),
@@ -275,6 +310,7 @@ def complexity_of(
             [None if a == b else float(h2[a, b]) for b in range(len(pairs))]
             for a in range(len(pairs))
         ],
+        surface=surface,
         outputs=list(range(prediction.shape[1])),
         output=output,
         n=len(x),
