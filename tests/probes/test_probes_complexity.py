@@ -112,6 +112,8 @@ def test_one_pairwise_interaction_h_statistic_closed_form():
     expected = ((pure - pure.mean()) ** 2).sum() / (prod**2).sum()
     assert h2[0, 1] == pytest.approx(expected, rel=1e-12) and h2[1, 0] == h2[0, 1]
     assert h2[0, 2] < 1e-28 and h2[1, 2] < 1e-28 and np.isnan(h2[0, 0])
+    # streamed in blocks of examples: the same numbers whatever the batch size
+    np.testing.assert_allclose(h_statistic(fn, x, [0, 1, 2], batch_size=50), h2, rtol=1e-12)
     r = complexity_of(fn, x, bins=20, h_features=3, h_limit=80)
     assert r.interaction_strength > 0.02
     pair = {

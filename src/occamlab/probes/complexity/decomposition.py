@@ -237,7 +237,8 @@ def complexity_of(
 ) -> FunctionalComplexity:
     """NF, IAS, MEC and H² of ``fn`` (a batch ``(n, d)`` → ``(n, m)``) over the inputs ``x``.
 
-    Costs ``(3d + 1) n`` evaluations (ALE, permutations) plus ``h_limit²`` per H feature and pair.
+    Costs ``(3d + 1) n`` evaluations (ALE, permutations) plus ``h_limit²`` per H feature and
+    pair and ``4 n`` for the second-order ALE of the strongest pair.
 
     Examples:
         >>> import torch

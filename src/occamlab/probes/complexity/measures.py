@@ -235,12 +235,19 @@ def h_statistic(
         if not 0 <= j < d:
             raise ValueError(f"feature {j} is out of range for inputs with {d} features")
 
+    rows = max(1, batch_size // n)  # values of i per forward pass: memory stays bounded
+
     def pd(columns: list[int]) -> np.ndarray:
-        # Row (i, l): example l with the columns set to example i's values.
-        grid = x.repeat(n, 1)
-        for j in columns:
-            grid[:, j] = x[:, j].repeat_interleave(n)
-        out = evaluate(fn, grid, batch_size=batch_size).reshape(n, n, -1).mean(axis=1)
+        parts = []
+        for start in range(0, n, rows):
+            block = range(start, min(n, start + rows))
+            # Row (i, l): example l with the columns set to example i's values.
+            grid = x.repeat(len(block), 1)
+            for j in columns:
+                grid[:, j] = x[list(block), j].repeat_interleave(n)
+            out = evaluate(fn, grid, batch_size=batch_size)
+            parts.append(out.reshape(len(block), n, -1).mean(axis=1))
+        out = np.concatenate(parts)
         return out - out.mean(axis=0)
 
     single = {j: pd([j]) for j in features}
