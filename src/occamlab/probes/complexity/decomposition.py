@@ -186,7 +186,8 @@ class FunctionalComplexity:
         j, k = self.surface["features"]
         z, w = (np.asarray(e, dtype=float) for e in self.surface["edges"])
         effect = np.asarray(self.surface["effect"], dtype=float)
-        mesh = ax.pcolormesh(w, z, effect, shading="gouraud", cmap="RdBu_r")
+        top = float(np.abs(effect).max()) or 1.0  # a symmetric scale: white is no interaction
+        mesh = ax.pcolormesh(w, z, effect, shading="gouraud", cmap="RdBu_r", vmin=-top, vmax=top)
         ax.figure.colorbar(mesh, ax=ax, label=f"second-order ALE (output {self.outputs[0]})")
         ax.set(xlabel=f"x{k}", ylabel=f"x{j}", title=f"interaction of x{j} and x{k}")
         ax.figure.tight_layout()
