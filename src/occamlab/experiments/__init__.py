@@ -38,6 +38,7 @@ import occamlab.experiments.edge_of_stability  # noqa: E402, F401
 import occamlab.experiments.ensembles_and_bagging  # noqa: E402, F401
 import occamlab.experiments.entropy_sgd  # noqa: E402, F401
 import occamlab.experiments.forgetting  # noqa: E402, F401
+import occamlab.experiments.functional_complexity  # noqa: E402, F401
 import occamlab.experiments.generalization_measures  # noqa: E402, F401
 import occamlab.experiments.gradient_failures  # noqa: E402, F401
 import occamlab.experiments.grokking  # noqa: E402, F401

@@ -10,6 +10,7 @@ from occamlab.cli.options import CliKit
 from occamlab.cli.probe import (
     baselines,
     bounds,
+    complexity,
     compression,
     curvature,
     embedding,
@@ -42,6 +43,7 @@ FAMILIES = (
     regions,
     topology,
     robustness,
+    complexity,
 )
 
 
