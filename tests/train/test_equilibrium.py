@@ -126,6 +126,8 @@ def test_bad_input_is_refused():
     with pytest.raises(ValueError, match="beta"):
         ep_objective(beta=0.0)
     x, y = batch()
+    with pytest.raises(ValueError, match="target"):
+        net64().relax(x, steps=1, beta=0.5)
     objective = ep_objective(beta=0.1)
     subject = Subject(
         torch.nn.Linear(3, 2).double(),

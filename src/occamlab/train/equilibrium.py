@@ -26,7 +26,10 @@ without gradients (the inner solver :meth:`EnergyNetwork.relax`) and returns the
 ``(E(θ, s^β) − E(θ, s⁰)) / β``, whose gradient in θ (the states held fixed) is the EP estimate,
 so the one loop's optimizer takes the EP step. :func:`equilibrium_loss` differentiated by
 autograd through a long relaxation is the reference gradient; :func:`implicit_gradient` gives the
-same gradient by the implicit function theorem at the fixed point (a dense solve, for tests).
+same gradient by the implicit function theorem at the fixed point (a dense solve, for tests), and
+:func:`exact_equilibrium` finishes a relaxation at its fixed point to machine precision (``E``
+is quadratic on the box, so an active-set linear solve), which the gradient check needs where
+the relaxation converges slowly.
 """
 
 from __future__ import annotations
@@ -136,6 +139,8 @@ class EnergyNetwork(nn.Module):
         """``steps`` of ``s ← clip(s − ε ∂F/∂s, 0, 1)`` from ``states`` (zeros when None), all
         layers at once; ``target`` (one-hot, ``(n, sizes[-1])``) and ``beta`` nudge the output
         layer. Differentiable when autograd is on (backpropagation through the relaxation)."""
+        if beta != 0.0 and target is None:
+            raise ValueError("a nudged relaxation (beta != 0) needs the one-hot target")
         s = self.zero_states(x) if states is None else list(states)
         for _ in range(steps):
             grads = self.state_gradient(x, s, target=target, beta=beta)
@@ -313,11 +318,12 @@ def implicit_gradient(
     state = torch.cat(s, dim=1).detach()
     inside = (state > 0) & (state < 1)
     dc = torch.zeros_like(state)
-    dc[:, -widths[-1] :] = free[-1] - _onehot(y, widths[-1], x.dtype)  # ∂C/∂s: output only
+    dc[:, -widths[-1] :] = free[-1].detach() - _onehot(y, widths[-1], x.dtype)  # output only
     lam = torch.zeros_like(state)
     for n in range(len(x)):
         keep = inside[n]
-        lam[n, keep] = torch.linalg.solve(hessian[keep][:, keep], dc[n, keep])
+        if keep.any():  # an example with every unit at a bound has no gradient
+            lam[n, keep] = torch.linalg.solve(hessian[keep][:, keep], dc[n, keep])
     grads = torch.autograd.grad(net.energy(x, s).sum(), s, create_graph=True)
     inner = (torch.cat(grads, dim=1) * lam).sum()
     return -_flat(torch.autograd.grad(inner, list(net.parameters()))) / len(x)
