@@ -93,3 +93,17 @@ def test_refuses_models_it_cannot_split_into_layers():
         hidden_blocks(mlp(dropout=0.5))
     with pytest.raises(ValueError, match="beta"):
         hsic_bottleneck_objective(beta=0.0)
+
+
+def test_median_heuristic_uses_the_off_diagonal_distances_only():
+    # n > 25: a matrix-product distance leaves rounding on the diagonal, which must not count
+    a = torch.randn(200, 5, generator=gen(5), dtype=torch.float64)
+    b = a[:, :2] ** 2
+    off = ~torch.eye(200, dtype=torch.bool)
+
+    def sigma(u):
+        d2 = ((u[:, None, :] - u[None, :, :]) ** 2).sum(-1)
+        return float(d2[off].median() / 2) ** 0.5
+
+    expected = hsic_tensor(a, b, sigma_a=sigma(a), sigma_b=sigma(b))
+    torch.testing.assert_close(hsic_tensor(a, b), expected, rtol=1e-12, atol=0)

@@ -155,6 +155,8 @@ def _gram(a: torch.Tensor, sigma: float | None) -> torch.Tensor:
     (``σ`` by the median heuristic when None, computed from detached distances)."""
     sq = a.pow(2).sum(1)
     d2 = (sq[:, None] + sq[None, :] - 2 * a @ a.T).clamp_min(0.0)
+    # exact zeros on the diagonal (the expansion leaves rounding there; the median ignores 0s)
+    d2 = torch.where(torch.eye(len(a), dtype=torch.bool, device=a.device), 0.0, d2)
     if sigma is None:  # median heuristic
         positive = d2.detach()[d2.detach() > 0]
         sigma2 = float(positive.median()) / 2 if positive.numel() else 1.0
