@@ -28,6 +28,7 @@ __all__ = [
 # Experiment modules (each registers itself), one line each, after the names above exist:
 import occamlab.experiments.adaptive_vs_sgd  # noqa: E402, F401
 import occamlab.experiments.adversarial_robustness  # noqa: E402, F401
+import occamlab.experiments.alternative_training  # noqa: E402, F401
 import occamlab.experiments.batch_size_sharpness  # noqa: E402, F401
 import occamlab.experiments.decision_topology  # noqa: E402, F401
 import occamlab.experiments.deep_linear_dynamics  # noqa: E402, F401

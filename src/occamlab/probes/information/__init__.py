@@ -7,4 +7,6 @@
 * :mod:`.probe` — :func:`~occamlab.probes.information.probe.information_probe`, the probe behind
   ``occam probe information``.
 * :mod:`.plot` — the information-plane figure.
+* :mod:`.bottleneck` — the HSIC bottleneck (Ma et al. 2019) as a layer-local training objective
+  of :func:`occamlab.train.fit`, and its format step.
 """
