@@ -121,3 +121,50 @@ def test_rings_target_topology():
     assert rings_label(torch.tensor([[0.0, 0.0], [0.5, 0.0], [0.9, 0.0]]), 2).tolist() == [1, 0, 1]
     data = rings_data(2, 50, seed=0)
     assert len(data.train) == len(data.test) == 50 and data.num_outputs == 2
+
+
+class _Solid(torch.nn.Module):
+    """f(x) > 0 on a hand-built region of [−1, 1]³: a ball, a hollow shell or a solid torus."""
+
+    def __init__(self, shape: str):
+        super().__init__()
+        self.shape = shape
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        r = x.norm(dim=1)
+        if self.shape == "ball":
+            f = 0.6 - r
+        elif self.shape == "shell":
+            f = torch.minimum(0.8 - r, r - 0.4)
+        else:  # a tube of radius 0.2 around the circle of radius 0.6 in the (x₀, x₁) plane
+            f = 0.2 - torch.hypot(x[:, :2].norm(dim=1) - 0.6, x[:, 2])
+        return f.unsqueeze(1)
+
+
+@pytest.mark.parametrize(
+    ("shape", "betti"), [("ball", (1, 0, 0)), ("shell", (1, 0, 1)), ("torus", (1, 1, 0))]
+)
+def test_hand_built_solids_through_the_probe(shape, betti):
+    region = positive_region(_Solid(shape), [(-1, 1)] * 3, grid=40)
+    assert region.betti == betti and region.total == sum(betti)
+
+
+def test_experiment_in_three_dimensions(tmp_path):
+    spec = spec_at_scale(
+        DecisionTopology, "quick", {"seeds": 2, "grid": 12, "budget": 120, "max_depth": 2},
+        setting="3d",
+    )  # fmt: skip
+    assert (spec.dim, spec.activation) == (3, "tanh")
+    out = run_experiment(spec, Store(tmp_path / "s.sqlite")).to_dict()
+    assert out["metrics"]["dim"] == 3 and out["tables"]["trained nets"] == []
+    for row in out["tables"]["nets"]:
+        assert len(row["betti"]) == 3 and row["betti_sum"] == sum(row["betti"])
+        relu = row["family"] == "relu"
+        net = random_net(dim=3, depth=row["depth"], width=row["width"],
+                         activation="relu" if relu else "tanh",
+                         weight_std=spec.relu_weight_std if relu else spec.weight_std,
+                         bias_std=spec.bias_std, seed=row["seed"])  # fmt: skip
+        assert list(positive_region(net, [(-1, 1)] * 3, grid=12).betti) == row["betti"]
+        if relu:
+            assert row["bound"] == relu_betti_bound([row["width"]] * row["depth"], 3)
+    assert "2R + C(R, 2)" in out["claims"][2]["statement"]

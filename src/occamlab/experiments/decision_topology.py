@@ -15,9 +15,10 @@ closest to ``budget`` (and to ``budget_factor · budget``), weights ``N(0, σ_w�
 a large ``σ_w`` — the chaotic phase of Poole et al. 2016 (arXiv 1606.05340), where each layer
 folds the input space further. ``B`` is
 computed with :func:`occamlab.probes.topology.positive_region` (gudhi's cubical homology) on a
-``grid``-point-per-side lattice of the cube (512² in the plane by default: the folds of the
-deep nets are thin, and a coarser grid splits them into spurious components; the run re-counts
-the first seeds' nets on a grid twice as fine to show how far the count has converged).
+``grid``-point-per-side lattice of the cube (512² in the plane by default, 64³ in space in the
+``3d`` setting: the folds of the deep nets are thin, and a coarser grid splits them into spurious
+components; the run re-counts the first seeds' nets on a grid twice as fine to show how far the
+count has converged).
 
 The paper's bounds for sigmoidal nets hide their constants in ``O(·)``; the bound checked here
 in closed form is the piecewise-linear one (:func:`occamlab.probes.topology.relu_betti_bound`):
@@ -132,7 +133,10 @@ class DecisionTopology:
         "quick": {},
         "paper": {"max_depth": 6, "seeds": 20, "grid": 1024},
     }
-    settings: ClassVar[dict[str, dict[str, Any]]] = {"erf": {"activation": "erf"}}
+    settings: ClassVar[dict[str, dict[str, Any]]] = {
+        "erf": {"activation": "erf"},
+        "3d": {"dim": 3, "grid": 64},
+    }
 
     dim: int = 2
     grid: int = 512

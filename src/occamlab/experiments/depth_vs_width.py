@@ -26,7 +26,10 @@ split falls). For every target — the sawtooths ``g_1 … g_K`` (compositional 
 shallow target — ReLU MLPs of every depth 1 … ``max_depth`` with the widest width whose parameter
 count stays within ``budget`` are trained by full-batch Adam (``ctx.train_many``: the seeds and
 restarts of one split train as one vectorized ensemble). Each seed keeps the restart with the
-lowest training loss (selection on the training sample only, the same for every split).
+lowest training loss (selection on the training sample only, the same for every split): the
+question is the error a split can reach at the budget, and a narrow deep ReLU net stays at a
+constant from many initializations (its units die), which without restarts adds to the seeds'
+spread a noise that says nothing about what depth can express.
 
 Claims. The constructions are deterministic and exact in float64: their four claims are checks,
 and so is Telgarsky's lower bound applied to every trained net (fewer than 2^k pieces, counted
@@ -250,8 +253,8 @@ class DepthVsWidth:
     smooth: Smooth = "sine"
     budget: int = 100
     max_depth: int = 3
-    seeds: int = 6
-    restarts: int = 2
+    seeds: int = 10
+    restarts: int = 4
     steps: int = 4000
     lr: float = 0.01
     num_train: int = 512
