@@ -253,7 +253,7 @@ class DepthVsWidth:
     smooth: Smooth = "sine"
     budget: int = 100
     max_depth: int = 3
-    seeds: int = 10
+    seeds: int = 6
     restarts: int = 4
     steps: int = 4000
     lr: float = 0.01
