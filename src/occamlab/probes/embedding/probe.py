@@ -321,23 +321,18 @@ class _Recorder(Callback):
 def _trajectory(
     subject: Subject, x: torch.Tensor, labels: np.ndarray, layers: list[str], spec: EmbeddingSpec
 ) -> list[LayerMap]:
-    from occamlab.models.init import initialize_
-    from occamlab.train import TrainSpec, fit
+    from occamlab.train.replay import retrain_copy
 
-    clone = subject.clone()
-    if spec.reinit:
-        initialize_(clone.model, generator=torch.Generator().manual_seed(spec.seed))
     recorder = _Recorder(x, layers, spec.every, spec.batch_size)
-    recipe = TrainSpec(
-        optimizer="adam",
+    retrain_copy(
+        subject,
+        epochs=spec.epochs,
         lr=spec.lr,
         batch_size=spec.batch_size,
-        epochs=spec.epochs,
-        schedule="constant",
         seed=spec.seed,
-        eval_every=spec.epochs,
+        reinit=spec.reinit,
+        callbacks=[recorder],
     )
-    fit(clone, recipe, callbacks=[recorder])
     out: list[LayerMap] = []
     previous: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     classification = subject.data.task == "classification"

@@ -92,8 +92,7 @@ def information_probe(
 
     Classification only (``I(T;Y)`` needs discrete labels). The subject is never modified.
     """
-    from occamlab.models.init import initialize_
-    from occamlab.train import TrainSpec, fit
+    from occamlab.train.replay import retrain_copy
 
     spec = make_spec(InformationSpec, {**(spec.__dict__ if spec else {}), **options})
     if subject.data.task != "classification":
@@ -127,19 +126,15 @@ def information_probe(
     ]
     records = list(monitor.records)
     if spec.epochs:
-        clone = subject.clone()
-        if spec.reinit:
-            initialize_(clone.model, generator=torch.Generator().manual_seed(spec.seed))
         monitor.records = []
-        recipe = TrainSpec(
-            optimizer="adam",
+        retrain_copy(
+            subject,
+            epochs=spec.epochs,
             lr=spec.lr,
             batch_size=spec.batch_size,
-            epochs=spec.epochs,
-            schedule="constant",
             seed=spec.seed,
-            eval_every=spec.epochs,
+            reinit=spec.reinit,
+            callbacks=[monitor],
         )
-        fit(clone, recipe, callbacks=[monitor])
         records = monitor.records
     return InformationReport(spec, layers, records, time.perf_counter() - started)
