@@ -75,6 +75,22 @@ def test_initialization_starts_inside_the_ball():
     assert all(torch.equal(a, b) for a, b in zip(net.parameters(), again.parameters(), strict=True))
 
 
+def test_default_init_is_pytorch_construction_with_a_rescaled():
+    spec = model_spec("deq", width=10)
+    state = torch.random.get_rng_state()
+    try:
+        torch.manual_seed(11)
+        reference = spec.architecture(input_shape=(40,), num_outputs=10)
+    finally:
+        torch.random.set_rng_state(state)
+    net = build_model(spec, input_shape=(40,), num_outputs=10, seed=11)
+    got, want = net.state_dict(), reference.state_dict()
+    w = want["features.A.weight"]
+    want["features.A.weight"] = w * (0.5 * 0.9 / float(infinity_norm(w)))
+    for key in want:
+        torch.testing.assert_close(got[key], want[key], rtol=1e-6, atol=0)
+
+
 def test_well_posed_projects_rows_onto_the_l1_ball():
     w = torch.tensor([[3.0, -1.0, 0.0], [0.1, 0.2, -0.1], [0.0, 0.0, 0.0]])
     a = well_posed(w, 0.5)

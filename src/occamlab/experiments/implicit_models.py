@@ -98,7 +98,7 @@ class ImplicitModels:
     paper: ClassVar[str] = f"{EL_GHAOUI}; {BAI}"
     scales: ClassVar[dict[str, dict[str, Any]]] = {
         "quick": {},
-        "paper": {"width": 128, "epochs": 100, "seeds": 10, "check_examples": 256},
+        "paper": {"width": 128, "epochs": 100, "seeds": 30, "check_examples": 256},
     }
     settings: ClassVar[dict[str, dict[str, Any]]] = {"tanh": {"activation": "tanh"}}
 
@@ -112,7 +112,7 @@ class ImplicitModels:
     lr: float = 3e-3
     batch_size: int = 128
     num_train: int = 4000
-    seeds: int = 6
+    seeds: int = 20
     margin: float = 0.02
     check_examples: int = 64
     check_tol: float = 1e-12
@@ -274,8 +274,7 @@ def probe_rows(deq, mlp, spec: ImplicitModels) -> list[dict[str, Any]]:
         put("hessian", "matrix-vector products", which, h.eigen_matvecs + h.trace_matvecs)
         spectra = weight_spectra(subject.model)
         for layer in spectra.layers:
-            name = layer.name.replace("features.", "")
-            put("weight spectra", f"α of {name}", which, layer.row().get("alpha"))
+            put("weight spectra", f"α of {layer.name}", which, layer.row().get("alpha"))
         bounds = error_bounds(subject, subspace_dims="")
         for row in bounds.rows:
             put("bounds", row["bound"], which, row["value"])
