@@ -286,6 +286,9 @@ def test_hessian_probe_matches_a_dense_unrolled_hessian():
 
 
 def test_vmap_and_forward_mode_refuse_with_a_reason():
+    from occamlab.linalg.hessian import prepare_forward_ad
+
+    prepare_forward_ad()  # torch's lazily compiled jvp rules warn on first use
     _, net = tiny("relu")
     x, y = data()
     with pytest.raises(NotImplementedError, match="vmap") as info:
@@ -294,6 +297,15 @@ def test_vmap_and_forward_mode_refuse_with_a_reason():
     with pytest.raises(NotImplementedError) as info:
         torch.func.jvp(net, (x,), (torch.ones_like(x),))
     assert str(info.value) == JVP_REFUSAL
+    # jacrev batches the cotangents through the backward: refused there
+    with pytest.raises(NotImplementedError) as info:
+        torch.func.jacrev(net)(x)
+    assert str(info.value) == VMAP_REFUSAL
+    # and a probe built on these transforms passes the reason on
+    from occamlab.probes.kernels import empirical_ntk
+
+    with pytest.raises(NotImplementedError, match="vmap"):
+        empirical_ntk(net, x[:3])
 
 
 def test_norm_bounds_refuse_and_error_bounds_skip_them():

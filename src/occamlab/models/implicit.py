@@ -229,8 +229,11 @@ class FixedPoint(torch.autograd.Function):
         lam, residuals = grad, []
         for _ in range(layer.max_iter):
             new = grad + (slope * lam) @ matrix
-            with torch.no_grad():
-                residuals.append(_relative_residual(new, lam))
+            try:
+                with torch.no_grad():
+                    residuals.append(_relative_residual(new, lam))
+            except RuntimeError as error:  # batched cotangents (jacrev): no residual to read
+                raise NotImplementedError(VMAP_REFUSAL) from error
             lam = new
             if residuals[-1] <= layer.tol:
                 break
