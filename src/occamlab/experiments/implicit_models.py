@@ -76,7 +76,8 @@ class ImplicitModels:
         kappa: the well-posedness bound ‖A‖_∞ ≤ κ < 1.
         solver: the forward solver in training (``anderson`` or ``picard``).
         tol: the solvers' relative residual in training.
-        mlp_depth: hidden layers of the explicit network (its width matches the parameters).
+        mlp_depth: hidden layers of the explicit network (its width matches the parameters;
+            its activation is the implicit layer's).
         epochs: training epochs of both networks.
         lr: Adam's learning rate.
         batch_size: minibatch size.
@@ -157,7 +158,7 @@ class ImplicitModels:
     def explicit(self, input_size: int, num_outputs: int):
         target = self.implicit().num_parameters((input_size,), num_outputs)
         width = matching_width(target, input_size, num_outputs, self.mlp_depth)
-        return model_spec("mlp", width=width, depth=self.mlp_depth)
+        return model_spec("mlp", width=width, depth=self.mlp_depth, activation=self.activation)
 
     def recipe(self, seed: int) -> TrainSpec:
         return TrainSpec(
