@@ -22,6 +22,7 @@ ACCEPTS = {
     "resnet": set(SHAPES),
     "cnn1d": {"mnist1d", "digits_flat"},
     "cnn2d": {"digits_image", "cifar", "mnist"},
+    "deq": set(SHAPES),
     "embed_mlp": set(SHAPES),  # every shape here has an even size: two one-hot blocks
 }
 

@@ -17,6 +17,7 @@ SHAPE_FOR = {
     "cnn2d": (1, 8, 8),
     "resnet": (1, 8, 8),
     "embed_mlp": (2 * 13,),
+    "deq": (40,),
 }
 ALL_OPTIONS = {"cnn2d": {"batchnorm": True}}
 
@@ -52,7 +53,7 @@ def test_global_rng_untouched_and_unused() -> None:
     assert same_state(first, second)
 
 
-@pytest.mark.parametrize("name", sorted(SHAPE_FOR))
+@pytest.mark.parametrize("name", sorted(set(SHAPE_FOR) - {"deq"}))  # deq: rescales A after
 def test_default_init_equals_pytorch_construction(name: str) -> None:
     """Seed s through a generator gives exactly what PyTorch's constructors draw after
     torch.manual_seed(s): the same distributions, in the same order."""

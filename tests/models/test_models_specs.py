@@ -22,7 +22,7 @@ from occamlab.specs import spec_hash, spec_to_dict
 
 def test_registry_names() -> None:
     assert MODELS.kind == "model"
-    assert MODELS.names() == ["cnn1d", "cnn2d", "embed_mlp", "lenet300", "mlp", "resnet"]
+    assert MODELS.names() == ["cnn1d", "cnn2d", "deq", "embed_mlp", "lenet300", "mlp", "resnet"]
     assert MODELS.get("mlp") is MLPSpec
     assert MODELS.get("lenet300") is LeNet300Spec
     assert MODELS.get("resnet") is ResNetSpec

@@ -44,6 +44,7 @@ import occamlab.experiments.generalization_measures  # noqa: E402, F401
 import occamlab.experiments.gradient_failures  # noqa: E402, F401
 import occamlab.experiments.grokking  # noqa: E402, F401
 import occamlab.experiments.implicit_bias  # noqa: E402, F401
+import occamlab.experiments.implicit_models  # noqa: E402, F401
 import occamlab.experiments.information_plane  # noqa: E402, F401
 import occamlab.experiments.kernel_interpolation  # noqa: E402, F401
 import occamlab.experiments.label_noise  # noqa: E402, F401

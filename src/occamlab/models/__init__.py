@@ -10,13 +10,15 @@ Examples:
 Every model maps float32 ``(batch, *input_shape)`` to ``(batch, num_outputs)`` and is a
 :class:`Network` (``head(features(x))``). Registered families: ``"mlp"``, ``"cnn1d"``,
 ``"cnn2d"``, ``"lenet300"``, ``"resnet"``,
-``"embed_mlp"`` (token embeddings + MLP, for modular arithmetic).
+``"embed_mlp"`` (token embeddings + MLP, for modular arithmetic), ``"deq"`` (an implicit,
+deep-equilibrium layer).
 """
 
 from __future__ import annotations
 
 from occamlab.models.cnn import CNN1DSpec, CNN2DSpec
 from occamlab.models.embedding import EmbedMLPSpec
+from occamlab.models.implicit import DEQSpec
 from occamlab.models.init import INIT_SCHEMES, InitScheme, initialize_, materialize
 from occamlab.models.layers import ACTIVATIONS, Activation, Network
 from occamlab.models.lenet import LeNet300Spec
@@ -38,6 +40,7 @@ __all__ = [
     "BasicBlock",
     "CNN1DSpec",
     "CNN2DSpec",
+    "DEQSpec",
     "EmbedMLPSpec",
     "InitScheme",
     "LeNet300Spec",

@@ -29,6 +29,7 @@ from occamlab.probes.bounds.compression import CompressionBound, compression_bou
 from occamlab.probes.bounds.norms import NormBounds, norm_bounds
 from occamlab.probes.bounds.subspace import SubspaceBound, subspace_bound
 from occamlab.probes.bounds.testset import TestSetBound, testset_bound
+from occamlab.probes.measures.layers import chain_refusal
 from occamlab.specs import make_spec
 from occamlab.subject import Params, Subject
 from occamlab.train import TrainSpec
@@ -333,7 +334,10 @@ def error_bounds(
                 time.perf_counter() - clock,
             )
         )
-    if spec.norms:
+    refusal = chain_refusal(subject.model) if spec.norms else None
+    if refusal is not None:
+        skipped["norms"] = refusal
+    elif spec.norms:
         clock = time.perf_counter()
         norms = norm_bounds(subject, init=init, delta=spec.delta)
         for name, value in (

@@ -77,13 +77,31 @@ class WeightLayer:
         )
 
 
+def chain_refusal(model: nn.Module) -> str | None:
+    """Why the layers of ``model`` are not a chain of explicit maps (None when they are): an
+    implicit (fixed-point) layer's output is not its weight applied once to its input."""
+    from occamlab.models.implicit import ImplicitLayer
+
+    for name, module in model.named_modules():
+        if isinstance(module, ImplicitLayer):
+            return (
+                f"layer {name!r} is an implicit (fixed-point) layer: norm-based bounds and "
+                "measures assume a chain of explicit layers, so they do not apply"
+            )
+    return None
+
+
 def weight_layers(subject: Subject) -> list[WeightLayer]:
     """The Linear/Conv1d/Conv2d layers of ``subject`` in execution order (one example, eval mode).
 
     Raises:
-        ValueError: if a convolution pads with anything but zeros, or a layer runs twice
-            (weight sharing across calls is not a single linear layer).
+        ValueError: if a convolution pads with anything but zeros, a layer runs twice
+            (weight sharing across calls is not a single linear layer), or the model has an
+            implicit layer (:func:`chain_refusal`).
     """
+    refusal = chain_refusal(subject.model)
+    if refusal is not None:
+        raise ValueError(refusal)
     found: list[WeightLayer] = []
     hooks = []
     names = {id(p): k for k, p in subject.model.named_parameters()}
@@ -183,6 +201,7 @@ def norm_21_transposed(layer: WeightLayer, weight: torch.Tensor) -> float:
 __all__ = [
     "LayerKind",
     "WeightLayer",
+    "chain_refusal",
     "frobenius_norm",
     "norm_21_transposed",
     "row_norms_squared",
