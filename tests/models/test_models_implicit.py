@@ -337,3 +337,31 @@ def test_norm_bounds_refuse_and_error_bounds_skip_them():
 def test_bad_options_say_what_to_use(options, match):
     with pytest.raises(ValueError, match=match):
         model_spec("deq", **options)
+
+
+def test_an_ensemble_of_deq_members_trains_one_after_the_other():
+    from occamlab.train.ensemble import choose_method, fit_ensemble
+
+    subjects = [
+        make_subject(
+            model="deq",
+            data="gaussian_mixture",
+            model_options={"width": 8},
+            data_options={"dim": 4, "num_train": 32, "num_test": 8},
+            seed=seed,
+        )
+        for seed in range(2)
+    ]
+    spec = TrainSpec(optimizer="sgd", lr=0.1, epochs=1, batch_size=16)
+    assert choose_method(subjects, [spec] * 2) == "sequential"
+    alone = make_subject(
+        model="deq",
+        data="gaussian_mixture",
+        model_options={"width": 8},
+        data_options={"dim": 4, "num_train": 32, "num_test": 8},
+        seed=1,
+    )
+    fit(alone, spec)
+    fit_ensemble(subjects, spec)  # method="auto"
+    for a, b in zip(alone.model.parameters(), subjects[1].model.parameters(), strict=True):
+        assert torch.equal(a, b)

@@ -564,7 +564,8 @@ def choose_method(
     while the per-step work (batch × parameters) stays below :data:`STACKED_MAX_WORK`,
     sequential above. Other modules: ``steps`` training steps of the vmapped way and of one
     member are timed on copies of the members (nothing is modified), and the vmapped way is
-    taken when it is at least 10% faster for all K members."""
+    taken when it is at least 10% faster for all K members; a module that refuses
+    ``torch.func.vmap`` (``NotImplementedError``, e.g. the ``deq`` model) trains sequentially."""
     batch = specs[0].batch_size or subjects[0].num_examples("train")
     if _layers(subjects[0].model) is not None:
         small = batch * subjects[0].num_parameters < STACKED_MAX_WORK
@@ -573,6 +574,9 @@ def choose_method(
     one, together = _StepTimer(), _StepTimer()
     fit(_trial_copy(subjects[0], steps * batch), trial[0], callbacks=[one])
     copies = [_trial_copy(s, steps * batch) for s in subjects]
-    fit(_ensemble(copies, trial, "vmap"), trial[0], callbacks=[together])
+    try:
+        fit(_ensemble(copies, trial, "vmap"), trial[0], callbacks=[together])
+    except NotImplementedError:  # a module that refuses torch.func.vmap (a fixed-point solver)
+        return "sequential"
     # Close calls go to sequential training: exact per-member semantics, no stacked copies.
     return "vmap" if together.seconds < 0.9 * one.seconds * len(subjects) else "sequential"
