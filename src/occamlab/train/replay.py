@@ -4,15 +4,12 @@ maps of representations along training)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import torch
 
+from occamlab.subject import Subject
 from occamlab.train.loop import Callback, fit
 from occamlab.train.spec import TrainSpec
-
-if TYPE_CHECKING:
-    from occamlab.subject import Subject
 
 
 def retrain_copy(
