@@ -296,11 +296,11 @@ class Subject:
             stop = min(start + size, n)
             yield data.x[start:stop], data.y[start:stop]
 
-    def outputs(self, split: SplitName = "test") -> torch.Tensor:
-        """The network's outputs on every example of ``split``, in batches, in eval mode, no
-        grad (this process's examples only)."""
+    def outputs(self, split: SplitName = "test", *, limit: int | None = None) -> torch.Tensor:
+        """The network's outputs on every example of ``split`` (the first ``limit`` if given),
+        in batches, in eval mode, no grad (this process's examples only)."""
         with torch.no_grad(), self.eval_mode():
-            return torch.cat([self.forward(None, x) for x, _ in self.batches(split)])
+            return torch.cat([self.forward(None, x) for x, _ in self.batches(split, limit=limit)])
 
     def num_examples(self, split: SplitName = "train", limit: int | None = None) -> int:
         """Examples a full-data mean over ``split`` runs over (all processes together)."""

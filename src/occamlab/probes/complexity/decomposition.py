@@ -372,13 +372,7 @@ def functional_complexity(
                 )
             outputs = [spec.target]
         elif classification:
-            with torch.no_grad():
-                predicted = torch.cat(
-                    [
-                        subject.forward(None, xb).argmax(-1)
-                        for xb, _ in subject.batches(spec.split, limit=n)
-                    ]
-                )
+            predicted = subject.outputs(spec.split, limit=n).argmax(-1)
             outputs = [int(torch.bincount(predicted, minlength=m).argmax())]
         else:
             outputs = [0]

@@ -16,7 +16,7 @@ the representation does; the squared Procrustes distance between successive repr
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Literal
 
 import numpy as np
@@ -114,18 +114,8 @@ class EmbeddingSpec:
         return names or None
 
     def map_options(self) -> MapOptions:
-        return MapOptions(
-            components=self.components,
-            alpha=self.alpha,
-            epsilon=self.epsilon,
-            kernel=self.kernel,
-            neighbors=self.neighbors,
-            bandwidth=self.bandwidth,
-            time=self.time,
-            perplexity=self.perplexity,
-            min_dist=self.min_dist,
-            seed=self.seed,
-        )
+        """The map's options: the fields of :class:`MapOptions`, read off this spec."""
+        return MapOptions(**{f.name: getattr(self, f.name) for f in fields(MapOptions)})
 
 
 @dataclass(frozen=True)
