@@ -10,19 +10,18 @@ from occamlab.experiments.decision_topology import (
     random_net,
     rings_data,
     rings_label,
-    width_for,
 )
 from occamlab.experiments.registry import spec_at_scale
-from occamlab.models.mlp import fully_connected_num_parameters
+from occamlab.models.mlp import fully_connected_num_parameters, fully_connected_width
 from occamlab.probes.topology import betti_numbers, positive_region, relu_betti_bound
 from occamlab.store import Store
 
 
 def test_width_for_hits_the_budget():
-    assert width_for(400, 1, 2) == 100  # 4w + 1 = 401
-    assert width_for(400, 2, 2) == 18  # w² + 5w + 1: 415 beats 375 (w = 17)
+    assert fully_connected_width(400, 2, 1, 1) == 100  # 4w + 1 = 401
+    assert fully_connected_width(400, 2, 2, 1) == 18  # w² + 5w + 1: 415 beats 375 (w = 17)
     for depth in (1, 2, 3, 4):
-        w = width_for(1000, depth, 3)
+        w = fully_connected_width(1000, 3, depth, 1)
         count = fully_connected_num_parameters(3, (w,) * depth, 1)
         for other in (w - 1, w + 1):
             if other >= 1:

@@ -16,13 +16,12 @@ from occamlab.experiments.depth_vs_width import (
     sawtooth_net,
     sawtooth_row,
     shallow_sawtooth_net,
-    split_width,
     square_net,
     square_row,
     summarize,
 )
 from occamlab.experiments.registry import spec_at_scale
-from occamlab.models.mlp import fully_connected_num_parameters
+from occamlab.models.mlp import fully_connected_num_parameters, fully_connected_width
 from occamlab.store import Store
 
 
@@ -92,10 +91,10 @@ def test_sawtooth_row():
 
 
 def test_split_width_is_closest_to_the_budget():
-    assert split_width(1, 100) == 33  # 3w + 1 = 100
-    assert split_width(2, 100) == 8  # w² + 4w + 1: 97 (w = 8) vs 118 (w = 9)
+    assert fully_connected_width(100, 1, 1, 1) == 33  # 3w + 1 = 100
+    assert fully_connected_width(100, 1, 2, 1) == 8  # w² + 4w + 1: 97 (w = 8) vs 118 (w = 9)
     for depth in (1, 2, 3, 4):
-        w = split_width(depth, 150)
+        w = fully_connected_width(150, 1, depth, 1)
         counts = [fully_connected_num_parameters(1, (v,) * depth, 1) for v in (w - 1, w, w + 1)]
         assert abs(counts[1] - 150) <= min(abs(counts[0] - 150), abs(counts[2] - 150))
 

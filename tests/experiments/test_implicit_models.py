@@ -7,12 +7,11 @@ from occamlab.experiments.framework import corrected
 from occamlab.experiments.implicit_models import (
     ImplicitModels,
     claims,
-    matching_width,
     summarize,
 )
 from occamlab.experiments.registry import settings_of
 from occamlab.models import model_spec
-from occamlab.models.mlp import fully_connected_num_parameters
+from occamlab.models.mlp import fully_connected_num_parameters, fully_connected_width
 from occamlab.store import Store
 
 TINY = ImplicitModels(
@@ -46,12 +45,12 @@ def test_implicit_models_end_to_end(tmp_path):
 
 def test_matching_width_is_the_closest_count():
     for target, depth in ((7770, 1), (7770, 2), (100, 1)):
-        w = matching_width(target, 40, 10, depth)
+        w = fully_connected_width(target, 40, depth, 10)
         gap = abs(fully_connected_num_parameters(40, (w,) * depth, 10) - target)
         for other in (w - 1, w + 1):
             if other >= 1:
                 assert gap <= abs(fully_connected_num_parameters(40, (other,) * depth, 10) - target)
-    assert matching_width(7770, 40, 10, 1) == 152
+    assert fully_connected_width(7770, 40, 1, 10) == 152
 
 
 def _rows(*, gradient=1e-13, rate=0.7, picard=30, anderson=12, gap=0.0, seeds=5):

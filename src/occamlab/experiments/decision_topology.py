@@ -55,25 +55,12 @@ from occamlab.experiments.framework import Claim, Context, ExperimentResult, fie
 from occamlab.experiments.registry import EXPERIMENTS
 from occamlab.experiments.stats import compare, grouped_mean_std, trend
 from occamlab.models import model_spec
-from occamlab.models.mlp import fully_connected_num_parameters
+from occamlab.models.mlp import fully_connected_num_parameters, fully_connected_width
 from occamlab.models.registry import build_model
 from occamlab.probes.topology import PositiveRegion, positive_region, relu_betti_bound
 
 PAPER = "Bianchini & Scarselli 2014, IEEE TNNLS 25(8):1553–1565"
 HE = math.sqrt(2.0)
-
-
-def width_for(budget: int, depth: int, dim: int) -> int:
-    """The width whose ``depth``-hidden-layer, one-output net on ``dim`` inputs has the parameter
-    count closest to ``budget`` (the smaller width on a tie)."""
-    best = None
-    for width in range(1, budget + 1):
-        gap = abs(fully_connected_num_parameters(dim, (width,) * depth, 1) - budget)
-        if best is None or gap < best[0]:
-            best = (gap, width)
-        if fully_connected_num_parameters(dim, (width,) * depth, 1) > budget:
-            break
-    return best[1]
 
 
 def random_net(
@@ -223,7 +210,7 @@ class DecisionTopology:
                 {**common, "depth": d, "seed": s},
                 lambda _, d=d, s=s: self.train_and_measure(d, s),
             )
-            | {"depth": d, "seed": s, "width": width_for(self.budget, d, self.dim)}
+            | {"depth": d, "seed": s, "width": fully_connected_width(self.budget, self.dim, d, 1)}
             for d in range(1, self.max_depth + 1)
             for s in (range(self.trained_seeds) if self.dim == 2 else [])
         ]
@@ -258,7 +245,7 @@ class DecisionTopology:
         net = random_net(
             dim=self.dim,
             depth=depth,
-            width=width_for(budget, depth, self.dim),
+            width=fully_connected_width(budget, self.dim, depth, 1),
             activation="relu" if relu else self.activation,
             weight_std=self.relu_weight_std if relu else self.weight_std,
             bias_std=self.bias_std,
@@ -273,7 +260,10 @@ class DecisionTopology:
         from occamlab.train import TrainSpec, fit
 
         spec = model_spec(
-            "mlp", width=width_for(self.budget, depth, 2), depth=depth, activation=self.activation
+            "mlp",
+            width=fully_connected_width(self.budget, 2, depth, 1),
+            depth=depth,
+            activation=self.activation,
         )
         net = build_model(spec, input_shape=(2,), num_outputs=2, seed=seed)
         subject = Subject(model=net, data=rings_data(self.rings, self.num_train, seed=seed))
@@ -318,7 +308,7 @@ def rings_data(rings: int, num: int, *, seed: int) -> Any:
 
 def _row(r: dict[str, Any], spec: DecisionTopology) -> dict[str, Any]:
     """One net's numbers: its architecture, Betti numbers and (ReLU) the closed-form bound."""
-    width = width_for(r["budget"], r["depth"], spec.dim)
+    width = fully_connected_width(r["budget"], spec.dim, r["depth"], 1)
     widths = [width] * r["depth"]
     row = {
         "family": r["family"],
@@ -354,7 +344,7 @@ def claims(
         d: float(np.mean([r["betti_sum"] for r in at_budget if r["depth"] == d]))
         for d in range(1, spec.max_depth + 1)
     }
-    widths = {d: width_for(small, d, spec.dim) for d in means}
+    widths = {d: fully_connected_width(small, spec.dim, d, 1) for d in means}
     per_depth = ", ".join(f"depth {d} (width {widths[d]}): {m:.1f}" for d, m in means.items())
     shallow_mean = float(np.mean([2**v - 1 for v in shallow_wide]))
     relu = [r for r in rows if r["family"] == "relu"]
@@ -393,7 +383,7 @@ def claims(
             ),
             f"mean B {means[spec.max_depth]:.1f} (depth {spec.max_depth}, width "
             f"{widths[spec.max_depth]}) vs {shallow_mean:.1f} (1 hidden layer, width "
-            f"{width_for(large, 1, spec.dim)})",
+            f"{fully_connected_width(large, spec.dim, 1, 1)})",
             f"{PAPER}, Table I (shallow O(hⁿ) vs deep exponential in the layers)",
         ),
         Claim(
@@ -462,14 +452,15 @@ def figure(
     )
     ax_width.legend(title="hidden layers", fontsize=8)
     grid = "×".join([str(spec.grid)] * spec.dim)
+    deep_width = fully_connected_width(spec.budget, spec.dim, spec.max_depth, 1)
+    shallow_width = fully_connected_width(spec.budgets()[1], spec.dim, 1, 1)
     deep.plot(
         ax=ax_deep,
-        title=f"{spec.max_depth} layers × {width_for(spec.budget, spec.max_depth, spec.dim)}: "
-        f"b = {list(deep.betti)} ({grid})",
+        title=f"{spec.max_depth} layers × {deep_width}: b = {list(deep.betti)} ({grid})",
     )
     shallow.plot(
         ax=ax_shallow,
-        title=f"1 layer × {width_for(spec.budgets()[1], 1, spec.dim)}: b = {list(shallow.betti)}",
+        title=f"1 layer × {shallow_width}: b = {list(shallow.betti)}",
     )
     fig.tight_layout()
     return fig

@@ -58,7 +58,7 @@ from occamlab.experiments.framework import Claim, Context, ExperimentResult
 from occamlab.experiments.registry import EXPERIMENTS
 from occamlab.experiments.stats import compare, exceeds, grouped_mean_std
 from occamlab.models import model_spec
-from occamlab.models.mlp import fully_connected_num_parameters
+from occamlab.models.mlp import fully_connected_width
 from occamlab.probes.regions import line_regions
 from occamlab.train import TrainSpec
 
@@ -187,13 +187,6 @@ def square_row(m: int, *, grid_levels: int) -> dict[str, Any]:
 # --- trained nets at one budget -------------------------------------------------------------------
 
 
-def split_width(depth: int, budget: int) -> int:
-    """The width whose ``depth``-layer MLP on one input and output has a parameter count closest
-    to ``budget`` (ties: the narrower), at least 1."""
-    count = {w: fully_connected_num_parameters(1, (w,) * depth, 1) for w in range(1, budget + 1)}
-    return min(count, key=lambda w: (abs(count[w] - budget), w))
-
-
 Smooth = Literal["sine", "square"]
 
 
@@ -286,7 +279,9 @@ class DepthVsWidth:
 
     def splits(self) -> list[tuple[int, int]]:
         """(depth, width) of every split of the budget."""
-        return [(d, split_width(d, self.budget)) for d in range(1, self.max_depth + 1)]
+        return [
+            (d, fully_connected_width(self.budget, 1, d, 1)) for d in range(1, self.max_depth + 1)
+        ]
 
     def run(self, ctx: Context) -> ExperimentResult:
         saws = [
@@ -459,8 +454,11 @@ def summarize(
         "advantages": advantages(runs, spec.max_depth),
         "compositional": f"g_{spec.max_order}",
         "smooth": spec.targets()[-1][0],
-        "deep": {"depth": spec.max_depth, "width": split_width(spec.max_depth, spec.budget)},
-        "shallow_width": split_width(1, spec.budget),
+        "deep": {
+            "depth": spec.max_depth,
+            "width": fully_connected_width(spec.budget, 1, spec.max_depth, 1),
+        },
+        "shallow_width": fully_connected_width(spec.budget, 1, 1, 1),
     }
 
 

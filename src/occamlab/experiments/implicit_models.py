@@ -44,25 +44,12 @@ from occamlab.experiments.registry import EXPERIMENTS
 from occamlab.experiments.stats import compare, exceeds, mean_std
 from occamlab.models import model_spec
 from occamlab.models.implicit import IMPLICIT_ACTIVATIONS, SOLVERS
-from occamlab.models.mlp import fully_connected_num_parameters
+from occamlab.models.mlp import fully_connected_width
 from occamlab.train import TrainSpec
 
 EL_GHAOUI = "El Ghaoui et al. 2019, arXiv 1908.06315"
 BAI = "Bai, Kolter & Koltun 2019, arXiv 1909.01377"
 UNROLL_STEPS = (1, 2, 4, 8, 16, 32, 64, 128)
-
-
-def matching_width(parameters: int, input_size: int, num_outputs: int, depth: int) -> int:
-    """The MLP width (``depth`` hidden layers) whose parameter count is closest to
-    ``parameters`` (the smaller width on a tie)."""
-    best, gap = 1, None
-    for width in range(1, 8193):
-        count = fully_connected_num_parameters(input_size, (width,) * depth, num_outputs)
-        if gap is None or abs(count - parameters) < gap:
-            best, gap = width, abs(count - parameters)
-        if count > parameters:
-            break
-    return best
 
 
 @EXPERIMENTS.register
@@ -161,7 +148,7 @@ class ImplicitModels:
 
     def explicit(self, input_size: int, num_outputs: int):
         target = self.implicit().num_parameters((input_size,), num_outputs)
-        width = matching_width(target, input_size, num_outputs, self.mlp_depth)
+        width = fully_connected_width(target, input_size, self.mlp_depth, num_outputs)
         return model_spec("mlp", width=width, depth=self.mlp_depth, activation=self.activation)
 
     def recipe(self, seed: int) -> TrainSpec:

@@ -72,6 +72,23 @@ def fully_connected_num_parameters(
     return sum(a * b + (b if bias else 0) for a, b in zip(widths[:-1], widths[1:], strict=True))
 
 
+def fully_connected_width(parameters: int, in_features: int, depth: int, num_outputs: int) -> int:
+    """The width w (at least 1) whose :func:`fully_connected` net with ``depth`` hidden layers of
+    w units has the parameter count closest to ``parameters`` (the narrower width on a tie).
+
+    >>> fully_connected_width(100, 1, 1, 1)  # 3w + 1
+    33
+    """
+    best, gap, width = 1, None, 1
+    while True:
+        count = fully_connected_num_parameters(in_features, (width,) * depth, num_outputs)
+        if gap is None or abs(count - parameters) < gap:
+            best, gap = width, abs(count - parameters)
+        if count > parameters:  # counts grow with the width: every wider one is farther
+            return best
+        width += 1
+
+
 @MODELS.register
 @dataclass(frozen=True)
 class MLPSpec(ActivationInit, ModelSpec):
